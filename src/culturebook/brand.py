@@ -1,0 +1,178 @@
+"""layouts/<theme>/theme.yaml + fonts/ -> Brand: colours, sizes, fonts and labels as CSS-ready data."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Location, ProjectError, Problem, Problems
+from .schema import LABELS, SLUG, Choice, Field, ListOf, MapOf, Pattern, Struct, Text
+from .yamlsource import load_yaml
+
+COLOUR = Pattern("colour", re.compile(r"^#[0-9A-Fa-f]{6}$"), "write colours as #RRGGBB")
+LENGTH = Pattern("length", re.compile(r"^\d+(\.\d+)?(mm|pt|px|cm|in)$"),
+                 "write lengths with a unit, e.g. 14mm or 9.5pt")
+INTEGER = Pattern("number", re.compile(r"^\d{1,4}$"), "write a whole number, e.g. 400")
+
+FACE = Struct("font face", (
+    Field("family", Text(), "Family name the stylesheets use.", required=True),
+    Field("file", Text(), "Font file, relative to the project's fonts/ folder.", required=True),
+    Field("weight", INTEGER, "Weight, 100-900.", default="400"),
+    Field("style", Choice(("normal", "italic")), "normal or italic.", default="normal"),
+))
+
+STACK = Struct("font stack", (
+    Field("text", ListOf(Text()), "Families for running text, first choice first.", required=True),
+    Field("heading", ListOf(Text()), "Families for headings and display lines."),
+))
+
+THEME = Struct("theme", (
+    Field("name", Text(), "Theme name.", required=True),
+    Field("description", Text(), "One line on the theme."),
+    Field("extends", SLUG, "A theme whose templates, stylesheets and settings this one starts from."),
+    Field("colours", MapOf(COLOUR), "Named colours: --colour-<name> in CSS."),
+    Field("booklet", MapOf(LENGTH), "Booklet page size and margins: --booklet-<name>."),
+    Field("type", MapOf(LENGTH), "Type sizes: --type-<name>."),
+    Field("posters", MapOf(LENGTH), "Poster sizes for A2 (they scale): --poster-<name>."),
+    Field("fonts", Struct("fonts", (
+        Field("faces", ListOf(FACE), "Font files and the family, weight and style they provide."),
+        Field("stacks", MapOf(STACK, key=Text()),
+              "Families per language (default, zh-Hans, ...): text and heading."),
+    )), "Fonts."),
+    Field("labels", MapOf(LABELS, key=Text()), "Words the layouts print, per language."),
+))
+
+
+@dataclass(frozen=True)
+class FontFace:
+    family: str
+    file: Path
+    weight: int
+    style: str
+
+
+@dataclass(frozen=True)
+class Brand:
+    """A resolved theme: where its templates are, and the values its stylesheets receive."""
+
+    name: str
+    dirs: tuple[Path, ...]  # the theme first, then the themes it extends
+    colours: dict[str, str]
+    booklet: dict[str, str]
+    type: dict[str, str]
+    posters: dict[str, str]
+    faces: tuple[FontFace, ...]
+    stacks: dict[str, dict[str, list[str]]]
+    labels: dict[str, dict[str, str]]
+    files: tuple[Path, ...]
+
+    def stack_for(self, lang: str) -> dict[str, list[str]]:
+        """The font families (text, heading) that set text in `lang`."""
+        for key in (lang, lang.split("-")[0], "default"):
+            if key in self.stacks:
+                stack = self.stacks[key]
+                return {"text": stack["text"], "heading": stack.get("heading", stack["text"])}
+        return {"text": [], "heading": []}
+
+    def families_for(self, lang: str) -> list[str]:
+        stack = self.stack_for(lang)
+        return list(dict.fromkeys(stack["text"] + stack["heading"]))
+
+    def labels_for(self, lang: str) -> dict[str, str]:
+        return {**self.labels.get(lang.split("-")[0], {}), **self.labels.get(lang, {})}
+
+    def css_properties(self) -> str:
+        """The theme as CSS custom properties on :root."""
+        lines = []
+        for prefix, values in (("colour", self.colours), ("booklet", self.booklet),
+                               ("type", self.type), ("poster", self.posters)):
+            lines += [f"  --{prefix}-{k}: {v};" for k, v in values.items()]
+        css = ":root {\n" + "\n".join(lines) + "\n}\n"
+        # Each language sets --font-text and --font-heading for its own elements, so a passage
+        # tagged lang="en" inside the Chinese edition is set in the Latin family.
+        for key in sorted(self.stacks, key=lambda k: k != "default"):
+            stack = self.stack_for(key)
+            selector = "*" if key == "default" else f":lang({key})"
+            css += (f"{selector} {{ --font-text: {', '.join(map(_quote, stack['text']))}; "
+                    f"--font-heading: {', '.join(map(_quote, stack['heading']))}; }}\n")
+        return css
+
+    def font_face_css(self) -> str:
+        rules = []
+        for face in self.faces:
+            rules.append(
+                f"@font-face {{ font-family: {_quote(face.family)}; src: url({face.file.as_uri()}); "
+                f"font-weight: {face.weight}; font-style: {face.style}; }}"
+            )
+        return "\n".join(rules) + "\n"
+
+
+def _quote(family: str) -> str:
+    return '"' + family.replace('"', "") + '"'
+
+
+def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
+    """Read layouts/<theme>/theme.yaml (following `extends:`) and check its fonts exist."""
+    layouts = project_root.resolve() / "layouts"
+    chain: list[tuple[Path, dict]] = []
+    name = theme
+    while name:
+        theme_dir = layouts / name
+        manifest = theme_dir / "theme.yaml"
+        if not manifest.is_file():
+            hint = "themes: " + ", ".join(sorted(p.name for p in layouts.iterdir() if p.is_dir())) \
+                if layouts.is_dir() else "create layouts/<theme>/theme.yaml"
+            where = chain[-1][0] / "theme.yaml" if chain else project_root / "content/publication.yaml"
+            raise ProjectError([Problem(Location(where), f"theme '{name}' not found ({manifest})", hint)])
+        if any(d == theme_dir for d, _ in chain):
+            raise ProjectError([Problem(Location(manifest), f"theme '{name}' extends itself")])
+        node = load_yaml(manifest)
+        data = THEME.convert(node, "", problems) if node.value is not None else None
+        if data is None:
+            problems.error(Location(manifest, 1, 1), "theme manifest is empty")
+            data = {}
+        chain.append((theme_dir, data))
+        name = data.get("extends")
+    problems.raise_if_errors()
+
+    merged: dict = {}
+    for _, data in reversed(chain):  # the base first, each extending theme on top
+        for key, value in data.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged[key] = value
+    fonts = merged.get("fonts", {})
+    fonts_dir = project_root.resolve() / "fonts"
+    manifest = chain[0][0] / "theme.yaml"
+    faces = []
+    for face in fonts.get("faces", []):
+        file = (fonts_dir / face["file"]).resolve()
+        if not file.is_relative_to(fonts_dir):
+            problems.error(Location(manifest), f"font '{face['file']}' is outside fonts/")
+        elif not file.is_file():
+            problems.error(Location(manifest), f"font file fonts/{face['file']} not found",
+                           "fonts are vendored in the project's fonts/ folder")
+        else:
+            faces.append(FontFace(face["family"], file, int(face.get("weight", 400)),
+                                  face.get("style", "normal")))
+    families = {f.family for f in faces}
+    for script, stack in fonts.get("stacks", {}).items():
+        for family in stack.get("text", []) + stack.get("heading", []):
+            if family not in families:
+                problems.error(Location(manifest), f"font stack '{script}' names '{family}', "
+                               "which no font face provides")
+    problems.raise_if_errors()
+    return Brand(
+        name=merged.get("name", theme),
+        dirs=tuple(d for d, _ in chain),
+        colours=merged.get("colours", {}),
+        booklet=merged.get("booklet", {}),
+        type=merged.get("type", {}),
+        posters=merged.get("posters", {}),
+        faces=tuple(faces),
+        stacks=fonts.get("stacks", {}),
+        labels=merged.get("labels", {}),
+        files=tuple(d / "theme.yaml" for d, _ in chain),
+    )

@@ -1,0 +1,183 @@
+"""The pipeline, in order: load and check everything, render in memory, then write atomically.
+
+This is the only module that calls every stage. Nothing is written until every document of the
+requested build has rendered without a problem, so a bad input never leaves a half-built `build/`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import jinja2
+
+from .brand import Brand, load_brand
+from .content import Content, Edition, load_content
+from .errors import Location, ProjectError, Problem, Problems
+from .glyphs import check_glyphs
+
+TARGETS = ("booklet", "posters", "bundle", "all")
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One written file, as listed in build/manifest.json."""
+
+    kind: str
+    edition: str
+    path: str
+    pages: int
+    bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A project that passed every check: its content, its brand, and the warnings found."""
+
+    root: Path
+    content: Content
+    brand: Brand
+    warnings: list[Problem]
+
+
+def find_project(start: Path) -> Path:
+    """The folder holding content/publication.yaml: `start` or the nearest parent that has one."""
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / "content" / "publication.yaml").is_file():
+            return folder
+    return start
+
+
+def check_project(root: Path, strict: bool = False) -> Checked:
+    """Validate content, theme, templates, stylesheets and glyph coverage; render nothing."""
+    from .render import check_stylesheets  # imports WeasyPrint's CSS parser
+
+    problems = Problems()
+    content = load_content(root, problems)
+    brand = load_brand(root, content.editions[0].theme, problems)
+    for edition in content.editions:
+        check_glyphs(edition, brand, problems)
+    check_templates(brand, problems)
+    check_stylesheets(brand, problems, strict)
+    problems.raise_if_errors(strict)
+    return Checked(root, content, brand, problems.warnings)
+
+
+def check_templates(brand: Brand, problems: Problems) -> None:
+    """Compile every layout template so a syntax error is reported with its file and line."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in brand.dirs]))
+    for directory in brand.dirs:
+        for template in sorted(directory.glob("*.html")):
+            try:
+                env.parse(template.read_text(encoding="utf-8"), template.name, str(template))
+            except jinja2.TemplateSyntaxError as exc:
+                problems.error(Location(template, exc.lineno or 0, 1),
+                               f"template error: {exc.message}")
+
+
+def build(root: Path, target: str = "all", editions: list[str] | None = None,
+          strict: bool = False, progress: Callable[[str], None] = lambda _: None,
+          ) -> tuple[list[Artifact], list[Problem]]:
+    """Build `target` for the chosen editions; return what was written and the warnings."""
+    checked = check_project(root, strict)
+    from .render import Renderer
+
+    renderer = Renderer(root, checked.brand, strict)
+    outputs: list[tuple[str, str, Path, bytes, int]] = []  # kind, edition, path, data, pages
+    chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
+    for edition in chosen:
+        outputs += render_edition(renderer, edition, target, root / "build", progress)
+    artifacts = write_outputs(root / "build", outputs)
+    return artifacts, checked.warnings
+
+
+def render_edition(renderer, edition: Edition, target: str, out: Path,
+                   progress: Callable[[str], None]) -> list[tuple[str, str, Path, bytes, int]]:
+    """Render one edition's documents in memory."""
+    from .bundle import BundleInfo, Part, merge_parts
+
+    folder = out / edition.lang
+    results = []
+    booklet = None
+    if target in ("booklet", "bundle", "all"):
+        progress(f"{edition.lang}/booklet.pdf")
+        booklet = renderer.booklet(edition)
+        results.append(("booklet", edition.lang, folder / "booklet.pdf", booklet.data, booklet.pages))
+    posters = []
+    if target in ("posters", "bundle", "all"):
+        for slug, title, subject in poster_subjects(edition, renderer):
+            progress(f"{edition.lang}/posters/{slug}.pdf")
+            rendered = renderer.poster(edition, subject, edition.poster_size)
+            posters.append((title, rendered))
+            results.append(("poster", edition.lang, folder / "posters" / f"{slug}.pdf",
+                            rendered.data, rendered.pages))
+    if target in ("bundle", "all"):
+        progress(f"{edition.lang}/culture-kit.pdf")
+        data = edition.data
+        parts = [Part(data["title"], booklet.data)] + [Part(t, r.data) for t, r in posters]
+        info = BundleInfo(
+            title=data["title"], author=data.get("author") or data["organisation"],
+            subject=data.get("subject") or "", keywords=", ".join(data.get("keywords") or []),
+            lang=edition.lang, date=edition.date.strftime("D:%Y%m%d000000Z"))
+        merged = merge_parts(parts, info)
+        pages = booklet.pages + sum(r.pages for _, r in posters)
+        results.append(("bundle", edition.lang, folder / "culture-kit.pdf", merged, pages))
+    return results
+
+
+def poster_subjects(edition: Edition, renderer) -> list[tuple[str, str, dict]]:
+    """(slug, outline title, template subject) for the mission/vision poster and each value."""
+    data = edition.data
+    labels = renderer.context(edition)["labels"]
+    title = labels["mission"] + (f" · {labels['vision']}" if data.get("vision") else "")
+    subjects = [("mission-vision", title, {"kind": "mission", "field": "mission"})]
+    for i, value in enumerate(data.get("values") or [], 1):
+        subjects.append((value["id"], value["name"], {
+            "kind": "value", "value": {**value, "number": f"{i:02d}"},
+            "field": f"values[{i}].statement"}))
+    return subjects
+
+
+def write_outputs(out: Path, outputs) -> list[Artifact]:
+    """Write every output through a temporary file and a rename, then update the manifest."""
+    artifacts = []
+    for kind, lang, path, data, pages in outputs:
+        write_atomic(path, data)
+        artifacts.append(Artifact(kind, lang, path.relative_to(out).as_posix(), pages, len(data),
+                                  hashlib.sha256(data).hexdigest()))
+    manifest_path = out / MANIFEST
+    entries = {}
+    if manifest_path.is_file():
+        try:
+            entries = {a["path"]: a for a in json.loads(manifest_path.read_text())["artifacts"]}
+        except (ValueError, KeyError, TypeError):
+            entries = {}
+    entries = {p: a for p, a in entries.items() if (out / p).is_file()}
+    entries.update({a.path: asdict(a) for a in artifacts})
+    manifest = {"artifacts": [entries[p] for p in sorted(entries)]}
+    write_atomic(manifest_path, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    return artifacts
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` so that `path` is either its old content or the whole new content."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+__all__ = ["Artifact", "TARGETS", "build", "check_project", "find_project", "ProjectError"]

@@ -1,0 +1,317 @@
+"""content/*.yaml -> validated, per-language Editions (with translation fallbacks and source locations)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Location, ProjectError, Problems
+from .markup import parse_images
+from .schema import SETTINGS, TEXTS, Field, ListOf, Markdown, Struct
+from .yamlsource import Node, load_yaml
+
+SETTINGS_FILE = "publication.yaml"
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}
+MAX_IMAGE_PIXELS = 50_000_000  # 50 MP: an A2 poster at 300 ppi is 35 MP
+
+
+@dataclass(frozen=True)
+class TextRun:
+    """One piece of text an edition prints, with its language and where it was written."""
+
+    path: str
+    text: str
+    lang: str
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image referenced from content, resolved inside the project."""
+
+    src: str
+    file: Path
+    loc: Location
+
+
+@dataclass(frozen=True)
+class Edition:
+    """Everything one language edition prints: plain data for the layouts, plus where it came from."""
+
+    lang: str
+    source_lang: str
+    native_lang: str
+    date: dt.date
+    theme: str
+    poster_size: str
+    data: dict
+    runs: tuple[TextRun, ...]
+    images: tuple[Image, ...]
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class Content:
+    """The validated content of a project: settings and one Edition per language."""
+
+    content_dir: Path
+    settings: dict
+    editions: tuple[Edition, ...]
+
+    def edition(self, lang: str) -> Edition:
+        return next(e for e in self.editions if e.lang == lang)
+
+
+def load_content(project_root: Path, problems: Problems) -> Content:
+    """Read and validate content/; every problem goes to `problems` (raised as one ProjectError)."""
+    content_dir = project_root / "content"
+    settings_path = content_dir / SETTINGS_FILE
+    if not settings_path.is_file():
+        raise ProjectError([_missing_settings(settings_path)])
+    settings_node = load_yaml(settings_path)
+    settings = _convert_file(SETTINGS, settings_node, settings_path, problems)
+    problems.raise_if_errors()
+
+    languages = settings["languages"]
+    if not languages:
+        problems.error(settings_node.value["languages"].loc, "languages must name at least one")
+    lang_nodes: dict[str, Node] = {}
+    for lang in dict.fromkeys(languages):
+        path = content_dir / f"{lang}.yaml"
+        if not path.is_file():
+            loc = settings_node.value["languages"].loc
+            problems.error(loc, f"no content file for language '{lang}'",
+                           f"create content/{lang}.yaml (copy content/{languages[0]}.yaml)")
+            continue
+        try:
+            node = load_yaml(path)
+        except ProjectError as exc:
+            problems.items.extend(exc.problems)
+            continue
+        _convert_file(TEXTS, node, path, problems, required=(lang == languages[0]))
+        lang_nodes[lang] = node
+    problems.raise_if_errors()
+
+    source = languages[0]
+    native = settings.get("native_language", source)
+    editions = []
+    for lang in dict.fromkeys(languages):
+        resolver = _Resolver(lang, source, native, project_root, problems)
+        data = resolver.struct(TEXTS, lang_nodes[source], lang_nodes[lang] if lang != source else None, "")
+        _name_values_twice(data, editions[0] if editions else None, lang, native, resolver.runs)
+        data["title_secondary"] = None
+        if editions and data.get("title") != editions[0].data.get("title"):
+            data["title_secondary"] = editions[0].data["title"]
+        editions.append(Edition(
+            lang=lang, source_lang=source, native_lang=native, date=settings["date"],
+            theme=settings.get("theme", "default"),
+            poster_size=settings.get("posters", {}).get("size", "A2"),
+            data=data, runs=tuple(resolver.runs), images=tuple(resolver.images),
+            files=(settings_path, content_dir / f"{source}.yaml", content_dir / f"{lang}.yaml"),
+        ))
+        _check_translation_fields(lang_nodes[lang], problems)
+    problems.raise_if_errors()
+    return Content(content_dir, settings, tuple(editions))
+
+
+def _name_values_twice(data: dict, source: Edition | None, lang: str, native: str,
+                       runs: list[TextRun]) -> None:
+    """Give each value the name a reader sees beneath its own: the native name in other editions,
+    the source-language name in the native-language edition."""
+    for i, value in enumerate(data.get("values") or []):
+        value["secondary"] = value["secondary_lang"] = None
+        if lang != native and value.get("native_name"):
+            value["secondary"], value["secondary_lang"] = value["native_name"], native
+        elif source is not None:
+            path = f"values[{i + 1}].name"
+            run = next(r for r in source.runs if r.path == path)
+            value["secondary"], value["secondary_lang"] = run.text, source.lang
+            runs.append(TextRun(path, run.text, source.lang, run.loc))
+        if value["secondary"] == value["name"]:
+            value["secondary"] = value["secondary_lang"] = None
+
+
+def _missing_settings(path: Path):
+    from .errors import Problem
+
+    return Problem(Location(path), "no content here: content/publication.yaml is missing",
+                   "a project needs content/publication.yaml and content/<language>.yaml; "
+                   "copy the content/ folder of the default project to start")
+
+
+def _convert_file(spec: Struct, node: Node, path: Path, problems: Problems, required=True) -> dict:
+    if node.value is None:
+        problems.error(Location(path, 1, 1), "file is empty",
+                       "see docs/content.md for the fields this file needs")
+        return {}
+    return spec.convert(node, "", problems, required=required) or {}
+
+
+def _check_translation_fields(node: Node, problems: Problems) -> None:
+    """Each path in translation.fields must name a field of the schema."""
+    tr = node.value.get("translation") if isinstance(node.value, dict) else None
+    if tr is None or not isinstance(tr.value, dict) or "fields" not in tr.value:
+        return
+    fields = tr.value["fields"]
+    for item in fields.value if isinstance(fields.value, list) else []:
+        if isinstance(item.value, str) and not _schema_path_exists(item.value.strip()):
+            problems.error(item.loc, f"translation.fields: no field '{item.value}'",
+                           "use a top-level field (chapters) or an item field (values.statement)")
+
+
+def _schema_path_exists(path: str) -> bool:
+    spec: object = TEXTS
+    for part in path.split("."):
+        if isinstance(spec, ListOf):
+            spec = spec.item
+        if not isinstance(spec, Struct) or spec.field(part) is None:
+            return False
+        spec = spec.field(part).type
+    return True
+
+
+class _Resolver:
+    """Walks the source-language and edition-language trees together, taking the edition's text
+    where it exists and falling back to the source (with a warning) where it does not."""
+
+    def __init__(self, lang, source, native, root: Path, problems: Problems):
+        self.lang, self.source, self.native = lang, source, native
+        self.root = root
+        self.problems = problems
+        self.runs: list[TextRun] = []
+        self.images: list[Image] = []
+
+    def struct(self, spec: Struct, src: Node | None, tr: Node | None, where: str) -> dict:
+        out = {}
+        for f in spec.fields:
+            s = _child(src, f.key)
+            t = _child(tr, f.key)
+            label = f"{where}.{f.key}" if where else f.key
+            if t is not None:
+                value = self.value(f, s, t, label, self.lang)
+            elif s is not None and (f.inherit or self.lang == self.source):
+                if tr is not None or where == "":
+                    self.fallback(f, s, label)
+                value = self.value(f, s, None, label, self.source)
+            else:
+                value = f.default
+            out[f.key] = value  # every field is present, None when not given: layouts test truth
+        return out
+
+    def fallback(self, f: Field, src: Node, label: str) -> None:
+        if self.lang == self.source or not f.translatable:
+            return
+        self.problems.warn(
+            src.key_loc or src.loc,
+            f"{label} has no {self.lang} translation; the {self.lang} edition uses the "
+            f"{self.source} text",
+            f"add {label} to content/{self.lang}.yaml",
+        )
+
+    def value(self, f: Field, src: Node | None, tr: Node | None, label: str, lang: str):
+        node = tr if tr is not None else src
+        if f.key == "native_name":
+            lang = self.native
+        typ = f.type
+        if isinstance(typ, Struct):
+            return self.struct(typ, src, tr, label)
+        if isinstance(typ, ListOf) and isinstance(typ.item, Struct):
+            return self.items(typ.item, src, tr, label)
+        if isinstance(typ, ListOf):
+            texts = [str(c.value).strip() for c in node.value]
+            for i, c in enumerate(node.value):
+                self.run(f"{label}[{i + 1}]", texts[i], lang, c.loc)
+            return texts
+        text = typ.convert(node, label, Problems())
+        if text is None:
+            return None
+        if isinstance(text, str):
+            self.run(label, text, lang, node.loc)
+            if isinstance(typ, Markdown):
+                self.check_images(text, node)
+        return text
+
+    def items(self, spec: Struct, src: Node | None, tr: Node | None, label: str) -> list:
+        src_items = src.value if src is not None else []
+        if tr is None:
+            return [self.struct(spec, s, None, f"{label}[{i + 1}]") for i, s in enumerate(src_items)]
+        tr_items = tr.value
+        if self.lang != self.source and len(tr_items) != len(src_items):
+            self.problems.error(
+                tr.key_loc or tr.loc,
+                f"{label} has {len(tr_items)} items here but {len(src_items)} in "
+                f"content/{self.source}.yaml",
+                "keep the same items in the same order in every language",
+            )
+            return []
+        out = []
+        for i, t in enumerate(tr_items):
+            s = src_items[i] if self.lang != self.source else None
+            where = f"{label}[{i + 1}]"
+            if s is not None:
+                self.check_id(spec, s, t, where)
+            out.append(self.struct(spec, s, t, where))
+        return out
+
+    def check_id(self, spec: Struct, s: Node, t: Node, where: str) -> None:
+        if spec.field("id") is None:
+            return
+        sid, tid = _child(s, "id"), _child(t, "id")
+        if sid is not None and tid is not None and sid.value != tid.value:
+            self.problems.error(
+                tid.loc, f"{where}.id is '{tid.value}' here but '{sid.value}' in "
+                f"content/{self.source}.yaml", "keep the same items in the same order")
+
+    def run(self, path: str, text: str, lang: str, loc: Location) -> None:
+        self.runs.append(TextRun(path, text, lang, loc))
+
+    def check_images(self, text: str, node: Node) -> None:
+        first_line = node.loc.line + (0 if node.quoted or "\n" not in text else 1)
+        for ref in parse_images(text):
+            loc = Location(node.loc.path, first_line + ref.line, 1)
+            image = resolve_image(ref.src, self.root, loc, self.problems)
+            if image is not None and image not in self.images:
+                self.images.append(image)
+
+
+def _child(node: Node | None, key: str) -> Node | None:
+    if node is None or not isinstance(node.value, dict):
+        return None
+    child = node.value.get(key)
+    return child if child is not None and child.value is not None else None
+
+
+def resolve_image(src: str, root: Path, loc: Location, problems: Problems) -> Image | None:
+    """Check an image reference: a file inside the project's content/, of a sane pixel size."""
+    if "://" in src or src.startswith(("/", "\\")) or ":" in src.split("/")[0]:
+        problems.error(loc, f"image '{src}' is not a file in the project; nothing is fetched",
+                       "put the image in content/ and refer to it by a relative path")
+        return None
+    content_dir = (root / "content").resolve()
+    file = (content_dir / src).resolve()
+    if not file.is_relative_to(content_dir):
+        problems.error(loc, f"image '{src}' is outside the project's content/ folder",
+                       "put the image in content/ and refer to it by a relative path")
+        return None
+    if not file.is_file():
+        problems.error(loc, f"image '{src}' not found (looked for {file})")
+        return None
+    if file.suffix.lower() not in IMAGE_SUFFIXES:
+        problems.error(loc, f"image '{src}' is not a PNG, JPEG, GIF, WebP or SVG file")
+        return None
+    if file.suffix.lower() != ".svg":
+        from PIL import Image as PILImage
+
+        try:
+            with PILImage.open(file) as im:
+                w, h = im.size
+        except Exception:  # noqa: BLE001 - any decoding failure means the file is unusable
+            problems.error(loc, f"image '{src}' cannot be read as an image")
+            return None
+        if w * h > MAX_IMAGE_PIXELS:
+            problems.error(loc, f"image '{src}' is {w}×{h} px ({w * h / 1e6:.0f} MP), over the "
+                           f"{MAX_IMAGE_PIXELS // 1_000_000} MP limit",
+                           "scale it down; 300 ppi at the printed size is enough")
+            return None
+    return Image(src, file, loc)

@@ -1,0 +1,82 @@
+"""Problems in a user's project, each with the file and line it concerns, and the one error type."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a source file; line and column are 1-based (0 when unknown)."""
+
+    path: Path
+    line: int = 0
+    col: int = 0
+
+    def display(self, root: Path | None = None) -> str:
+        path = self.path
+        if root is not None:
+            try:
+                path = path.resolve().relative_to(root.resolve())
+            except ValueError:
+                pass
+        if self.line:
+            return f"{path}:{self.line}:{self.col or 1}"
+        return str(path)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong (or doubtful, when `warning`) in a project."""
+
+    location: Location
+    message: str
+    hint: str = ""
+    warning: bool = False
+
+    def format(self, root: Path | None = None) -> str:
+        kind = "warning: " if self.warning else ""
+        text = f"{self.location.display(root)}: {kind}{self.message}"
+        if self.hint:
+            text += f"\n    hint: {self.hint}"
+        return text
+
+
+class ProjectError(Exception):
+    """The project has problems; nothing was written. Carries every problem found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(p.format() for p in problems))
+
+
+class Problems:
+    """A collector: stages add problems and keep going, then `raise_if_errors` fails once."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+
+    def error(self, location: Location, message: str, hint: str = "") -> None:
+        self.items.append(Problem(location, message, hint))
+
+    def warn(self, location: Location, message: str, hint: str = "") -> None:
+        self.items.append(Problem(location, message, hint, warning=True))
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.items if not p.warning]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.items if p.warning]
+
+    def raise_if_errors(self, strict: bool = False) -> None:
+        failing = self.items if strict else self.errors
+        if failing:
+            raise ProjectError(sorted(self.items, key=_order))
+
+
+def _order(problem: Problem) -> tuple:
+    loc = problem.location
+    return (str(loc.path), loc.line, loc.col)

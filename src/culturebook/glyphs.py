@@ -1,0 +1,65 @@
+"""Edition text + Brand fonts -> a problem for every character its language's fonts cannot draw.
+
+Pango would silently borrow a glyph from another font (or draw a box); checking each character
+against the cmaps of the families assigned to its language makes a missing glyph an error with the
+content file, line and field instead.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from functools import cache
+from pathlib import Path
+
+from .brand import Brand
+from .content import Edition
+from .errors import Problems
+
+# Characters that are never drawn from a font: line breaks, tabs, soft hyphens, joiners.
+_INVISIBLE = set("\n\r\t\u00ad\u200b\u200c\u200d\u2060\ufeff")
+
+
+@cache
+def font_cmap(path: Path) -> frozenset[int]:
+    """The code points a font file has glyphs for."""
+    from fontTools.ttLib import TTFont
+
+    with TTFont(str(path), lazy=True) as font:
+        return frozenset(font.getBestCmap() or {})
+
+
+def check_glyphs(edition: Edition, brand: Brand, problems: Problems) -> None:
+    """Report characters of the edition's text that none of their language's fonts contain."""
+    covered: dict[str, frozenset[int]] = {}
+    for run in edition.runs:
+        if run.lang not in covered:
+            families = set(brand.families_for(run.lang))
+            cmaps = [font_cmap(f.file) for f in brand.faces if f.family in families]
+            covered[run.lang] = frozenset().union(*cmaps) if cmaps else frozenset()
+        missing = []
+        for ch in dict.fromkeys(run.text):
+            if ch in _INVISIBLE or ord(ch) in covered[run.lang] or ch == " ":
+                continue
+            missing.append(ch)
+        for ch in missing:
+            name = unicodedata.name(ch, "unnamed character")
+            families = ", ".join(brand.families_for(run.lang))
+            line, col = _position(run, ch)
+            problems.error(
+                type(run.loc)(run.loc.path, line, col),
+                f"character '{ch}' (U+{ord(ch):04X} {name}) in {run.path} is not in the "
+                f"{run.lang} fonts ({families})",
+                "replace it, or add a font that has it to the theme's fonts",
+            )
+
+
+def _position(run, ch: str) -> tuple[int, int]:
+    """Best guess of the character's line and column in the file: search from the field's line."""
+    try:
+        lines = run.loc.path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return run.loc.line, run.loc.col
+    for n in range(max(run.loc.line - 1, 0), len(lines)):
+        if ch in lines[n]:
+            return n + 1, lines[n].index(ch) + 1
+    return run.loc.line, run.loc.col

@@ -1,0 +1,50 @@
+"""Markdown prose -> safe HTML: paragraphs, emphasis, links, lists and images; raw HTML shown as text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from markdown_it import MarkdownIt
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """An image a Markdown text refers to, and the line (0-based, within the text) it is on."""
+
+    src: str
+    alt: str
+    line: int
+
+
+@cache
+def _parser() -> MarkdownIt:
+    # CommonMark with HTML off: `<script>` and any other tag is escaped and printed as text.
+    # linkify and typographer stay off so the text a person typed is the text printed.
+    md = MarkdownIt("commonmark", {"html": False})
+    md.disable(["heading", "lheading", "code", "fence", "hr", "table"], ignoreInvalid=True)
+    return md
+
+
+def render_markdown(text: str) -> str:
+    """Return the HTML of a Markdown text; unsafe links (javascript: and the like) stay text."""
+    return _parser().render(text)
+
+
+def render_inline(text: str) -> str:
+    """Return the HTML of one line of Markdown, without a wrapping paragraph."""
+    return _parser().renderInline(text)
+
+
+def parse_images(text: str) -> list[ImageRef]:
+    """List the images a Markdown text refers to."""
+    refs = []
+    for block in _parser().parse(text):
+        if block.type != "inline" or not block.children:
+            continue
+        for child in block.children:
+            if child.type == "image":
+                line = block.map[0] if block.map else 0
+                alt = "".join(c.content for c in (child.children or []))
+                refs.append(ImageRef(str(child.attrs.get("src", "")), alt, line))
+    return refs

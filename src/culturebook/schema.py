@@ -1,0 +1,330 @@
+"""The content schema, defined once: field types, the fields of each file, and node -> data validation.
+
+`docs/content.md`-style references and every validation message come from these declarations, so a field
+is described in exactly one place.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass, field
+
+from .errors import Location, Problems
+from .yamlsource import Node
+
+LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+POSTER_SIZES = ("A3", "A2", "A1", "Letter", "Tabloid")
+
+
+@dataclass(frozen=True)
+class Text:
+    """A line of plain text."""
+
+    name: str = "text"
+
+    def convert(self, node: Node, where: str, problems: Problems):
+        if isinstance(node.value, str):
+            return node.value.strip()
+        problems.error(node.loc, f"{where} must be text, not {_kind(node)}")
+        return None
+
+
+@dataclass(frozen=True)
+class Markdown(Text):
+    """Paragraphs of Markdown: *emphasis*, **strong**, [links](https://...), lists, images."""
+
+    name: str = "markdown"
+
+
+@dataclass(frozen=True)
+class Pattern(Text):
+    """Text that must match a pattern (slugs, language codes)."""
+
+    name: str = "slug"
+    regex: re.Pattern = SLUG_RE
+    hint: str = "use lowercase letters, digits and hyphens, e.g. integrity"
+
+    def convert(self, node: Node, where: str, problems: Problems):
+        text = super().convert(node, where, problems)
+        if text is not None and not self.regex.match(text):
+            problems.error(node.loc, f"{where}: '{text}' is not a valid {self.name}", self.hint)
+            return None
+        return text
+
+
+LANG = Pattern("language code", LANG_RE, "use a BCP 47 code such as en, zh-Hans, fr, pt-BR")
+SLUG = Pattern()
+
+
+@dataclass(frozen=True)
+class Date:
+    """A date written YYYY-MM-DD."""
+
+    name: str = "date"
+
+    def convert(self, node: Node, where: str, problems: Problems):
+        if isinstance(node.value, str):
+            try:
+                return dt.date.fromisoformat(node.value.strip())
+            except ValueError:
+                pass
+        problems.error(node.loc, f"{where} must be a date written YYYY-MM-DD")
+        return None
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of words."""
+
+    options: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return "one of " + ", ".join(self.options)
+
+    def convert(self, node: Node, where: str, problems: Problems):
+        if isinstance(node.value, str) and node.value.strip() in self.options:
+            return node.value.strip()
+        problems.error(
+            node.loc,
+            f"{where} must be one of {', '.join(self.options)}",
+            _did_you_mean(str(node.value), self.options),
+        )
+        return None
+
+
+@dataclass(frozen=True)
+class ListOf:
+    """A list of items of one type."""
+
+    item: object
+
+    @property
+    def name(self) -> str:
+        return f"list of {self.item.name}"
+
+    def convert(self, node: Node, where: str, problems: Problems):
+        if not isinstance(node.value, list):
+            problems.error(node.loc, f"{where} must be a list (lines starting with '- ')")
+            return None
+        out = []
+        for i, child in enumerate(node.value):
+            out.append(self.item.convert(child, f"{where}[{i + 1}]", problems))
+        return out
+
+
+@dataclass(frozen=True)
+class MapOf:
+    """A mapping whose keys are names the user chooses (slugs) and whose values share one type."""
+
+    item: object
+    key: object = SLUG
+
+    @property
+    def name(self) -> str:
+        return f"mapping of {self.item.name}"
+
+    def convert(self, node: Node, where: str, problems: Problems):
+        if not isinstance(node.value, dict):
+            problems.error(node.loc, f"{where} must be a mapping of 'name: value' lines")
+            return None
+        out = {}
+        for key, child in node.value.items():
+            self.key.convert(Node(key, child.key_loc or child.loc), f"{where} key", problems)
+            if child.value is not None:
+                out[key] = self.item.convert(child, f"{where}.{key}", problems)
+        return out
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a mapping, with what a reference needs to say about it."""
+
+    key: str
+    type: object
+    doc: str
+    required: bool = False
+    default: object = None
+    example: str = ""
+    shown_in: str = ""
+    translatable: bool = True
+    inherit: bool = True  # False: an edition without this field does not take the source's
+
+
+@dataclass(frozen=True)
+class Struct:
+    """A mapping with known keys."""
+
+    name: str
+    fields: tuple[Field, ...] = field(default_factory=tuple)
+
+    def field(self, key: str) -> Field | None:
+        return next((f for f in self.fields if f.key == key), None)
+
+    def convert(self, node: Node, where: str, problems: Problems, required: bool = True):
+        if not isinstance(node.value, dict):
+            problems.error(node.loc, f"{where or 'this file'} must be a mapping of 'key: value' lines")
+            return None
+        keys = [f.key for f in self.fields]
+        out: dict[str, object] = {}
+        for key, child in node.value.items():
+            spec = self.field(key)
+            if spec is None:
+                inside = f" in {where}" if where else ""
+                problems.error(
+                    child.key_loc or child.loc,
+                    f"unknown key '{key}'{inside}",
+                    _did_you_mean(key, keys) or f"allowed keys: {', '.join(keys)}",
+                )
+                continue
+            label = f"{where}.{key}" if where else key
+            if child.value is None:
+                continue  # an empty value is the same as leaving the key out
+            out[key] = spec.type.convert(child, label, problems)
+        for spec in self.fields:
+            if spec.key not in out or out[spec.key] is None:
+                if required and spec.required and spec.key not in node.value:
+                    label = f"{where}.{spec.key}" if where else spec.key
+                    problems.error(
+                        node.loc, f"missing required field '{label}'", f"{spec.key}: {spec.example}"
+                    )
+                if spec.key in out and out[spec.key] is None:
+                    out.pop(spec.key)
+        return out
+
+
+def _kind(node: Node) -> str:
+    if isinstance(node.value, dict):
+        return "a mapping"
+    if isinstance(node.value, list):
+        return "a list"
+    return "empty" if node.value is None else "text"
+
+
+def _did_you_mean(word: str, options) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+# --- the files of a project -------------------------------------------------------------------
+
+SETTINGS = Struct(
+    "publication settings",
+    (
+        Field("languages", ListOf(LANG), "Editions to build, one per language; the first is the "
+              "source language that other editions fall back to.", required=True,
+              example="[en, zh-Hans]", shown_in="every edition"),
+        Field("native_language", LANG, "The organisation's own language: the language of each "
+              "value's native_name.", example="zh-Hans", shown_in="values spread, posters"),
+        Field("date", Date(), "Publication date.", required=True, example="2019-11-11",
+              shown_in="inside cover, PDF metadata"),
+        Field("theme", SLUG, "Folder under layouts/ with the templates, stylesheet and brand.",
+              default="default", example="default"),
+        Field("posters", Struct("posters", (
+            Field("size", Choice(POSTER_SIZES), "Poster sheet size.", default="A2",
+                  example="A2", shown_in="posters"),
+        )), "Poster options.", example="{size: A2}"),
+    ),
+)
+
+VALUE = Struct("value", (
+    Field("id", SLUG, "Stable name of the value; names its poster file.", required=True,
+          example="integrity", translatable=False),
+    Field("name", Text(), "The value's name in this edition's language.", required=True,
+          example="Integrity", shown_in="values spread, posters"),
+    Field("native_name", Text(), "The name in the organisation's own language "
+          "(native_language), shown small beneath the name in other editions.",
+          example="正直", shown_in="values spread, posters", translatable=False),
+    Field("statement", Text(), "One or two sentences saying what the value means.",
+          required=True, example="Hold to our principles; put ethics first.",
+          shown_in="values spread, posters"),
+))
+
+CHAPTER = Struct("chapter", (
+    Field("id", SLUG, "Stable name of the chapter (used for links).", required=True,
+          example="tech-for-good", translatable=False),
+    Field("title", Text(), "Chapter title.", required=True, example="Knowing what to do",
+          shown_in="chapter opener, contents, running head, bookmarks"),
+    Field("pull_quote", Text(), "A line from the chapter set large beside its text.",
+          example="Technology is a double-edged sword.", shown_in="chapter"),
+    Field("body", Markdown(), "The chapter text.", required=True, example="|\n  Paragraph one.",
+          shown_in="chapter"),
+))
+
+MILESTONE = Struct("milestone", (
+    Field("year", Text(), "Year or date label, as text.", required=True, example='"2007"',
+          shown_in="timeline", translatable=False),
+    Field("text", Text(), "One short line.", required=True,
+          example="Tencent Foundation established", shown_in="timeline"),
+))
+
+HIGHLIGHT = Struct("highlight", (
+    Field("text", Text(), "A short, strong line.", required=True,
+          example="We have strong convictions of right or wrong.", shown_in="quote pages"),
+    Field("attribution", Text(), "Who said it.", example="Pony Ma", shown_in="quote pages"),
+))
+
+CLOSING = Struct("closing", (
+    Field("title", Text(), "Closing page title.", example="Where we stand", shown_in="closing page"),
+    Field("body", Markdown(), "Closing text.", required=True, example="|\n  Our last words.",
+          shown_in="closing page"),
+))
+
+TRANSLATION = Struct("translation", (
+    Field("from", LANG, "Language the translated fields were translated from.", required=True,
+          example="en", translatable=False),
+    Field("fields", ListOf(Text()), "Fields of this file that are translations, as paths: "
+          "a top-level field (chapters) or a field of every item (values.statement).",
+          required=True, example="[chapters, milestones]", translatable=False),
+    Field("note", Text(), "One sentence on the translation, printed on the inside cover.",
+          example="Translated from the English original.", shown_in="inside cover"),
+))
+
+LABEL_KEYS = ("contents", "mission", "vision", "values", "milestones", "notes", "edition",
+              "published", "organisation", "translation", "date_format", "months")
+LABELS = Struct("labels", tuple(
+    Field(k, Text(), f"Word used for '{k}' in the layouts (the theme gives defaults).",
+          example=k.title(), shown_in="layouts") for k in LABEL_KEYS
+))
+
+TEXTS = Struct(
+    "content",
+    (
+        Field("translation", TRANSLATION, "Marks which fields of this file are translations.",
+              translatable=False, inherit=False, example="{from: en, fields: [chapters]}"),
+        Field("title", Text(), "Publication title.", required=True,
+              example="Value for Users, Tech for Good",
+              shown_in="cover, title bar, PDF metadata, running head"),
+        Field("subtitle", Text(), "Line beneath the title.", example="Our culture",
+              shown_in="cover, inside cover"),
+        Field("organisation", Text(), "Organisation name; set as the wordmark.", required=True,
+              example="Tencent", shown_in="cover wordmark, inside cover, posters, back cover"),
+        Field("edition", Text(), "Edition or version.", example="Culture 3.0",
+              shown_in="cover, inside cover, posters, back cover"),
+        Field("author", Text(), "Author for the PDF metadata.", example="Tencent",
+              shown_in="PDF metadata"),
+        Field("subject", Text(), "One sentence describing the publication.",
+              example="Tencent's mission, vision and values.", shown_in="PDF metadata"),
+        Field("keywords", ListOf(Text()), "Keywords for the PDF metadata.",
+              example="[culture, values]", shown_in="PDF metadata"),
+        Field("labels", LABELS, "Words the layouts use, overriding the theme's.",
+              example="{contents: Contents}", translatable=False, inherit=False),
+        Field("mission", Text(), "The mission, one line.", required=True,
+              example="Value for Users", shown_in="opener, mission poster, back cover"),
+        Field("vision", Text(), "The vision, one line.", example="Tech for Good",
+              shown_in="opener, mission poster, back cover"),
+        Field("values", ListOf(VALUE), "The values, 3 to 8 of them.", required=True,
+              example="- id: integrity ...", shown_in="values spread, one poster each"),
+        Field("chapters", ListOf(CHAPTER), "The chapters, in order.", required=True,
+              example="- id: culture ...", shown_in="chapters, contents, bookmarks"),
+        Field("milestones", ListOf(MILESTONE), "Dated milestones, in order.",
+              example='- year: "2007" ...', shown_in="timeline"),
+        Field("highlights", ListOf(HIGHLIGHT), "Short lines for full-page quotes.",
+              example="- text: ...", shown_in="quote pages"),
+        Field("closing", CLOSING, "The closing page.", example="{title: ..., body: ...}",
+              shown_in="closing page"),
+    ),
+)
