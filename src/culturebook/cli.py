@@ -1,0 +1,161 @@
+"""The command line: parse arguments, call build/check, print what happened. No logic of its own."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__
+from .build import TARGETS, build, check_project, find_project
+from .errors import Problem, ProjectError
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+project_option = click.option(
+    "--project", "project", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Project folder (holds content/, layouts/, fonts/). Default: the current folder "
+    "or the nearest parent with content/publication.yaml.")
+strict_option = click.option("--strict", is_flag=True,
+                             help="Treat warnings (untranslated fields, CSS) as errors.")
+debug_option = click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="culturebook")
+def main() -> None:
+    """Build a company's culture publication: an A5 booklet, posters and a bundle, in every
+    language of the content, as PDFs under build/."""
+
+
+@main.command("build")
+@click.argument("target", type=click.Choice(TARGETS), default="all")
+@click.option("--edition", "editions", multiple=True, metavar="LANG",
+              help="Build only this edition (repeatable). Default: every language.")
+@project_option
+@strict_option
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+@debug_option
+def build_command(target: str, editions: tuple[str, ...], project: Path | None, strict: bool,
+                  quiet: bool, debug: bool) -> None:
+    """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF) or all.
+
+    Writes build/<lang>/booklet.pdf, build/<lang>/posters/<slug>.pdf,
+    build/<lang>/culture-kit.pdf and build/manifest.json. Nothing is written unless every
+    document renders without a problem.
+    """
+    root = _root(project)
+    languages = _languages(root)
+    for lang in editions:
+        if languages and lang not in languages:
+            raise click.BadParameter(f"'{lang}' is not one of the content's languages "
+                                     f"({', '.join(languages)})", param_hint="--edition")
+    started = time.perf_counter()
+
+    def progress(name: str) -> None:
+        if not quiet:
+            err.print(f"[dim]rendering {name}[/dim]")
+
+    with _reporting(root, debug):
+        artifacts, warnings = build(root, target, list(editions) or None, strict, progress)
+    _print_problems(warnings, root)
+    if not quiet:
+        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+        for column, justify in (("wrote", "left"), ("pages", "right"), ("size", "right")):
+            table.add_column(column, justify=justify)
+        for a in artifacts:
+            table.add_row(f"build/{a.path}", str(a.pages), _size(a.bytes))
+        out.print(table)
+        out.print(f"{len(artifacts)} files in {time.perf_counter() - started:.1f} s")
+
+
+@main.command("check")
+@project_option
+@strict_option
+@debug_option
+def check_command(project: Path | None, strict: bool, debug: bool) -> None:
+    """Check content, layouts, stylesheets and font coverage; render nothing.
+
+    Reports every problem at once, each as path:line:col: message.
+    """
+    root = _root(project)
+    with _reporting(root, debug):
+        checked = check_project(root, strict)
+    _print_problems(checked.warnings, root)
+    langs = ", ".join(e.lang for e in checked.content.editions)
+    out.print(f"ok: {len(checked.content.editions)} editions ({langs}), theme "
+              f"'{checked.brand.name}', {len(checked.warnings)} warnings")
+
+
+def _root(project: Path | None) -> Path:
+    return project.resolve() if project else find_project(Path.cwd())
+
+
+def _languages(root: Path) -> list[str]:
+    """The languages named in content/publication.yaml, for checking --edition (best effort)."""
+    from .errors import Problems
+    from .schema import SETTINGS
+    from .yamlsource import load_yaml
+
+    try:
+        node = load_yaml(root / "content" / "publication.yaml")
+        return SETTINGS.convert(node, "", Problems()).get("languages") or []
+    except (ProjectError, AttributeError):
+        return []
+
+
+class _reporting:
+    """Turn ProjectError into problem lines and exit 1; anything else is a bug, reported briefly."""
+
+    def __init__(self, root: Path, debug: bool):
+        self.root, self.debug = root, debug
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is None:
+            return False
+        if isinstance(exc, ProjectError):
+            _print_problems(exc.problems, self.root)
+            errors = sum(not p.warning for p in exc.problems) or len(exc.problems)
+            files = len({p.location.path for p in exc.problems})
+            err.print(f"{errors} problem{'s' * (errors != 1)} in {files} "
+                      f"file{'s' * (files != 1)}; nothing was written")
+            sys.exit(1)
+        if isinstance(exc, KeyboardInterrupt):
+            err.print("interrupted; nothing was written")
+            sys.exit(130)
+        if self.debug or isinstance(exc, (click.exceptions.Exit, click.ClickException, SystemExit)):
+            return False
+        with tempfile.NamedTemporaryFile("w", prefix="culturebook-crash-", suffix=".log",
+                                         delete=False) as log:
+            traceback.print_exception(kind, exc, tb, file=log)
+        err.print(f"internal error: {kind.__name__}: {exc}")
+        err.print(f"the traceback was saved to {log.name}; run with --debug to see it")
+        sys.exit(1)
+
+
+def _print_problems(problems: list[Problem], root: Path) -> None:
+    for problem in problems:
+        text = problem.format(root)
+        first, _, rest = text.partition("\n")
+        style = "yellow" if problem.warning else "red"
+        err.print(f"[{style}]{_escape(first)}[/{style}]" + (f"\n{_escape(rest)}" if rest else ""))
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.0f} KB" if n < 1024 * 1024 else f"{n / 1024 / 1024:.1f} MB"
