@@ -248,6 +248,8 @@ CHAPTER = Struct("chapter", (
           example="tech-for-good", translatable=False),
     Field("title", Text(), "Chapter title.", required=True, example="Knowing what to do",
           shown_in="chapter opener, contents, running head, bookmarks"),
+    Field("short_title", Text(), "A shorter title for the running head, when the title is long.",
+          example="Tech for good", shown_in="running head"),
     Field("pull_quote", Text(), "A line from the chapter set large beside its text.",
           example="Technology is a double-edged sword.", shown_in="chapter"),
     Field("body", Markdown(), "The chapter text.", required=True, example="|\n  Paragraph one.",
