@@ -1,0 +1,53 @@
+"""Draw the README's pictures (docs/*.png) from the default project's build: `make pictures`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+
+def pages(pdf: Path, first: int, last: int, dpi: int) -> list[Image.Image]:
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(first), "-l", str(last), "-png",
+                        str(pdf), f"{tmp}/p"], check=True)
+        return [Image.open(p).convert("RGB") for p in sorted(Path(tmp).glob("p-*.png"))]
+
+
+def row(images: list[Image.Image], gap: int = 0, background: str = "#d9dde3") -> Image.Image:
+    width = sum(i.width for i in images) + gap * (len(images) + 1)
+    height = max(i.height for i in images) + 2 * gap
+    sheet = Image.new("RGB", (width, height), background)
+    x = gap
+    for image in images:
+        sheet.paste(image, (x, gap))
+        x += image.width + gap
+    return sheet
+
+
+def main() -> int:
+    subprocess.run([sys.executable, "-m", "culturebook", "build", "all", "-q",
+                    "--project", str(ROOT)], check=True)
+    DOCS.mkdir(exist_ok=True)
+    for lang in ("en", "zh-Hans"):
+        booklet = ROOT / "build" / lang / "booklet.pdf"
+        cover = pages(booklet, 1, 1, 60)
+        row(cover, gap=24).save(DOCS / f"cover-{lang}.png", optimize=True)
+        # A spread: two facing pages, drawn side by side with the gutter between them.
+        row(pages(booklet, 6, 7, 60), gap=24).save(DOCS / f"spread-{lang}.png", optimize=True)
+        row(pages(booklet, 10, 11, 60), gap=24).save(DOCS / f"chapter-{lang}.png", optimize=True)
+        posters = sorted((ROOT / "build" / lang / "posters").glob("*.pdf"))
+        row([pages(p, 1, 1, 10)[0] for p in posters], gap=16).save(
+            DOCS / f"posters-{lang}.png", optimize=True)
+    print(f"wrote {len(list(DOCS.glob('*.png')))} pictures in {DOCS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
