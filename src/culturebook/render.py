@@ -29,6 +29,7 @@ POSTER_SIZES_MM = {
     "Letter": (215.9, 279.4), "Tabloid": (279.4, 431.8),
 }
 PADDING_CANDIDATES = 3  # a booklet is padded with 0-3 pages to a multiple of 4
+MAX_LAYOUT_PASSES = 4  # booklet layouts with frontispieces added where blanks were
 
 
 @dataclass(frozen=True)
@@ -94,9 +95,23 @@ class Renderer:
     # --- documents --------------------------------------------------------------------------
 
     def booklet(self, edition: Edition) -> Rendered:
-        """The A5 booklet, padded with intentional pages to a multiple of four."""
-        html = self.html("booklet.html", edition, padding=PADDING_CANDIDATES)
-        document = self.layout(html, edition)
+        """The A5 booklet, padded with intentional pages to a multiple of four.
+
+        A chapter opens on a right-hand page; where that leaves the page before it blank, another
+        pass gives the chapter a frontispiece there (its number and pull quote), so a booklet has
+        no accidental blank pages.
+        """
+        frontispieces: list[str] = []
+        for _ in range(MAX_LAYOUT_PASSES):
+            html = self.html("booklet.html", edition, padding=PADDING_CANDIDATES,
+                             frontispieces=frontispieces)
+            document = self.layout(html, edition)
+            # A frontispiece takes its chapter's pull quote, which can move later pages: repeat
+            # until no chapter follows a blank page (each pass only fixes pages further on).
+            blanks = [c for c in _chapters_after_blank_pages(document) if c not in frontispieces]
+            if not blanks:
+                break
+            frontispieces += blanks
         pad_pages = [i for i, p in enumerate(document.pages)
                      if any(a.startswith("padding-") for a in p.anchors)]
         body = len(document.pages) - len(pad_pages)
@@ -220,6 +235,15 @@ class Renderer:
             "theme_css": Markup(self.brand.font_face_css() + self.brand.css_properties()),
             "booklet": self.brand.booklet,
         }
+
+
+def _chapters_after_blank_pages(document) -> list[str]:
+    """Ids of the chapters whose opening page follows a blank page."""
+    found = []
+    for before, page in zip(document.pages, document.pages[1:]):
+        if before._page_box.page_type.blank:  # private, but the only way to see a blank page
+            found += [a.removeprefix("chapter-") for a in page.anchors if a.startswith("chapter-")]
+    return found
 
 
 def title_lines(title: str) -> list[str]:
