@@ -97,17 +97,17 @@ class Renderer:
     def booklet(self, edition: Edition) -> Rendered:
         """The A5 booklet, padded with intentional pages to a multiple of four.
 
-        A chapter opens on a right-hand page; where that leaves the page before it blank, another
-        pass gives the chapter a frontispiece there (its number and pull quote), so a booklet has
-        no accidental blank pages.
+        A chapter opens on a right-hand page; where that leaves the page before it blank, a second
+        pass fills that page with a frontispiece (the chapter's number and the next highlight), so
+        a booklet has no accidental blank pages.
         """
         frontispieces: list[str] = []
         for _ in range(MAX_LAYOUT_PASSES):
             html = self.html("booklet.html", edition, padding=PADDING_CANDIDATES,
                              frontispieces=frontispieces)
             document = self.layout(html, edition)
-            # A frontispiece takes its chapter's pull quote, which can move later pages: repeat
-            # until no chapter follows a blank page (each pass only fixes pages further on).
+            # A frontispiece takes exactly the blank page, so one more pass normally settles it;
+            # passes repeat only if a frontispiece somehow moved later pages.
             blanks = [c for c in _chapters_after_blank_pages(document) if c not in frontispieces]
             if not blanks:
                 break
