@@ -64,7 +64,7 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     content = load_content(root, problems)
     brand = load_brand(root, content.editions[0].theme, problems)
     for edition in content.editions:
-        check_glyphs(edition, brand, problems)
+        check_glyphs(edition, brand, problems, root / "build" / ".cache" / "cmaps")
     check_templates(brand, problems)
     check_stylesheets(brand, problems, strict)
     problems.raise_if_errors(strict)
