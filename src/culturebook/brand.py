@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Location, ProjectError, Problem, Problems
+from .errors import Location, Problem, Problems, ProjectError
 from .schema import LABELS, SLUG, Choice, Field, ListOf, MapOf, Pattern, Struct, Text
 from .yamlsource import load_yaml
 

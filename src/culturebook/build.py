@@ -18,7 +18,7 @@ import jinja2
 
 from .brand import Brand, load_brand
 from .content import Content, Edition, load_content
-from .errors import Location, ProjectError, Problem, Problems
+from .errors import Location, Problem, Problems, ProjectError
 from .glyphs import check_glyphs
 
 TARGETS = ("booklet", "posters", "bundle", "all")
@@ -138,11 +138,10 @@ def poster_subjects(edition: Edition, renderer) -> list[tuple[str, str, dict]]:
     data = edition.data
     labels = renderer.context(edition)["labels"]
     title = labels["mission"] + (f" · {labels['vision']}" if data.get("vision") else "")
-    subjects = [("mission-vision", title, {"kind": "mission", "field": "mission"})]
+    subjects = [("mission-vision", title, {"kind": "mission"})]
     for i, value in enumerate(data.get("values") or [], 1):
         subjects.append((value["id"], value["name"], {
-            "kind": "value", "value": {**value, "number": f"{i:02d}"},
-            "field": f"values[{i}].statement"}))
+            "kind": "value", "value": {**value, "number": f"{i:02d}"}, "field": f"values[{i}]"}))
     return subjects
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 from markdown_it import MarkdownIt
 
@@ -26,9 +27,21 @@ def _parser() -> MarkdownIt:
     return md
 
 
-def render_markdown(text: str) -> str:
-    """Return the HTML of a Markdown text; unsafe links (javascript: and the like) stay text."""
-    return _parser().render(text)
+def render_markdown(text: str, image_base: Path | None = None) -> str:
+    """Return the HTML of a Markdown text; unsafe links (javascript: and the like) stay text.
+
+    Image sources are relative to the content folder; with `image_base` they become file URLs
+    there (the layouts' own base URL is the theme folder)."""
+    parser = _parser()
+    tokens = parser.parse(text)
+    if image_base is not None:
+        for block in tokens:
+            for child in block.children or []:
+                if child.type == "image":
+                    src = str(child.attrs.get("src", ""))
+                    if src and "://" not in src and not src.startswith("/"):
+                        child.attrs["src"] = (image_base / src).resolve().as_uri()
+    return parser.renderer.render(tokens, parser.options, {})
 
 
 def render_inline(text: str) -> str:

@@ -21,7 +21,7 @@ from markupsafe import Markup
 
 from .brand import Brand
 from .content import Edition
-from .errors import Location, ProjectError, Problem, Problems
+from .errors import Location, Problem, Problems, ProjectError
 from .markup import render_inline, render_markdown
 
 POSTER_SIZES_MM = {
@@ -89,7 +89,8 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
-        self.env.filters["markdown"] = lambda text: Markup(render_markdown(text or ""))
+        content_dir = self.root / "content"
+        self.env.filters["markdown"] = lambda text: Markup(render_markdown(text or "", content_dir))
         self.env.filters["inline"] = lambda text: Markup(render_inline(text or ""))
 
     # --- documents --------------------------------------------------------------------------
@@ -131,13 +132,14 @@ class Renderer:
         html = self.html("poster.html", edition, subject=subject,
                          sheet={"name": size, "width": width, "height": height, "scale": scale})
         document = self.layout(html, edition)
-        if len(document.pages) != 1:
-            field = subject.get("field", "")
+        problems = Problems()
+        texts = {r.path: r.text for r in reversed(edition.runs)}
+        for field, message in [*_page_overflow(document), *_frame_overflow(document, texts)]:
             run = next((r for r in edition.runs if r.path == field), None)
             loc = run.loc if run else Location(edition.files[-1])
-            raise ProjectError([Problem(
-                loc, f"{field or 'the poster text'} is too long for its {size} poster "
-                f"(it runs onto {len(document.pages)} pages)", "shorten the text")])
+            problems.error(loc, f"{field} is too long for its {size} poster: {message}",
+                           "shorten the text")
+        problems.raise_if_errors()
         return self.write(document, edition)
 
     # --- stages -----------------------------------------------------------------------------
@@ -237,10 +239,79 @@ class Renderer:
         }
 
 
+PX_TO_MM = 25.4 / 96
+
+
+def _page_overflow(document) -> list[tuple[str, str]]:
+    """A one-page document that ran onto more pages: blame the fields on the extra pages."""
+    if len(document.pages) <= 1:
+        return []
+    fields = [f for page in document.pages[1:] for f, _ in _field_boxes(page._page_box)]
+    return [(f, f"it runs onto {len(document.pages)} pages") for f in fields[:1] or [""]]
+
+
+def _frame_overflow(document, texts: dict[str, str]) -> list[tuple[str, str]]:
+    """Fields (elements with data-field) that leave their frame (data-frame) or overlap another.
+
+    Read from the laid-out boxes, so text that would only be clipped or drawn over other text
+    is measured: WeasyPrint itself keeps quiet about both. Of two fields that overlap, the one
+    with the longer text is named as too long."""
+    found = []
+    for page in document.pages:
+        boxes = list(_field_boxes(page._page_box))
+        for field, (x0, y0, x1, y1, frame) in boxes:
+            if frame is not None:
+                fx0, fy0, fx1, fy1 = frame
+                past = max(fy0 - y0, y1 - fy1, fx0 - x0, x1 - fx1)
+                if past > 0.5:
+                    found.append((field, f"it runs {past * PX_TO_MM:.1f} mm past its frame"))
+                    continue
+        for i, (field, (x0, y0, x1, y1, _)) in enumerate(boxes):
+            for other, (ox0, oy0, ox1, oy1, _) in boxes[:i]:
+                overlap = min(y1, oy1) - max(y0, oy0)
+                if overlap > 0.5 and min(x1, ox1) > max(x0, ox0):
+                    if len(texts.get(other, "")) > len(texts.get(field, "")):
+                        field, other = other, field
+                    found.append((field, f"it runs into {other} by {overlap * PX_TO_MM:.1f} mm"))
+    return found
+
+
+def _field_boxes(root):
+    """(field, (x0, y0, x1, y1, frame rect or None)) for each element with data-field, in pixels;
+    the rectangle covers the element's box and every line and text box inside it."""
+    def extent(box):
+        # Vertically the box itself (its lines' heights follow line-height, glyphs may exceed it);
+        # horizontally also any text wider than the box (a word too long to wrap).
+        x0, y0 = box.border_box_x(), box.border_box_y()
+        x1, y1 = x0 + box.border_width(), y0 + box.border_height()
+        stack = list(getattr(box, "children", []))
+        while stack:
+            child = stack.pop()
+            x1 = max(x1, child.border_box_x() + child.border_width())
+            stack += getattr(child, "children", [])
+        return x0, y0, x1, y1
+
+    def walk(box, frame, seen):
+        element = getattr(box, "element", None)
+        if element is not None and element not in seen:
+            if element.get("data-frame") is not None:
+                seen.add(element)
+                x, y = box.content_box_x(), box.content_box_y()
+                frame = (x, y, x + box.width, y + box.height)
+            elif element.get("data-field"):
+                seen.add(element)
+                yield element.get("data-field"), (*extent(box), frame)
+                return
+        for child in getattr(box, "children", []):
+            yield from walk(child, frame, seen)
+
+    yield from walk(root, None, set())
+
+
 def _chapters_after_blank_pages(document) -> list[str]:
     """Ids of the chapters whose opening page follows a blank page."""
     found = []
-    for before, page in zip(document.pages, document.pages[1:]):
+    for before, page in zip(document.pages, document.pages[1:], strict=False):
         if before._page_box.page_type.blank:  # private, but the only way to see a blank page
             found += [a.removeprefix("chapter-") for a in page.anchors if a.startswith("chapter-")]
     return found
@@ -318,14 +389,24 @@ def check_stylesheets(brand: Brand, problems: Problems, strict: bool) -> None:
             capture = _LogCapture()
             logger.addHandler(capture)
             propagate, logger.propagate = logger.propagate, False
+            fetcher = ConfinedFetcher(Path(directory).resolve().parent.parent)
+            text = sheet.read_text(encoding="utf-8")
             try:
-                CSS(string=sheet.read_text(encoding="utf-8"), base_url=str(sheet),
-                    url_fetcher=ConfinedFetcher(Path(directory).resolve().parent.parent))
+                CSS(string=text, base_url=str(sheet), url_fetcher=fetcher)
             finally:
                 logger.removeHandler(capture)
                 logger.propagate = propagate
+            # An @import from outside the project is an error, as it is in a build, not a CSS warning.
+            for url in fetcher.refused:
+                n, line = next(((n, s) for n, s in enumerate(text.splitlines(), 1) if url in s),
+                               (0, ""))
+                problems.error(Location(sheet, n, line.find(url) + 1),
+                               f"refused to load '{url}': only files inside the project are used",
+                               "nothing is fetched from the network or from outside the project")
             for record in capture.records:
                 message = record.getMessage().splitlines()[0]
+                if any(url in message for url in fetcher.refused):
+                    continue
                 match = re.search(r" at (\d+):(\d+)", message)
                 line, col = (int(match[1]), int(match[2])) if match else (0, 0)
                 text = re.sub(r" at \d+:\d+", "", message).rstrip(".")

@@ -1,0 +1,143 @@
+"""render.py: layout decisions a reader notices (padding, frontispieces, posters, images, confinement)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import all_text, page_size_mm, page_text, read_pdf
+from culturebook.build import build
+from culturebook.errors import ProjectError
+from culturebook.render import ConfinedFetcher, format_date, title_lines
+
+
+@pytest.mark.parametrize(("title", "lines"), [
+    ("Value for Users, Tech for Good", ["Value for Users,", "Tech for Good"]),
+    ("用户为本，科技向善", ["用户为本", "科技向善"]),
+    ("Acme", ["Acme"]),
+])
+def test_title_lines_break_after_commas(title, lines):
+    assert title_lines(title) == lines
+
+
+def test_format_date_follows_the_labels():
+    date = dt.date(2019, 11, 11)
+    assert format_date(date, {}) == "11 November 2019"
+    assert format_date(date, {"date_format": "{year}年{month}月{day}日"}) == "2019年11月11日"
+    months = "janvier, février, mars, avril, mai, juin, juillet, août, septembre, octobre, " \
+             "novembre, décembre"
+    assert format_date(date, {"date_format": "{day} {month_name} {year}", "months": months}) \
+        == "11 novembre 2019"
+
+
+def test_fetcher_serves_project_files_and_refuses_the_rest(tmp_path):
+    (tmp_path / "content").mkdir()
+    inside = tmp_path / "content" / "a.css"
+    inside.write_text("p{}")
+    fetcher = ConfinedFetcher(tmp_path.resolve())
+    assert fetcher.fetch(inside.as_uri()).read() == b"p{}"
+    for url in ("file:///etc/passwd", "http://example.com/x.css",
+                (tmp_path / "content" / ".." / ".." / "x").as_uri()):
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+    assert len(fetcher.refused) == 3
+
+
+def _set_yaml(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_booklet_is_padded_before_the_back_cover(make_project):
+    """Extra chapters change the page count; padding pages keep it a multiple of four and the back
+    cover stays last, with the mission on it."""
+    root = make_project()
+    _set_yaml(root / "content" / "publication.yaml", "languages: [en, zh-Hans]", "languages: [en]")
+    en = root / "content" / "en.yaml"
+    extra = "\n".join(
+        f"  - id: extra-{n}\n    title: \"Extra chapter {n}\"\n    body: |\n"
+        + "".join(f"      Paragraph {p} of extra chapter {n}, long enough to take a few lines of the "
+                  f"page so that the layout has something to paginate.\n\n" for p in range(6))
+        for n in range(1, 3))
+    _set_yaml(en, "\nmilestones:", "\n" + extra + "\nmilestones:")
+    build(root, "booklet", ["en"])
+    reader = read_pdf(root / "build" / "en" / "booklet.pdf")
+    pages = len(reader.pages)
+    assert pages % 4 == 0
+    last = page_text(reader, pages - 1)
+    assert "value for users" in last.lower() and "culture 3.0" in last.lower()
+    assert "Extra chapter 2" in all_text(reader)
+
+
+def test_every_page_of_the_default_booklets_has_content(built_root):
+    """No accidental blank page: frontispieces fill the pages before right-hand chapter openers."""
+    for lang in ("en", "zh-Hans"):
+        reader = read_pdf(built_root / "build" / lang / "booklet.pdf")
+        for i in range(len(reader.pages)):
+            assert page_text(reader, i).strip(), f"{lang} page {i + 1} is blank"
+
+
+def test_poster_statement_too_long_names_the_field(make_project):
+    root = make_project()
+    en = root / "content" / "en.yaml"
+    text = en.read_text(encoding="utf-8")
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if "statement:" in t)
+    long = " ".join(["Every word of this statement makes the poster longer."] * 60)
+    lines = text.splitlines()
+    indent = lines[line - 1].index("statement:")
+    lines[line - 1] = " " * indent + f'statement: "{long}"'
+    en.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ProjectError) as info:
+        build(root, "posters", ["en"])
+    message = info.value.problems[0].format(root)
+    expected = (rf"content/en\.yaml:{line}:\d+: values\[1\]\.statement is too long for its A2 "
+                r"poster: it runs (\d+\.\d mm past its frame|into values\[1\]\.name by \d+\.\d mm)"
+                r"\n    hint: shorten the text$")
+    assert re.match(expected, message), message
+    assert not (root / "build" / "en" / "posters").exists()
+
+
+def test_poster_statement_a_little_too_long_runs_into_the_name(make_project):
+    """Some lines too many: the statement (anchored at the foot) climbs into the value's name."""
+    root = make_project()
+    en = root / "content" / "en.yaml"
+    text = en.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    line = next(n for n, t in enumerate(lines, 1) if "statement:" in t)
+    indent = lines[line - 1].index("statement:")
+    lines[line - 1] = " " * indent + "statement: \"" + " ".join(
+        ["Hold firm to our principles and put ethics first."] * 20) + "\""
+    en.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(ProjectError) as info:
+        build(root, "posters", ["en"])
+    message = info.value.problems[0].format(root)
+    expected = (rf"content/en\.yaml:{line}:\d+: values\[1\]\.statement is too long for its A2 "
+                r"poster: it runs into values\[1\]\.(native_)?name by \d+\.\d mm")
+    assert re.match(expected, message), message
+
+
+@pytest.mark.parametrize(("size", "mm"), [("A3", (297, 420)), ("Letter", (215.9, 279.4))])
+def test_poster_sizes(make_project, size, mm):
+    root = make_project()
+    _set_yaml(root / "content" / "publication.yaml", "size: A2", f"size: {size}")
+    build(root, "posters", ["en"])
+    reader = read_pdf(root / "build" / "en" / "posters" / "integrity.pdf")
+    width, height = page_size_mm(reader.pages[0])
+    assert abs(width - mm[0]) < 0.5 and abs(height - mm[1]) < 0.5
+
+
+def test_content_image_is_placed(make_project):
+    root = make_project()
+    (root / "content" / "images").mkdir()
+    Image.new("RGB", (300, 200), "#0052D9").save(root / "content" / "images" / "team.png")
+    _set_yaml(root / "content" / "en.yaml", "    body: |\n",
+              "    body: |\n      ![Our team](images/team.png)\n\n")
+    build(root, "booklet", ["en"])
+    reader = read_pdf(root / "build" / "en" / "booklet.pdf")
+    images = [img for page in reader.pages for img in page.images]
+    assert images, "the content image is not in the PDF"
