@@ -141,3 +141,14 @@ def test_content_image_is_placed(make_project):
     reader = read_pdf(root / "build" / "en" / "booklet.pdf")
     images = [img for page in reader.pages for img in page.images]
     assert images, "the content image is not in the PDF"
+
+
+def test_builds_are_byte_identical(built_root, make_project):
+    """The same content gives the same bytes: dates come from the content, ids from the parts."""
+    import json
+
+    root = make_project()
+    build(root, "all")
+    first = json.loads((built_root / "build" / "manifest.json").read_text())["artifacts"]
+    second = json.loads((root / "build" / "manifest.json").read_text())["artifacts"]
+    assert [(a["path"], a["sha256"]) for a in first] == [(a["path"], a["sha256"]) for a in second]

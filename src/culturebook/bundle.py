@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from dataclasses import dataclass
 
 from pypdf import PdfReader, PdfWriter
-from pypdf.generic import NameObject, TextStringObject
+from pypdf.generic import ArrayObject, ByteStringObject, NameObject, TextStringObject
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def merge_parts(parts: list[Part], info: BundleInfo) -> bytes:
         reader = PdfReader(io.BytesIO(part.data))
         start = len(writer.pages)
         writer.append(reader, outline_item=None, import_outline=False)
-        parent = writer.add_outline_item(part.title, start)
+        parent = writer.add_outline_item(title=part.title, page_number=start)
         _copy_outline(writer, reader, reader.outline, parent, start)
     writer.add_metadata({
         "/Title": info.title,
@@ -50,6 +51,9 @@ def merge_parts(parts: list[Part], info: BundleInfo) -> bytes:
     writer.create_viewer_preferences()
     writer.viewer_preferences.display_doctitle = True
     writer.page_mode = "/UseOutlines"
+    # A stable file identifier (derived from the parts) keeps the bundle byte-identical across builds.
+    digest = hashlib.md5(b"".join(hashlib.sha256(p.data).digest() for p in parts)).digest()
+    writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
     writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     out = io.BytesIO()
     writer.write(out)
@@ -63,4 +67,4 @@ def _copy_outline(writer: PdfWriter, reader: PdfReader, items, parent, offset: i
             _copy_outline(writer, reader, item, last, offset)
             continue
         page = reader.get_destination_page_number(item)
-        last = writer.add_outline_item(item.title, offset + page, parent=parent)
+        last = writer.add_outline_item(title=item.title, page_number=offset + page, parent=parent)
