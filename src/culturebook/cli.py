@@ -16,11 +16,14 @@ from . import __version__
 from .build import TARGETS, build, check_project, find_project
 from .errors import Problem, ProjectError
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# soft_wrap: a problem is one line however long, never folded at the terminal's (or 80) columns,
+# so editors and scripts can read `path:line:col: message` from it.
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 project_option = click.option(
-    "--project", "project", type=click.Path(file_okay=False, path_type=Path), default=None,
+    "--project", "project", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
     help="Project folder (holds content/, layouts/, fonts/). Default: the current folder "
     "or the nearest parent with content/publication.yaml.")
 strict_option = click.option("--strict", is_flag=True,
@@ -90,8 +93,8 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
         checked = check_project(root, strict)
     _print_problems(checked.warnings, root)
     langs = ", ".join(e.lang for e in checked.content.editions)
-    out.print(f"ok: {len(checked.content.editions)} editions ({langs}), theme "
-              f"'{checked.brand.name}', {len(checked.warnings)} warnings")
+    out.print(f"ok: {_count(len(checked.content.editions), 'edition')} ({langs}), theme "
+              f"'{checked.brand.name}', {_count(len(checked.warnings), 'warning')}")
 
 
 def _root(project: Path | None) -> Path:
@@ -125,10 +128,12 @@ class _reporting:
             return False
         if isinstance(exc, ProjectError):
             _print_problems(exc.problems, self.root)
-            errors = sum(not p.warning for p in exc.problems) or len(exc.problems)
-            files = len({p.location.path for p in exc.problems})
-            err.print(f"{errors} problem{'s' * (errors != 1)} in {files} "
-                      f"file{'s' * (files != 1)}; nothing was written")
+            errors = [p for p in exc.problems if not p.warning] or exc.problems
+            files = len({p.location.path for p in errors})
+            warnings = len(exc.problems) - len(errors)
+            also = f" (and {_count(warnings, 'warning')})" if warnings else ""
+            err.print(f"{_count(len(errors), 'problem')} in {_count(files, 'file')}{also}; "
+                      "nothing was written")
             sys.exit(1)
         if isinstance(exc, KeyboardInterrupt):
             err.print("interrupted; nothing was written")
@@ -155,6 +160,10 @@ def _escape(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _size(n: int) -> str:

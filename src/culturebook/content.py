@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import Location, ProjectError, Problems
-from .markup import parse_images
+from .errors import Location, Problems, ProjectError
+from .markup import ImageRef, parse_images
 from .schema import SETTINGS, TEXTS, Field, ListOf, Markdown, Struct
 from .yamlsource import Node, load_yaml
 
@@ -68,7 +71,7 @@ def load_content(project_root: Path, problems: Problems) -> Content:
     content_dir = project_root / "content"
     settings_path = content_dir / SETTINGS_FILE
     if not settings_path.is_file():
-        raise ProjectError([_missing_settings(settings_path)])
+        raise ProjectError([_missing_settings(project_root, settings_path)])
     settings_node = load_yaml(settings_path)
     settings = _convert_file(SETTINGS, settings_node, settings_path, problems)
     problems.raise_if_errors()
@@ -77,11 +80,11 @@ def load_content(project_root: Path, problems: Problems) -> Content:
     if not languages:
         problems.error(settings_node.value["languages"].loc, "languages must name at least one")
     lang_nodes: dict[str, Node] = {}
+    listed = {item.value.strip(): item.loc for item in settings_node.value["languages"].value}
     for lang in dict.fromkeys(languages):
         path = content_dir / f"{lang}.yaml"
         if not path.is_file():
-            loc = settings_node.value["languages"].loc
-            problems.error(loc, f"no content file for language '{lang}'",
+            problems.error(listed[lang], f"no content file for language '{lang}'",
                            f"create content/{lang}.yaml (copy content/{languages[0]}.yaml)")
             continue
         try:
@@ -132,18 +135,22 @@ def _name_values_twice(data: dict, source: Edition | None, lang: str, native: st
             value["secondary"] = value["secondary_lang"] = None
 
 
-def _missing_settings(path: Path):
+def _missing_settings(root: Path, path: Path):
     from .errors import Problem
 
-    return Problem(Location(path), "no content here: content/publication.yaml is missing",
+    if not path.parent.is_dir():  # most likely run outside a project: say where we looked
+        return Problem(Location(path.parent), f"no content/ folder in {root}",
+                       "run culturebook in a project folder (one with content/publication.yaml) "
+                       "or pass --project DIR")
+    return Problem(Location(path), "file not found: a project's settings are in this file",
                    "a project needs content/publication.yaml and content/<language>.yaml; "
                    "copy the content/ folder of the default project to start")
 
 
 def _convert_file(spec: Struct, node: Node, path: Path, problems: Problems, required=True) -> dict:
     if node.value is None:
-        problems.error(Location(path, 1, 1), "file is empty",
-                       "see docs/content.md for the fields this file needs")
+        needed = ", ".join(f.key for f in spec.fields if f.required)
+        problems.error(Location(path, 1, 1), "file is empty", f"it needs at least {needed}")
         return {}
     return spec.convert(node, "", problems, required=required) or {}
 
@@ -156,8 +163,21 @@ def _check_translation_fields(node: Node, problems: Problems) -> None:
     fields = tr.value["fields"]
     for item in fields.value if isinstance(fields.value, list) else []:
         if isinstance(item.value, str) and not _schema_path_exists(item.value.strip()):
+            close = difflib.get_close_matches(item.value.strip(), _schema_paths(), n=1)
             problems.error(item.loc, f"translation.fields: no field '{item.value}'",
+                           f"did you mean '{close[0]}'?" if close else
                            "use a top-level field (chapters) or an item field (values.statement)")
+
+
+def _schema_paths() -> list[str]:
+    """Every path translation.fields may name: top-level fields and the fields of list items."""
+    paths = []
+    for f in TEXTS.fields:
+        paths.append(f.key)
+        item = f.type.item if isinstance(f.type, ListOf) else f.type
+        if isinstance(item, Struct):
+            paths += [f"{f.key}.{g.key}" for g in item.fields]
+    return paths
 
 
 def _schema_path_exists(path: str) -> bool:
@@ -268,11 +288,38 @@ class _Resolver:
 
     def check_images(self, text: str, node: Node) -> None:
         first_line = node.loc.line + (0 if node.quoted or "\n" not in text else 1)
-        for ref in parse_images(text):
-            loc = Location(node.loc.path, first_line + ref.line, 1)
+        for ref in parse_images(text) + _refused_images(text):
+            loc = _find_image(node.loc.path, first_line + ref.line, ref.src)
             image = resolve_image(ref.src, self.root, loc, self.problems)
             if image is not None and image not in self.images:
                 self.images.append(image)
+
+
+# Markdown refuses images whose address is file:, javascript: and the like, and prints them as text;
+# the writer still meant an image, so they are reported like any other outside reference.
+_IMAGE_RE = re.compile(r"!\[([^\]]*)\]\(\s*<?([^)\s>]+)")
+
+
+def _find_image(path: Path, line: int, src: str) -> Location:
+    """Where `![...](src)` is written: Markdown only knows its paragraph's first line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return Location(path, line, 1)
+    for n in range(max(line - 1, 0), len(lines)):
+        at = lines[n].find(src)
+        if at >= 0:
+            start = lines[n].rfind("![", 0, at)
+            return Location(path, n + 1, (start if start >= 0 else at) + 1)
+    return Location(path, line, 1)
+
+
+def _refused_images(text: str) -> list[ImageRef]:
+    """Images Markdown would not make into images because of their address's scheme."""
+    found = {ref.src for ref in parse_images(text)}
+    return [ImageRef(m[2], m[1], text.count("\n", 0, m.start()))
+            for m in _IMAGE_RE.finditer(text)
+            if m[2] not in found and re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", m[2])]
 
 
 def _child(node: Node | None, key: str) -> Node | None:
@@ -295,7 +342,8 @@ def resolve_image(src: str, root: Path, loc: Location, problems: Problems) -> Im
                        "put the image in content/ and refer to it by a relative path")
         return None
     if not file.is_file():
-        problems.error(loc, f"image '{src}' not found (looked for {file})")
+        shown = file.relative_to(root.resolve()).as_posix()
+        problems.error(loc, f"image '{src}' not found (looked for {shown})")
         return None
     if file.suffix.lower() not in IMAGE_SUFFIXES:
         problems.error(loc, f"image '{src}' is not a PNG, JPEG, GIF, WebP or SVG file")
@@ -303,15 +351,22 @@ def resolve_image(src: str, root: Path, loc: Location, problems: Problems) -> Im
     if file.suffix.lower() != ".svg":
         from PIL import Image as PILImage
 
+        limit = MAX_IMAGE_PIXELS // 1_000_000
+        scale_down = "scale it down; 300 ppi at the printed size is enough"
         try:
-            with PILImage.open(file) as im:
-                w, h = im.size
+            # Pillow warns about (and past twice its own limit refuses) huge images; ours is lower.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+                with PILImage.open(file) as im:
+                    w, h = im.size
+        except PILImage.DecompressionBombError:
+            problems.error(loc, f"image '{src}' is over the {limit} MP limit", scale_down)
+            return None
         except Exception:  # noqa: BLE001 - any decoding failure means the file is unusable
             problems.error(loc, f"image '{src}' cannot be read as an image")
             return None
         if w * h > MAX_IMAGE_PIXELS:
             problems.error(loc, f"image '{src}' is {w}×{h} px ({w * h / 1e6:.0f} MP), over the "
-                           f"{MAX_IMAGE_PIXELS // 1_000_000} MP limit",
-                           "scale it down; 300 ppi at the printed size is enough")
+                           f"{limit} MP limit", scale_down)
             return None
     return Image(src, file, loc)

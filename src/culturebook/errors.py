@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 
@@ -72,11 +72,15 @@ class Problems:
         return [p for p in self.items if p.warning]
 
     def raise_if_errors(self, strict: bool = False) -> None:
+        """Raise every problem at once if any is an error (under `strict`, if any at all)."""
         failing = self.items if strict else self.errors
         if failing:
-            raise ProjectError(sorted(self.items, key=_order))
+            # Under --strict a warning is an error, so it is printed as one (no "warning:").
+            items = [replace(p, warning=False) for p in self.items] if strict else self.items
+            raise ProjectError(sorted(items, key=_order))
 
 
 def _order(problem: Problem) -> tuple:
+    """Errors first (the first line printed is what stopped the build), then by place in file."""
     loc = problem.location
-    return (str(loc.path), loc.line, loc.col)
+    return (problem.warning, str(loc.path), loc.line, loc.col)

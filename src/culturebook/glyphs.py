@@ -16,8 +16,10 @@ from .brand import Brand
 from .content import Edition
 from .errors import Problems
 
-# Characters that are never drawn from a font: line breaks, tabs, soft hyphens, joiners.
+# Characters that are never drawn from a font: line breaks, tabs, soft hyphens, joiners, and the
+# variation selectors (U+FE0F after ❤ and the like), which HarfBuzz hides when a font lacks them.
 _INVISIBLE = set("\n\r\t\u00ad\u200b\u200c\u200d\u2060\ufeff")
+_INVISIBLE |= set(map(chr, range(0xFE00, 0xFE10)))
 
 
 @cache

@@ -11,7 +11,7 @@ import difflib
 import re
 from dataclasses import dataclass, field
 
-from .errors import Location, Problems
+from .errors import Problems
 from .yamlsource import Node
 
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -91,7 +91,7 @@ class Choice:
         problems.error(
             node.loc,
             f"{where} must be one of {', '.join(self.options)}",
-            _did_you_mean(str(node.value), self.options),
+            _did_you_mean(node.value, self.options) if isinstance(node.value, str) else "",
         )
         return None
 
@@ -106,13 +106,14 @@ class ListOf:
     def name(self) -> str:
         return f"list of {self.item.name}"
 
-    def convert(self, node: Node, where: str, problems: Problems):
+    def convert(self, node: Node, where: str, problems: Problems, required: bool = True):
         if not isinstance(node.value, list):
             problems.error(node.loc, f"{where} must be a list (lines starting with '- ')")
             return None
+        nested = {"required": required} if isinstance(self.item, Struct) else {}
         out = []
         for i, child in enumerate(node.value):
-            out.append(self.item.convert(child, f"{where}[{i + 1}]", problems))
+            out.append(self.item.convert(child, f"{where}[{i + 1}]", problems, **nested))
         return out
 
 
@@ -170,29 +171,40 @@ class Struct:
             return None
         keys = [f.key for f in self.fields]
         out: dict[str, object] = {}
+        guessed: set[str] = set()  # keys a misspelt key's "did you mean" already points to
         for key, child in node.value.items():
             spec = self.field(key)
             if spec is None:
                 inside = f" in {where}" if where else ""
+                close = _closest(key, keys)
+                if close:
+                    guessed.add(close)
                 problems.error(
                     child.key_loc or child.loc,
                     f"unknown key '{key}'{inside}",
-                    _did_you_mean(key, keys) or f"allowed keys: {', '.join(keys)}",
+                    f"did you mean '{close}'?" if close else f"allowed keys: {', '.join(keys)}",
                 )
                 continue
             label = f"{where}.{key}" if where else key
             if child.value is None:
                 continue  # an empty value is the same as leaving the key out
-            out[key] = spec.type.convert(child, label, problems)
+            # A translation may leave out any field, however deep: it falls back to the source.
+            nested = {"required": required} if isinstance(spec.type, (Struct, ListOf)) else {}
+            out[key] = spec.type.convert(child, label, problems, **nested)
         for spec in self.fields:
-            if spec.key not in out or out[spec.key] is None:
-                if required and spec.required and spec.key not in node.value:
-                    label = f"{where}.{spec.key}" if where else spec.key
-                    problems.error(
-                        node.loc, f"missing required field '{label}'", f"{spec.key}: {spec.example}"
-                    )
-                if spec.key in out and out[spec.key] is None:
-                    out.pop(spec.key)
+            value = out.get(spec.key)
+            # One typo is one problem: `titel:` is reported as unknown, not also `title` as missing.
+            if required and spec.required and spec.key not in guessed and not value:
+                label = f"{where}.{spec.key}" if where else spec.key
+                child = node.value.get(spec.key)
+                if child is None:
+                    problems.error(node.loc, f"missing required field '{label}'",
+                                   f"add it, {_example(spec)}")
+                elif child.value is None or value is not None:  # else its conversion said why
+                    problems.error(child.key_loc or child.loc, f"required field '{label}' is empty",
+                                   f"fill it in, {_example(spec)}")
+            if spec.key in out and value is None:
+                out.pop(spec.key)
         return out
 
 
@@ -204,9 +216,25 @@ def _kind(node: Node) -> str:
     return "empty" if node.value is None else "text"
 
 
-def _did_you_mean(word: str, options) -> str:
+def _example(spec: Field) -> str:
+    """The field written out, on one line, for a hint."""
+    if spec.example.startswith("|"):
+        return f"e.g. {spec.key}: | with the text on indented lines below it"
+    return f"e.g. {spec.key}: {spec.example}"
+
+
+def _closest(word: str, options) -> str | None:
+    """The option `word` is most likely a misspelling of, if any."""
+    same = [o for o in options if o.lower() == word.strip().lower()]  # `a2` for `A2`
+    if same:
+        return same[0]
     close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else ""
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, options) -> str:
+    close = _closest(word, options)
+    return f"did you mean '{close}'?" if close else ""
 
 
 # --- the files of a project -------------------------------------------------------------------

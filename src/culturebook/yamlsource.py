@@ -2,7 +2,8 @@
 
 Content is written by people, not programs, so the loader is deliberately small: no anchors or aliases
 (they can expand exponentially), no tags (``!!python/...``), no duplicate keys, and no YAML 1.1 type
-guessing (``NO``, ``12:30`` and ``1e3`` stay the text that was typed). The schema decides types.
+guessing (``NO``, ``12:30``, ``1e3`` and ``~`` stay the text that was typed; only a value left empty
+is empty). The schema decides types.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import Location, ProjectError, Problem
+from .errors import Location, Problem, ProjectError
 
 try:  # the C parser is ~20x faster; fall back to pure Python where libyaml is missing
     from yaml import CSafeLoader as _Loader
@@ -43,7 +44,23 @@ def parse_yaml(text: str, path: Path) -> Node:
         mark = exc.problem_mark or exc.context_mark
         loc = _loc(path, mark) if mark else Location(path)
         what = exc.problem or exc.context or "invalid YAML"
-        raise ProjectError([Problem(loc, f"YAML syntax error: {what}")]) from None
+        # A tab in the indentation is the most common mistake of people new to YAML.
+        lines = text.splitlines()
+        bad = lines[mark.line] if mark and mark.line < len(lines) else ""
+        indent = bad[: len(bad) - len(bad.lstrip())]
+        hint = "indent with spaces, never tabs" if "\t" in indent else ""
+        raise ProjectError([Problem(loc, f"YAML syntax error: {what}", hint)]) from None
+    except yaml.reader.ReaderError as exc:  # a control character: located by offset, not mark
+        # libyaml counts UTF-8 bytes, the pure-Python reader characters.
+        offset = exc.position
+        if _Loader.__module__ == "yaml.cyaml":
+            offset = len(text.encode("utf-8")[:offset].decode("utf-8", "ignore"))
+        line = text.count("\n", 0, offset) + 1
+        col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        raise ProjectError([Problem(
+            Location(path, line, col),
+            f"character U+{exc.character:04X} is not allowed in YAML text",
+            "delete it (it is invisible in most editors)")]) from None
     except yaml.YAMLError as exc:
         raise ProjectError([Problem(Location(path), f"YAML error: {exc}")]) from None
     return _Builder(events, path).document()
@@ -59,9 +76,11 @@ def load_yaml(path: Path) -> Node:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ProjectError(
-            [Problem(Location(path, line, 1), "file is not UTF-8 text", "save it as UTF-8")]
-        ) from None
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        col = len(raw[line_start : exc.start].decode("utf-8", "replace")) + 1
+        raise ProjectError([Problem(
+            Location(path, line, col), f"file is not UTF-8 text (byte 0x{raw[exc.start]:02X})",
+            "save it as UTF-8")]) from None
     return parse_yaml(text, path)
 
 
@@ -103,7 +122,8 @@ class _Builder:
             self.refuse(event, f"YAML tags ({shown}) are not allowed", "remove the tag")
         if isinstance(event, yaml.ScalarEvent):
             plain = event.implicit[0]  # True only for unquoted scalars
-            if plain and event.value in ("", "~", "null", "Null", "NULL"):
+            # Only a value left out is empty: `~` and `null` are what someone typed, like `NO`.
+            if plain and event.value == "":
                 return Node(None, loc)
             return Node(event.value, loc, quoted=not plain)
         if isinstance(event, yaml.SequenceStartEvent):

@@ -1,0 +1,213 @@
+"""`make bench`: culturebook's full build against the `weasyprint` command run once per document.
+
+Side by side in one run, on a copy of the default project, in interleaved rounds:
+
+  (a) culturebook: `python -m culturebook build all --project COPY`, a fresh process per round (imports,
+      checks, both editions' booklets and posters in one process with one FontConfiguration, bundles,
+      manifest);
+  (b) weasyprint: one `weasyprint in.html out.pdf` process per document, on the very HTML culturebook
+      lays out (the booklet and every poster of each edition), summed.
+
+Prints median seconds over the rounds, the ratio a/b (target: below 0.5), the peak RSS of the culturebook
+process and the per-document breakdown of (b).
+
+    python tests/bench.py [--rounds N] [--warmup N] [--project DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from conftest import REPO, copy_project  # noqa: E402
+
+VENV_BIN = Path(sys.executable).parent
+TARGET_RATIO = 0.5
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str  # e.g. en/booklet, zh-Hans/posters/integrity
+    html: Path
+    pdf: Path
+
+
+@dataclass(frozen=True)
+class Run:
+    seconds: float
+    max_rss_kib: int
+
+
+def run(command: list[str], env: dict[str, str] | None = None) -> Run:
+    """Run a process to its end; its wall time and its own peak RSS (wait4, not the sum of children)."""
+    with tempfile.TemporaryFile() as errors:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if process.returncode != 0:
+            errors.seek(0)
+            raise SystemExit(f"failed ({process.returncode}): {' '.join(command)}\n"
+                             f"{errors.read().decode(errors='replace')}")
+    return Run(seconds, usage.ru_maxrss)
+
+
+def documents(root: Path, out: Path) -> list[Document]:
+    """Write the HTML of every document culturebook renders (booklet, then posters, per edition)."""
+    from culturebook.build import check_project, poster_subjects
+    from culturebook.render import Renderer
+
+    class Captured(Exception):
+        pass
+
+    def capture(call) -> str:
+        try:
+            call()
+        except Captured as html:
+            return html.args[0]
+        raise RuntimeError("the renderer did not lay anything out")
+
+    checked = check_project(root)
+    renderer = Renderer(root, checked.brand)
+
+    def layout(html, edition):
+        raise Captured(html)
+
+    renderer.layout = layout  # stop right before WeasyPrint: we only want the HTML
+    docs = []
+    for edition in checked.content.editions:
+        jobs = [("booklet", lambda e=edition: renderer.booklet(e))]
+        for slug, _title, subject in poster_subjects(edition, renderer):
+            jobs.append((f"posters/{slug}",
+                         lambda e=edition, s=subject: renderer.poster(e, s, e.poster_size)))
+        for name, job in jobs:
+            stem = f"{edition.lang}-{name.replace('/', '-')}"
+            html = out / f"{stem}.html"
+            html.write_text(capture(job), encoding="utf-8")
+            docs.append(Document(f"{edition.lang}/{name}", html, out / f"{stem}.pdf"))
+    return docs
+
+
+def seconds(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
+    parser.add_argument("--project", type=Path, default=REPO, help="project to copy (default: repo)")
+    args = parser.parse_args()
+    console = Console(width=110, highlight=False)
+
+    with tempfile.TemporaryDirectory(prefix="culturebook-bench-") as tmp:
+        tmp = Path(tmp)
+        root = copy_project(tmp / "project", args.project.resolve())
+        html_dir = tmp / "html"
+        html_dir.mkdir()
+        docs = documents(root, html_dir)
+        from culturebook.build import check_project
+
+        base_url = check_project(root).brand.dirs[0].as_uri() + "/"
+        fonts_conf = root / "build" / ".cache" / "fontconfig" / "fonts.conf"
+        # Both sides see the same fonts: the project's hermetic fontconfig.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FONTCONFIG")}
+        weasy_env = {**env, "FONTCONFIG_FILE": str(fonts_conf)}
+        culturebook = [sys.executable, "-m", "culturebook", "build", "all", "-q",
+                       "--project", str(root)]
+        weasyprint = str(VENV_BIN / "weasyprint")
+
+        def round_culturebook() -> Run:
+            return run(culturebook, env)
+
+        def round_weasyprint() -> dict[str, Run]:
+            return {d.name: run([weasyprint, "-q", "-u", base_url, str(d.html), str(d.pdf)],
+                                weasy_env) for d in docs}
+
+        console.print(f"[dim]{len(docs)} documents; {args.warmup} warm-up and {args.rounds} timed "
+                      "rounds, interleaved[/dim]")
+        for _ in range(args.warmup):
+            round_culturebook()
+            round_weasyprint()
+        ours: list[Run] = []
+        theirs: list[dict[str, Run]] = []
+        for i in range(args.rounds):
+            order = (0, 1) if i % 2 == 0 else (1, 0)  # ABBA: neither side always goes first
+            for side in order:
+                if side == 0:
+                    ours.append(round_culturebook())
+                else:
+                    theirs.append(round_weasyprint())
+            console.print(f"[dim]round {i + 1}: culturebook {ours[-1].seconds:.2f} s, "
+                          f"weasyprint x{len(docs)} {sum(r.seconds for r in theirs[-1].values()):.2f} s"
+                          "[/dim]")
+
+        from pypdf import PdfReader
+
+        pages = {d.name: len(PdfReader(d.pdf).pages) for d in docs}
+
+    ours_s = [r.seconds for r in ours]
+    theirs_s = [sum(r.seconds for r in rnd.values()) for rnd in theirs]
+    ratio = statistics.median(ours_s) / statistics.median(theirs_s)
+    versions = _versions()
+
+    table = Table(title=f"Full build of both editions vs one weasyprint process per document "
+                        f"(median of {args.rounds} rounds)", title_justify="left")
+    table.add_column("run")
+    table.add_column("documents", justify="right")
+    table.add_column("median s", justify="right")
+    table.add_column("min s", justify="right")
+    table.add_column("max s", justify="right")
+    table.add_column("peak RSS", justify="right")
+    table.add_row("culturebook build all (1 process)", f"{len(docs)} + 2 bundles", seconds(ours_s),
+                  f"{min(ours_s):.2f}", f"{max(ours_s):.2f}",
+                  f"{max(r.max_rss_kib for r in ours) / 1024:.0f} MiB")
+    table.add_row(f"weasyprint CLI x {len(docs)} (sum)", str(len(docs)), seconds(theirs_s),
+                  f"{min(theirs_s):.2f}", f"{max(theirs_s):.2f}",
+                  f"{max(r.max_rss_kib for rnd in theirs for r in rnd.values()) / 1024:.0f} MiB "
+                  "(largest)")
+    verdict = "[green]meets[/green]" if ratio < TARGET_RATIO else "[red]misses[/red]"
+    table.add_row("ratio culturebook / weasyprint", "", f"{ratio:.2f}x", "", "",
+                  f"{verdict} < {TARGET_RATIO}x")
+    console.print(table)
+
+    detail = Table(title="weasyprint CLI per document (median s)", title_justify="left")
+    detail.add_column("document")
+    detail.add_column("pages", justify="right")
+    detail.add_column("median s", justify="right")
+    detail.add_column("peak RSS", justify="right")
+    for d in docs:
+        runs = [rnd[d.name] for rnd in theirs]
+        detail.add_row(d.name, str(pages[d.name]), seconds([r.seconds for r in runs]),
+                       f"{max(r.max_rss_kib for r in runs) / 1024:.0f} MiB")
+    detail.add_row("[bold]total[/bold]", str(sum(pages.values())), seconds(theirs_s), "")
+    console.print(detail)
+    console.print(f"[dim]{versions}; {os.cpu_count()} CPUs. The booklet HTML carries the "
+                  "padding candidates culturebook lays out and then drops, so the CLI's booklets "
+                  "have a few more pages than build/<lang>/booklet.pdf.[/dim]")
+    return 0
+
+
+def _versions() -> str:
+    from importlib.metadata import version
+
+    return (f"Python {platform.python_version()}, WeasyPrint {version('weasyprint')}, "
+            f"pypdf {version('pypdf')}, culturebook {version('culturebook')}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

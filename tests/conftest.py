@@ -1,0 +1,356 @@
+"""Shared fixtures and PDF helpers.
+
+- `build_result` / `built_root`: the default project (this repository's content/ and layouts/) copied into
+  a temporary folder and built once per test session with `culturebook.build.build(root, "all")`.
+- `make_project`: a fresh copy of the default project for a test that changes it.
+- `no_weasyprint_warnings`: opt-in guard (`pytestmark = pytest.mark.usefixtures(...)`) that fails a test
+  if the `weasyprint` logger reports a warning while it runs.
+- Plain helpers (imported by the test modules) to read PDFs with pypdf and to draw pages with poppler,
+  Ghostscript and MuPDF.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import os
+import re
+import shutil
+import subprocess
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
+
+REPO = Path(__file__).resolve().parent.parent
+EDITIONS = ("en", "zh-Hans")
+MM_PER_PT = 25.4 / 72
+
+
+# --- projects -----------------------------------------------------------------------------------
+
+
+def copy_project(dest: Path, source: Path = REPO) -> Path:
+    """Copy a project's content/ and layouts/ into `dest`; give it the fonts without copying 34 MB.
+
+    culturebook confines a project to its own folder (a font or file that resolves outside the project
+    is refused), so a symlinked fonts/ would be rejected: the font files are hard-linked instead (copied
+    when the temporary folder is on another file system).
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(source / "content", dest / "content")
+    shutil.copytree(source / "layouts", dest / "layouts")
+    try:
+        shutil.copytree(source / "fonts", dest / "fonts", copy_function=os.link)
+    except OSError:
+        shutil.rmtree(dest / "fonts", ignore_errors=True)
+        shutil.copytree(source / "fonts", dest / "fonts")
+    return dest
+
+
+class WeasyPrintLog(logging.Handler):
+    """Collects the warnings (and worse) the `weasyprint` logger reports while attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def __enter__(self) -> WeasyPrintLog:
+        # A handler on the logger itself sees records even while culturebook turns propagation off.
+        logging.getLogger("weasyprint").addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        logging.getLogger("weasyprint").removeHandler(self)
+
+    def messages(self) -> list[str]:
+        return [f"{r.levelname}: {r.getMessage()}" for r in self.records]
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    root: Path
+    artifacts: list  # culturebook.build.Artifact
+    warnings: list  # culturebook.errors.Problem
+    weasyprint_log: list[str]
+
+
+@pytest.fixture(scope="session")
+def build_result(tmp_path_factory) -> BuildResult:
+    """The default project, built once for the whole session (both editions, every target)."""
+    from culturebook.build import build
+
+    root = copy_project(tmp_path_factory.mktemp("default") / "project")
+    with WeasyPrintLog() as log:
+        artifacts, warnings = build(root, "all")
+    return BuildResult(root, artifacts, warnings, log.messages())
+
+
+@pytest.fixture(scope="session")
+def built_root(build_result) -> Path:
+    """Root folder of the shared build of the default project (its PDFs are under build/)."""
+    return build_result.root
+
+
+@pytest.fixture(scope="session")
+def checked(built_root):
+    """culturebook's own reading of the built project: content (per edition) and brand."""
+    from culturebook.build import check_project
+
+    return check_project(built_root)
+
+
+@pytest.fixture
+def make_project(tmp_path):
+    """make_project(name="project") -> a fresh copy of the default project to modify."""
+
+    def make(name: str = "project") -> Path:
+        return copy_project(tmp_path / name)
+
+    return make
+
+
+@pytest.fixture
+def no_weasyprint_warnings() -> Iterator[WeasyPrintLog]:
+    """Fail the test if WeasyPrint logs a warning while it runs."""
+    with WeasyPrintLog() as log:
+        yield log
+    if log.records:
+        pytest.fail("WeasyPrint logged unexpected warnings:\n  " + "\n  ".join(log.messages()),
+                    pytrace=False)
+
+
+# --- reading PDFs -------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _reader(path: str, mtime: float, size: int) -> PdfReader:
+    return PdfReader(path)
+
+
+def read_pdf(path: Path) -> PdfReader:
+    """A (cached) pypdf reader for `path`; do not modify it."""
+    stat = Path(path).stat()
+    return _reader(str(path), stat.st_mtime, stat.st_size)
+
+
+def normalise(text: str) -> str:
+    """Letters and digits only, lowercased: typography (quotes, dashes, hyphenation, line breaks,
+    spaces) does not count."""
+    text = unicodedata.normalize("NFKC", text).replace("-\n", "").lower()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def page_text(reader: PdfReader, index: int) -> str:
+    return reader.pages[index].extract_text() or ""
+
+
+def all_text(reader: PdfReader) -> str:
+    return "\n".join(page_text(reader, i) for i in range(len(reader.pages)))
+
+
+def _mult(m: list[float], n: list[float]) -> list[float]:
+    return [m[0] * n[0] + m[1] * n[2], m[0] * n[1] + m[1] * n[3],
+            m[2] * n[0] + m[3] * n[2], m[2] * n[1] + m[3] * n[3],
+            m[4] * n[0] + m[5] * n[2] + n[4], m[4] * n[1] + m[5] * n[3] + n[5]]
+
+
+@dataclass(frozen=True)
+class TextPiece:
+    text: str
+    x: float  # pt, from the page's lower left corner
+    y: float  # baseline, pt
+    size: float  # effective font size, pt
+
+
+def text_pieces(reader: PdfReader, index: int) -> list[TextPiece]:
+    """Every piece of text on a page with its position and effective font size (pt)."""
+    pieces: list[TextPiece] = []
+
+    def visit(text, cm, tm, font, font_size):
+        if not text or not text.strip():
+            return
+        m = _mult(list(tm), list(cm))
+        scale = math.sqrt(abs(m[0] * m[3] - m[1] * m[2]))
+        pieces.append(TextPiece(text, m[4], m[5], font_size * scale))
+
+    reader.pages[index].extract_text(visitor_text=visit)
+    return pieces
+
+
+def body_text(reader: PdfReader, index: int, top_pt: float, bottom_pt: float) -> str:
+    """The text of a page without what is set in its top and bottom margins (running heads, folios)."""
+    box = reader.pages[index].mediabox
+    low, high = float(box.bottom) + bottom_pt, float(box.top) - top_pt
+    return "\n".join(p.text for p in text_pieces(reader, index) if low - 1 <= p.y <= high + 1)
+
+
+def length_pt(value: str) -> float:
+    """A CSS length from theme.yaml (mm, cm, in, pt, px) in points."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*(mm|cm|in|pt|px)\s*", value)
+    assert match, f"not a length: {value!r}"
+    factor = {"mm": 72 / 25.4, "cm": 720 / 25.4, "in": 72.0, "pt": 1.0, "px": 0.75}[match[2]]
+    return float(match[1]) * factor
+
+
+def page_size_mm(page) -> tuple[float, float]:
+    """The trimmed size of a page (TrimBox, which pypdf gives as the MediaBox when absent), in mm."""
+    box = page.trimbox
+    return float(box.width) * MM_PER_PT, float(box.height) * MM_PER_PT
+
+
+def outline(reader: PdfReader) -> list[tuple[int, str, int]]:
+    """The bookmarks, flattened in order: (depth, title, 0-based page)."""
+    found: list[tuple[int, str, int]] = []
+
+    def walk(items, depth: int) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item, depth + 1)
+            else:
+                found.append((depth, item.title, reader.get_destination_page_number(item)))
+
+    walk(reader.outline, 0)
+    return found
+
+
+def _page_numbers(reader: PdfReader) -> dict[int, int]:
+    return {page.indirect_reference.idnum: i for i, page in enumerate(reader.pages)}
+
+
+def resolve_destination(reader: PdfReader, dest, named: dict | None = None) -> int | None:
+    """0-based page of a destination: a name, a string, or an explicit [page /XYZ ...] array."""
+    dest = dest.get_object() if isinstance(dest, IndirectObject) else dest
+    if isinstance(dest, list):
+        ref = dest[0] if dest else None
+        if isinstance(ref, IndirectObject):
+            return _page_numbers(reader).get(ref.idnum)
+        return None
+    if isinstance(dest, DictionaryObject) and "/D" in dest:
+        return resolve_destination(reader, dest["/D"], named)
+    named = reader.named_destinations if named is None else named
+    found = named.get(str(dest))
+    return None if found is None else reader.get_destination_page_number(found)
+
+
+@dataclass(frozen=True)
+class Link:
+    page: int  # 0-based page the link is on
+    rect: tuple[float, float, float, float]
+    name: str  # destination name, or "" for an explicit destination
+    target: int | None  # 0-based target page; None when it does not resolve
+    external: bool
+
+
+def links(reader: PdfReader) -> list[Link]:
+    """Every link annotation of the document."""
+    found = []
+    named = reader.named_destinations
+    for i, page in enumerate(reader.pages):
+        for annot in page.get("/Annots") or []:
+            annot = annot.get_object()
+            if annot.get("/Subtype") != "/Link":
+                continue
+            rect = tuple(float(v) for v in annot["/Rect"])
+            action = annot.get("/A")
+            action = action.get_object() if action is not None else None
+            if action is not None and action.get("/S") != "/GoTo":
+                found.append(Link(i, rect, "", None, True))
+                continue
+            dest = annot.get("/Dest") if action is None else action.get("/D")
+            name = "" if isinstance(dest, ArrayObject) else str(dest)
+            found.append(Link(i, rect, name, resolve_destination(reader, dest, named), False))
+    return found
+
+
+def font_dicts(reader: PdfReader) -> list[DictionaryObject]:
+    """Every /Type /Font dictionary reachable from the document catalog (pages, forms, annotations)."""
+    fonts: list[DictionaryObject] = []
+    seen: set[int] = set()
+    stack = [reader.trailer["/Root"]]
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, IndirectObject):
+            if obj.idnum in seen:
+                continue
+            seen.add(obj.idnum)
+            obj = obj.get_object()
+        if isinstance(obj, DictionaryObject):
+            if obj.get("/Type") == "/Font":
+                fonts.append(obj)
+            stack.extend(v for k, v in obj.items() if k != NameObject("/Parent"))
+        elif isinstance(obj, ArrayObject):
+            stack.extend(obj)
+    return fonts
+
+
+@functools.lru_cache(maxsize=1)
+def font_names_in(fonts_dir: Path = REPO / "fonts") -> frozenset[str]:
+    """Normalised names (family, full, PostScript) of every font file in fonts/."""
+    from fontTools.ttLib import TTFont
+
+    names = set()
+    for path in sorted(fonts_dir.rglob("*")):
+        if path.suffix.lower() not in (".otf", ".ttf"):
+            continue
+        font = TTFont(path, lazy=True)
+        table = font["name"]
+        for name_id in (1, 4, 6, 16):
+            value = table.getDebugName(name_id)
+            if value:
+                names.add(normalise(value))
+        family = table.getDebugName(16) or table.getDebugName(1)
+        style = table.getDebugName(17) or table.getDebugName(2)
+        if family and style:
+            names.add(normalise(f"{family} {style}"))
+        font.close()
+    return frozenset(names)
+
+
+# --- drawing pages ------------------------------------------------------------------------------
+
+RENDERERS = ("poppler", "ghostscript", "mupdf")
+
+
+def render_pages(pdf: Path, pages: list[int], dpi: int, renderer: str,
+                 workdir: Path) -> dict[int, Image.Image]:
+    """Draw the given 1-based pages of `pdf` as RGB images with one of RENDERERS."""
+    out = workdir / renderer
+    out.mkdir(parents=True, exist_ok=True)
+    pages = sorted(set(pages))
+    images: dict[int, Image.Image] = {}
+    if renderer == "poppler":
+        for n in pages:
+            subprocess.run(["pdftoppm", "-r", str(dpi), "-f", str(n), "-l", str(n), "-png",
+                            "-singlefile", str(pdf), str(out / f"p{n}")],
+                           check=True, capture_output=True)
+            images[n] = _load(out / f"p{n}.png")
+    elif renderer == "ghostscript":
+        subprocess.run(["gs", "-q", "-dNOPAUSE", "-dBATCH", "-dSAFER", "-sDEVICE=png16m",
+                        "-dTextAlphaBits=4", "-dGraphicsAlphaBits=4", f"-r{dpi}",
+                        f"-sPageList={','.join(map(str, pages))}",
+                        f"-sOutputFile={out}/g%d.png", str(pdf)], check=True, capture_output=True)
+        for i, n in enumerate(pages, 1):  # Ghostscript numbers its outputs 1, 2, ...
+            images[n] = _load(out / f"g{i}.png")
+    elif renderer == "mupdf":
+        subprocess.run(["mutool", "draw", "-q", "-r", str(dpi), "-o", f"{out}/m%d.png", str(pdf),
+                        ",".join(map(str, pages))], check=True, capture_output=True)
+        for n in pages:
+            images[n] = _load(out / f"m{n}.png")
+    else:
+        raise ValueError(renderer)
+    return images
+
+
+def _load(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")

@@ -1,0 +1,327 @@
+"""Bad input, end to end through the command line: one clear line, exit 1, no traceback, nothing lost.
+
+Every test breaks one file of a small project that was built once (module fixture), runs
+`python -m culturebook`, and asserts the exact first line `path:line:col: message` (line and column
+computed from the broken text), the hint, the exit status, that no traceback was printed, and that
+build/ is byte for byte what the good build left. Inputs caught by the checks cost no rendering;
+only the template and layout cases render a booklet.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+import culturebook
+from culturebook.brand import load_brand
+from culturebook.content import MAX_IMAGE_PIXELS
+from culturebook.errors import Problems
+from projectkit import assert_refused, edit, make_project, problem_lines, run_cli, snapshot, where
+
+EN = "content/en.yaml"
+BOOKLET_HTML = "layouts/default/booklet.html"
+BOOKLET_CSS = "layouts/default/booklet.css"
+ONE_PROBLEM = "1 problem in 1 file; nothing was written"
+OUTSIDE_HINT = "put the image in content/ and refer to it by a relative path"
+REFUSED_HINT = "nothing is fetched from the network or from outside the project"
+LAST_PARAGRAPH = "Everything else follows from that."
+
+
+@dataclass
+class Project:
+    """The built project, with what a good build left in build/."""
+
+    root: Path
+    good_build: dict[str, bytes]
+
+    def edit(self, rel: str, old: str, new: str) -> str:
+        return edit(self.root / rel, old, new)
+
+    def prepend(self, rel: str, text: str) -> str:
+        path = self.root / rel
+        path.write_text(text + path.read_text(encoding="utf-8"), encoding="utf-8")
+        return path.read_text(encoding="utf-8")
+
+    def refused(self, *args: str, first: str, hint: str | None = None,
+                summary: str = ONE_PROBLEM) -> list[str]:
+        """Run the CLI; it must fail with `first` (and `hint`) and leave build/ as it was."""
+        lines = assert_refused(run_cli(*args, cwd=self.root), first, hint)
+        assert lines[-1] == summary
+        assert snapshot(self.root / "build") == self.good_build, "build/ changed"
+        return lines
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    root = make_project(tmp_path_factory.mktemp("cli") / "project")
+    result = run_cli("build", "all", cwd=root)
+    assert result.returncode == 0, result.stderr
+    good = snapshot(root / "build")
+    assert "en/booklet.pdf" in good and "manifest.json" in good
+    return root, good
+
+
+@pytest.fixture
+def project(built: tuple[Path, dict[str, bytes]]) -> Iterator[Project]:
+    """The built project; whatever a test breaks in content/ or layouts/ is put back afterwards."""
+    root, good = built
+    sources = {p: p.read_bytes() for folder in ("content", "layouts")
+               for p in (root / folder).rglob("*") if p.is_file()}
+    yield Project(root, good)
+    for folder in ("content", "layouts"):
+        for p in (root / folder).rglob("*"):
+            if p.is_file() and p not in sources:
+                p.unlink()
+    for p, data in sources.items():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, list[str]]]:
+    """A local web server that records every request, to prove nothing is fetched."""
+    requests: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+            requests.append(self.path)
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}", requests
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join()
+
+
+def insert_after_body(project: Project, line: str) -> str:
+    """Put `line` on its own line just after <body> in the booklet template."""
+    return project.edit(BOOKLET_HTML, "<body>\n", f"<body>\n{line}\n")
+
+
+# --- YAML ---------------------------------------------------------------------------------------
+
+
+def test_yaml_syntax_error(project: Project) -> None:
+    text = project.edit(EN, 'edition: "Version 1"', "edition: Version: 1")
+    project.refused("build", first=f"{EN}:{where(text, 'Version: 1', 7)}: YAML syntax error: "
+                    "mapping values are not allowed in this context")
+
+
+def test_tab_indentation_has_a_hint(project: Project) -> None:
+    text = project.edit(EN, '    name: "Care"', '\tname: "Care"')
+    project.refused("check", first=f"{EN}:{where(text, chr(9))}: YAML syntax error: "
+                    "found a tab character that violates indentation",
+                    hint="indent with spaces, never tabs")
+
+
+def test_anchor(project: Project) -> None:
+    text = project.edit(EN, 'organisation: "Example Co"', 'organisation: &org "Example Co"')
+    project.refused("build", first=f"{EN}:{where(text, '&org')}: YAML anchors (&org) are not allowed",
+                    hint="write the text out")
+
+
+def test_alias(project: Project) -> None:
+    text = project.edit(EN, 'author: "Example Co"', "author: *org")
+    project.refused("build", first=f"{EN}:{where(text, '*org')}: YAML aliases (*org) are not allowed",
+                    hint="write the text out")
+
+
+def test_duplicate_key(project: Project) -> None:
+    second = 'edition: "Version 2"'
+    text = project.edit(EN, 'edition: "Version 1"', f'edition: "Version 1"\n{second}')
+    project.refused("build", first=f"{EN}:{where(text, second)}: duplicate key 'edition'",
+                    hint=f"it is already set on line {where(text, 'edition').split(':')[0]}")
+
+
+def test_python_tag_is_refused_not_run(project: Project) -> None:
+    text = project.edit(EN, 'edition: "Version 1"',
+                        'edition: !!python/object/apply:os.system ["touch PWNED"]')
+    project.refused("build", first=f"{EN}:{where(text, '!!python')}: "
+                    "YAML tags (!!python/object/apply:os.system) are not allowed",
+                    hint="remove the tag")
+    assert not (project.root / "PWNED").exists()
+
+
+def test_empty_file(project: Project) -> None:
+    (project.root / EN).write_text("# nothing yet\n")
+    project.refused("build", first=f"{EN}:1:1: file is empty",
+                    hint="it needs at least title, organisation, mission, values, chapters")
+
+
+# --- schema -------------------------------------------------------------------------------------
+
+
+def test_unknown_key_with_did_you_mean(project: Project) -> None:
+    text = project.edit(EN, '    title: "Why we exist"', '    titel: "Why we exist"')
+    assert where(text, "titel") == "23:5"  # the fixture the message below is computed from
+    project.refused("build", first=f"{EN}:23:5: unknown key 'titel' in chapters[1]",
+                    hint="did you mean 'title'?")
+
+
+def test_missing_required_field(project: Project) -> None:
+    text = project.edit(EN, '    statement: "We say what we think, kindly and early."\n', "")
+    project.refused("build", first=f"{EN}:{where(text, 'id: candour')}: "
+                    "missing required field 'values[2].statement'",
+                    hint="add it, e.g. statement: Hold to our principles; put ethics first.")
+
+
+def test_wrong_type(project: Project) -> None:
+    text = project.edit(EN, 'mission: "Make small things well"',
+                        "mission: [Make small things, well]")
+    project.refused("build", first=f"{EN}:{where(text, '[Make')}: mission must be text, not a list")
+
+
+def test_bad_date(project: Project) -> None:
+    text = project.edit("content/publication.yaml", "date: 2024-05-01", "date: 2024-13-01")
+    project.refused("build", first=f"content/publication.yaml:{where(text, '2024-13')}: "
+                    "date must be a date written YYYY-MM-DD")
+
+
+# --- content that reaches outside ---------------------------------------------------------------
+
+
+def add_paragraph(project: Project, markdown: str) -> str:
+    return project.edit(EN, LAST_PARAGRAPH, f"{LAST_PARAGRAPH}\n\n      {markdown}")
+
+
+def test_remote_image_is_not_fetched(project: Project, server: tuple[str, list[str]]) -> None:
+    base, requests = server
+    text = add_paragraph(project, f"![x]({base}/a.png)")
+    project.refused("build", first=f"{EN}:{where(text, '![x]')}: image '{base}/a.png' is not a file "
+                    "in the project; nothing is fetched", hint=OUTSIDE_HINT)
+    assert requests == []
+
+
+@pytest.mark.parametrize("src, message", [
+    ("file:///etc/passwd", "image 'file:///etc/passwd' is not a file in the project; nothing is fetched"),
+    ("/etc/passwd", "image '/etc/passwd' is not a file in the project; nothing is fetched"),
+    ("../../outside.png", "image '../../outside.png' is outside the project's content/ folder"),
+])
+def test_image_outside_the_project(project: Project, src: str, message: str) -> None:
+    (project.root.parent / "outside.png").write_bytes(b"")  # it exists, and is still refused
+    text = add_paragraph(project, f"![x]({src})")
+    project.refused("build", first=f"{EN}:{where(text, '![x]')}: {message}", hint=OUTSIDE_HINT)
+
+
+def test_missing_image(project: Project) -> None:
+    text = add_paragraph(project, "A picture: ![our office](office.png)")
+    project.refused("build", first=f"{EN}:{where(text, '![our')}: image 'office.png' not found "
+                    "(looked for content/office.png)")
+
+
+def test_image_over_the_pixel_limit(project: Project) -> None:
+    side = 8000
+    assert side * side > MAX_IMAGE_PIXELS
+    Image.new("1", (side, side), 1).save(project.root / "content" / "big.png")  # one colour: ~10 KB
+    text = add_paragraph(project, "![big](big.png)")
+    project.refused("build", first=f"{EN}:{where(text, '![big]')}: image 'big.png' is {side}×{side} "
+                    f"px ({side * side // 1_000_000} MP), over the {MAX_IMAGE_PIXELS // 1_000_000} MP "
+                    "limit", hint="scale it down; 300 ppi at the printed size is enough")
+
+
+# --- fonts --------------------------------------------------------------------------------------
+
+
+def en_fonts(root: Path) -> str:
+    return ", ".join(load_brand(root, "default", Problems()).families_for("en"))
+
+
+@pytest.mark.parametrize("old, new, char, name, field", [
+    ('title: "Small Things, Done Well"', 'title: "Small Things 😀 Done Well"',
+     "😀", "U+1F600 GRINNING FACE", "title"),
+    ("Everything else", "Everything ༀ else", "ༀ", "U+0F00 TIBETAN SYLLABLE OM", "chapters[1].body"),
+])
+def test_character_missing_from_the_fonts(project: Project, old: str, new: str, char: str,
+                                          name: str, field: str) -> None:
+    text = project.edit(EN, old, new)
+    project.refused("build", first=f"{EN}:{where(text, char)}: character '{char}' ({name}) in "
+                    f"{field} is not in the en fonts ({en_fonts(project.root)})",
+                    hint="replace it, or add a font that has it to the theme's fonts")
+
+
+# --- layouts ------------------------------------------------------------------------------------
+
+
+def test_template_syntax_error(project: Project) -> None:
+    text = insert_after_body(project, "{% if %}")
+    line = where(text, "{% if %}").split(":")[0]
+    project.refused("build", first=f"{BOOKLET_HTML}:{line}:1: template error: "
+                    "Expected an expression, got 'end of statement block'")
+
+
+def test_template_runtime_error(project: Project) -> None:
+    text = insert_after_body(project, "<p>{{ no_such_variable }}</p>")
+    line = where(text, "no_such_variable").split(":")[0]
+    project.refused("build", "booklet", first=f"{BOOKLET_HTML}:{line}:1: template error: "
+                    "'no_such_variable' is undefined")
+
+
+def test_layout_image_outside_the_project(project: Project) -> None:
+    text = insert_after_body(project, '<img src="/etc/passwd">')
+    project.refused("build", "booklet", first=f"{BOOKLET_HTML}:{where(text, '/etc/passwd')}: refused "
+                    "to load 'file:///etc/passwd': only files inside the project are used",
+                    hint=REFUSED_HINT)
+
+
+def test_layout_import_from_the_network(project: Project, server: tuple[str, list[str]]) -> None:
+    base, requests = server
+    text = project.prepend(BOOKLET_CSS, f"@import url({base}/x.css);\n")
+    project.refused("build", first=f"{BOOKLET_CSS}:{where(text, base)}: refused to load "
+                    f"'{base}/x.css': only files inside the project are used", hint=REFUSED_HINT)
+    assert requests == []
+
+
+def test_css_weasyprint_does_not_understand(project: Project) -> None:
+    text = project.prepend(BOOKLET_CSS, ".culturebook-test { colour: blue; }\n")
+    message = f"{BOOKLET_CSS}:{where(text, 'colour')}: CSS: Ignored `colour: blue`, unknown property"
+    hint = "WeasyPrint does not understand this; it is left out"
+
+    result = run_cli("check", cwd=project.root)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = problem_lines(result)
+    assert lines[0] == message.replace(": CSS:", ": warning: CSS:")
+    assert lines[1] == f"    hint: {hint}"
+    assert result.stdout.strip().endswith("1 warning")
+    assert snapshot(project.root / "build") == project.good_build
+
+    project.refused("check", "--strict", first=message, hint=hint)
+
+
+# --- the command line itself --------------------------------------------------------------------
+
+
+def test_edition_not_in_the_languages_is_a_usage_error(project: Project) -> None:
+    result = run_cli("build", "--edition", "xx", cwd=project.root)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for --edition: 'xx' is not one of the content's languages (en)")
+    assert snapshot(project.root / "build") == project.good_build
+
+
+def test_unknown_target_is_a_usage_error(project: Project) -> None:
+    result = run_cli("build", "nonsense", cwd=project.root)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "'nonsense' is not one of" in result.stderr
+    assert snapshot(project.root / "build") == project.good_build
+
+
+def test_version(tmp_path: Path) -> None:
+    result = run_cli("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"culturebook, version {culturebook.__version__}"

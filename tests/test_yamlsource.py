@@ -1,0 +1,190 @@
+"""parse_yaml / load_yaml: located nodes, every scalar the text that was typed, and what is refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from culturebook.errors import Location, Problem, ProjectError
+from culturebook.yamlsource import Node, load_yaml, parse_yaml
+
+PATH = Path("content/en.yaml")
+
+
+def refusal(text: str) -> Problem:
+    """The one problem parse_yaml raises for `text`."""
+    with pytest.raises(ProjectError) as info:
+        parse_yaml(text, PATH)
+    assert len(info.value.problems) == 1
+    return info.value.problems[0]
+
+
+def values(node: Node) -> object:
+    """The plain data of a node tree."""
+    if isinstance(node.value, dict):
+        return {k: values(v) for k, v in node.value.items()}
+    if isinstance(node.value, list):
+        return [values(v) for v in node.value]
+    return node.value
+
+
+# --- what is kept -------------------------------------------------------------------------------
+
+
+def test_every_scalar_is_the_text_typed() -> None:
+    text = "a: NO\nb: 12:30\nc: 1e3\nd: yes\ne: 0o17\nf: ~\ng: null\nh: 2019-11-11\ni: 007\nj: .inf\n"
+    assert values(parse_yaml(text, PATH)) == {
+        "a": "NO", "b": "12:30", "c": "1e3", "d": "yes", "e": "0o17", "f": "~", "g": "null",
+        "h": "2019-11-11", "i": "007", "j": ".inf"}
+
+
+def test_only_a_value_left_out_is_empty() -> None:
+    tree = parse_yaml('a:\nb: ""\nc: "~"\n', PATH).value
+    assert tree["a"].value is None
+    assert tree["b"].value == "" and tree["b"].quoted
+    assert tree["c"].value == "~" and tree["c"].quoted
+
+
+def test_nodes_know_where_they_were_written() -> None:
+    text = "# a comment\ntitle: Hello\nvalues:\n  - id: care\n    name: Care\n"
+    tree = parse_yaml(text, PATH).value
+    assert tree["title"].loc == Location(PATH, 2, 8)
+    assert tree["title"].key_loc == Location(PATH, 2, 1)
+    care = tree["values"].value[0]
+    assert care.loc == Location(PATH, 4, 5)
+    assert care.value["name"].key_loc == Location(PATH, 5, 5)
+    assert care.children_order == ["id", "name"]
+
+
+def test_block_text_keeps_its_lines() -> None:
+    tree = parse_yaml("body: |\n  One.\n\n  Two.\n", PATH).value
+    assert tree["body"].value == "One.\n\nTwo.\n"
+
+
+def test_empty_document_is_an_empty_node() -> None:
+    assert parse_yaml("", PATH).value is None
+    assert parse_yaml("# only a comment\n", PATH).value is None
+
+
+# --- what is refused, and where -----------------------------------------------------------------
+
+
+def test_anchor_is_refused_where_it_is_written() -> None:
+    problem = refusal("a: &x hello\nb: c\n")
+    assert problem.location == Location(PATH, 1, 4)
+    assert problem.message == "YAML anchors (&x) are not allowed"
+    assert problem.hint == "write the text out"
+
+
+def test_alias_is_refused_where_it_is_written() -> None:
+    problem = refusal("a: hello\nb: *x\n")
+    assert problem.location == Location(PATH, 2, 4)
+    assert problem.message == "YAML aliases (*x) are not allowed"
+
+
+def test_billion_laughs_is_refused_at_the_first_anchor() -> None:
+    text = 'a: &a ["lol", "lol"]\nb: &b [*a, *a]\nc: &c [*b, *b]\n'
+    assert refusal(text).location == Location(PATH, 1, 4)
+
+
+@pytest.mark.parametrize("tag, shown", [
+    ("!!python/object/apply:os.system", "!!python/object/apply:os.system"),
+    ("!!python/object:collections.OrderedDict", "!!python/object:collections.OrderedDict"),
+    ("!!str", "!!str"),
+    ("!custom", "!custom"),
+])
+def test_tags_are_refused(tag: str, shown: str) -> None:
+    problem = refusal(f"title: ok\nedition: {tag} [x]\n")
+    assert problem.location == Location(PATH, 2, 10)
+    assert problem.message == f"YAML tags ({shown}) are not allowed"
+    assert problem.hint == "remove the tag"
+
+
+def test_duplicate_key_names_the_first_line() -> None:
+    problem = refusal("title: One\nsubtitle: x\ntitle: Two\n")
+    assert problem.location == Location(PATH, 3, 1)
+    assert problem.message == "duplicate key 'title'"
+    assert problem.hint == "it is already set on line 1"
+
+
+def test_duplicate_key_inside_a_list_item() -> None:
+    problem = refusal("values:\n  - id: a\n    name: A\n    id: b\n")
+    assert problem.location == Location(PATH, 4, 5)
+    assert problem.hint == "it is already set on line 2"
+
+
+def test_syntax_error_has_its_location() -> None:
+    problem = refusal("title: ok\nsubtitle: [one, two\nmission: x\n")
+    assert problem.location.line == 3
+    assert problem.message.startswith("YAML syntax error: ")
+
+
+def test_syntax_error_in_a_mapping_value() -> None:
+    problem = refusal("title: ok\nedition: Version: 1\n")
+    assert problem.location == Location(PATH, 2, 17)
+    assert problem.message == "YAML syntax error: mapping values are not allowed in this context"
+
+
+def test_tab_indentation_gets_a_hint() -> None:
+    problem = refusal("values:\n\t- id: a\n")
+    assert problem.location == Location(PATH, 2, 1)
+    assert problem.hint == "indent with spaces, never tabs"
+
+
+def test_control_character_is_located() -> None:
+    problem = refusal("title: ok\nsubtitle: é\x07\n")
+    assert problem.location == Location(PATH, 2, 12)
+    assert problem.message == "character U+0007 is not allowed in YAML text"
+
+
+def test_more_than_one_document_is_refused() -> None:
+    problem = refusal("title: a\n---\ntitle: b\n")
+    assert problem.message == "more than one YAML document in this file"
+    assert problem.location.line == 2
+
+
+def test_a_key_must_be_a_word() -> None:
+    problem = refusal("[a, b]: c\n")
+    assert problem.message == "a key must be a plain word"
+    assert problem.location == Location(PATH, 1, 1)
+
+
+def test_deep_nesting_is_a_syntax_error_not_a_crash() -> None:
+    problem = refusal("a: " + "[" * 5000 + "]" * 5000 + "\n")
+    assert problem.message.startswith("YAML syntax error: ")
+
+
+# --- files --------------------------------------------------------------------------------------
+
+
+def test_load_yaml_reads_utf8_with_or_without_bom(tmp_path: Path) -> None:
+    path = tmp_path / "en.yaml"
+    path.write_bytes("\ufefftitle: 腾讯\n".encode())
+    assert load_yaml(path).value["title"].value == "腾讯"
+
+
+def test_non_utf8_file_names_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "en.yaml"
+    path.write_bytes("title: ok\nsubtitle: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ProjectError) as info:
+        load_yaml(path)
+    (problem,) = info.value.problems
+    assert problem.location == Location(path, 2, 14)
+    assert problem.message == "file is not UTF-8 text (byte 0xE9)"
+    assert problem.hint == "save it as UTF-8"
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError) as info:
+        load_yaml(tmp_path / "missing.yaml")
+    assert info.value.problems[0].message.startswith("cannot read file: ")
+
+
+def test_problem_format_is_one_line_and_a_hint(tmp_path: Path) -> None:
+    problem = Problem(Location(tmp_path / "content" / "en.yaml", 12, 5), "unknown key 'titel'",
+                      "did you mean 'title'?")
+    assert problem.format(tmp_path) == (
+        "content/en.yaml:12:5: unknown key 'titel'\n    hint: did you mean 'title'?")
+    warning = Problem(Location(tmp_path / "content" / "en.yaml", 3, 1), "doubtful", warning=True)
+    assert warning.format(tmp_path) == "content/en.yaml:3:1: warning: doubtful"
