@@ -68,7 +68,7 @@ def run(command: list[str], env: dict[str, str] | None = None) -> Run:
 
 def documents(root: Path, out: Path) -> list[Document]:
     """Write the HTML of every document culturebook renders (booklet, then posters, per edition)."""
-    from culturebook.build import check_project, poster_subjects
+    from culturebook.build import cache_dir, check_project, poster_subjects
     from culturebook.render import Renderer
 
     class Captured(Exception):
@@ -82,7 +82,7 @@ def documents(root: Path, out: Path) -> list[Document]:
         raise RuntimeError("the renderer did not lay anything out")
 
     checked = check_project(root)
-    renderer = Renderer(root, checked.brand)
+    renderer = Renderer(root, checked.brand, cache_dir())
 
     def layout(html, edition):
         raise Captured(html)
@@ -123,7 +123,7 @@ def main() -> int:
         from culturebook.build import check_project
 
         base_url = check_project(root).brand.dirs[0].as_uri() + "/"
-        fonts_conf = root / "build" / ".cache" / "fontconfig" / "fonts.conf"
+        fonts_conf = Path(os.environ["FONTCONFIG_FILE"])  # set by Renderer in documents()
         # Both sides see the same fonts: the project's hermetic fontconfig.
         env = {k: v for k, v in os.environ.items() if not k.startswith("FONTCONFIG")}
         weasy_env = {**env, "FONTCONFIG_FILE": str(fonts_conf)}

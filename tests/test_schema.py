@@ -96,7 +96,7 @@ def test_missing_required_field(root: Path) -> None:
     problem = only(problems_of(root))
     assert problem.location == at(en, text, "title:")  # the mapping it belongs in
     assert problem.message == "missing required field 'organisation'"
-    assert problem.hint == "add it, e.g. organisation: Tencent"
+    assert problem.hint == "add it, e.g. organisation: Acme"
 
 
 def test_missing_required_markdown_field_hint_is_one_line() -> None:

@@ -47,6 +47,13 @@ class Checked:
     warnings: list[Problem]
 
 
+def cache_dir() -> Path:
+    """Where culturebook keeps caches (font cmaps, fontconfig's cache): outside the project, so
+    checking a project never writes into it and build/ holds only outputs."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "culturebook"
+
+
 def find_project(start: Path) -> Path:
     """The folder holding content/publication.yaml: `start` or the nearest parent that has one."""
     start = start.resolve()
@@ -64,7 +71,7 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     content = load_content(root, problems)
     brand = load_brand(root, content.editions[0].theme, problems)
     for edition in content.editions:
-        check_glyphs(edition, brand, problems, root / "build" / ".cache" / "cmaps")
+        check_glyphs(edition, brand, problems, cache_dir() / "cmaps")
     check_templates(brand, problems)
     check_stylesheets(brand, problems, strict)
     problems.raise_if_errors(strict)
@@ -90,7 +97,7 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     checked = check_project(root, strict)
     from .render import Renderer
 
-    renderer = Renderer(root, checked.brand, strict)
+    renderer = Renderer(root, checked.brand, cache_dir(), strict)
     outputs: list[tuple[str, str, Path, bytes, int]] = []  # kind, edition, path, data, pages
     chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
     for edition in chosen:
@@ -173,10 +180,17 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; outputs are to share
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 __all__ = ["Artifact", "TARGETS", "build", "check_project", "find_project", "ProjectError"]

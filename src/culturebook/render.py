@@ -8,6 +8,7 @@ and the URL fetcher serves only files inside the project; everything WeasyPrint 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import mimetypes
 import os
@@ -40,8 +41,9 @@ class Rendered:
     pages: int
 
 
-def setup_fontconfig(fonts_dir: Path, cache_dir: Path) -> None:
-    """Point fontconfig at a configuration that lists only the project's fonts (before Pango loads)."""
+def setup_fontconfig(fonts_dir: Path, cache_dir: Path) -> Path:
+    """Point fontconfig at a configuration that lists only the project's fonts (before Pango loads);
+    return the configuration file."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     conf = cache_dir / "fonts.conf"
     text = (
@@ -54,6 +56,7 @@ def setup_fontconfig(fonts_dir: Path, cache_dir: Path) -> None:
         conf.write_text(text)
     os.environ["FONTCONFIG_FILE"] = str(conf)
     os.environ.pop("FONTCONFIG_PATH", None)
+    return conf
 
 
 def _xml(text: str) -> str:
@@ -74,11 +77,13 @@ class _LogCapture(logging.Handler):
 class Renderer:
     """Renders booklets and posters for one project; keep one per process."""
 
-    def __init__(self, project_root: Path, brand: Brand, strict: bool = False):
+    def __init__(self, project_root: Path, brand: Brand, cache: Path, strict: bool = False):
         self.root = project_root.resolve()
         self.brand = brand
         self.strict = strict
-        setup_fontconfig(self.root / "fonts", self.root / "build" / ".cache" / "fontconfig")
+        fonts = self.root / "fonts"
+        key = hashlib.sha256(str(fonts).encode()).hexdigest()[:16]
+        setup_fontconfig(fonts, cache / "fontconfig" / key)
         from weasyprint.text.fonts import FontConfiguration
 
         self.font_config = FontConfiguration()

@@ -247,7 +247,7 @@ SETTINGS = Struct(
               example="[en, zh-Hans]", shown_in="every edition"),
         Field("native_language", LANG, "The organisation's own language: the language of each "
               "value's native_name.", example="zh-Hans", shown_in="values spread, posters"),
-        Field("date", Date(), "Publication date.", required=True, example="2019-11-11",
+        Field("date", Date(), "Publication date.", required=True, example="2024-03-01",
               shown_in="inside cover, PDF metadata"),
         Field("theme", SLUG, "Folder under layouts/ with the templates, stylesheet and brand.",
               default="default", example="default"),
@@ -265,7 +265,7 @@ VALUE = Struct("value", (
           example="Integrity", shown_in="values spread, posters"),
     Field("native_name", Text(), "The name in the organisation's own language "
           "(native_language), shown small beneath the name in other editions.",
-          example="正直", shown_in="values spread, posters", translatable=False),
+          example="誠実", shown_in="values spread, posters", translatable=False),
     Field("statement", Text(), "One or two sentences saying what the value means.",
           required=True, example="Hold to our principles; put ethics first.",
           shown_in="values spread, posters"),
@@ -273,28 +273,28 @@ VALUE = Struct("value", (
 
 CHAPTER = Struct("chapter", (
     Field("id", SLUG, "Stable name of the chapter (used for links).", required=True,
-          example="tech-for-good", translatable=False),
-    Field("title", Text(), "Chapter title.", required=True, example="Knowing what to do",
+          example="how-we-work", translatable=False),
+    Field("title", Text(), "Chapter title.", required=True, example="How we work together",
           shown_in="chapter opener, contents, running head, bookmarks"),
     Field("short_title", Text(), "A shorter title for the running head, when the title is long.",
-          example="Tech for good", shown_in="running head"),
+          example="How we work", shown_in="running head"),
     Field("pull_quote", Text(), "A line from the chapter set large beside its text.",
-          example="Technology is a double-edged sword.", shown_in="chapter"),
+          example="We decide with the people who do the work.", shown_in="chapter"),
     Field("body", Markdown(), "The chapter text.", required=True, example="|\n  Paragraph one.",
           shown_in="chapter"),
 ))
 
 MILESTONE = Struct("milestone", (
-    Field("year", Text(), "Year or date label, as text.", required=True, example='"2007"',
+    Field("year", Text(), "Year or date label, as text.", required=True, example='"2012"',
           shown_in="timeline", translatable=False),
     Field("text", Text(), "One short line.", required=True,
-          example="Tencent Foundation established", shown_in="timeline"),
+          example="First office opens in Lisbon", shown_in="timeline"),
 ))
 
 HIGHLIGHT = Struct("highlight", (
     Field("text", Text(), "A short, strong line.", required=True,
-          example="We have strong convictions of right or wrong.", shown_in="quote pages"),
-    Field("attribution", Text(), "Who said it.", example="Pony Ma", shown_in="quote pages"),
+          example="Do the right thing, then do it well.", shown_in="quote pages"),
+    Field("attribution", Text(), "Who said it.", example="Ana Silva, founder", shown_in="quote pages"),
 ))
 
 CLOSING = Struct("closing", (
@@ -326,18 +326,18 @@ TEXTS = Struct(
         Field("translation", TRANSLATION, "Marks which fields of this file are translations.",
               translatable=False, inherit=False, example="{from: en, fields: [chapters]}"),
         Field("title", Text(), "Publication title.", required=True,
-              example="Value for Users, Tech for Good",
+              example="Better Work, Together",
               shown_in="cover, title bar, PDF metadata, running head"),
         Field("subtitle", Text(), "Line beneath the title.", example="Our culture",
               shown_in="cover, inside cover"),
         Field("organisation", Text(), "Organisation name; set as the wordmark.", required=True,
-              example="Tencent", shown_in="cover wordmark, inside cover, posters, back cover"),
-        Field("edition", Text(), "Edition or version.", example="Culture 3.0",
+              example="Acme", shown_in="cover wordmark, inside cover, posters, back cover"),
+        Field("edition", Text(), "Edition or version.", example="Edition 2",
               shown_in="cover, inside cover, posters, back cover"),
-        Field("author", Text(), "Author for the PDF metadata.", example="Tencent",
+        Field("author", Text(), "Author for the PDF metadata.", example="Acme",
               shown_in="PDF metadata"),
         Field("subject", Text(), "One sentence describing the publication.",
-              example="Tencent's mission, vision and values.", shown_in="PDF metadata"),
+              example="Acme's mission, vision and values.", shown_in="PDF metadata"),
         Field("keywords", ListOf(Text()), "Keywords for the PDF metadata.",
               example="[culture, values]", shown_in="PDF metadata"),
         Field("labels", LABELS, "Words the layouts use, overriding the theme's.",
