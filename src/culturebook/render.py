@@ -94,9 +94,20 @@ class Renderer:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.env.globals["asset"] = self.asset
         content_dir = self.root / "content"
         self.env.filters["markdown"] = lambda text: Markup(render_markdown(text or "", content_dir))
         self.env.filters["inline"] = lambda text: Markup(render_inline(text or ""))
+
+    def asset(self, name: str) -> str:
+        """The URL of a theme file (stylesheet, image): the first theme in the `extends` chain that
+        has it, so a theme that extends another only holds the files it changes."""
+        for directory in self.brand.dirs:
+            path = (directory / name).resolve()
+            if path.is_relative_to(directory.resolve()) and path.is_file():
+                return path.as_uri()
+        names = " or ".join(str(d / name) for d in self.brand.dirs)
+        raise jinja2.TemplateError(f"theme file '{name}' not found (looked for {names})")
 
     # --- documents --------------------------------------------------------------------------
 

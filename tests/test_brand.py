@@ -1,0 +1,84 @@
+"""brand.py: a theme is data; a new brand is a YAML change that reaches the PDF."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from conftest import read_pdf
+from PIL import Image
+
+from culturebook.brand import load_brand
+from culturebook.build import build
+from culturebook.errors import ProjectError, Problems
+
+
+def _theme(root, text: str, name: str = "acme") -> None:
+    folder = root / "layouts" / name
+    folder.mkdir(parents=True)
+    (folder / "theme.yaml").write_text(text, encoding="utf-8")
+    pub = root / "content" / "publication.yaml"
+    pub.write_text(pub.read_text(encoding="utf-8").replace("theme: default", f"theme: {name}"),
+                   encoding="utf-8")
+
+
+def test_theme_values_reach_css_as_custom_properties(make_project):
+    root = make_project()
+    brand = load_brand(root, "default", Problems())
+    css = brand.css_properties()
+    assert "--colour-brand: #0052D9;" in css
+    assert "--type-body: 9.5pt;" in css
+    assert "--poster-word: 150pt;" in css
+    assert ':lang(zh-Hans) { --font-text: "Noto Sans CJK SC";' in css
+    assert brand.labels_for("zh-Hans")["contents"] == "目录"
+    assert brand.stack_for("fr")["text"] == ["Inter"]  # any other language takes the default
+
+
+def test_a_theme_that_extends_default_rebrands_the_booklet(make_project, tmp_path):
+    """Two lines of YAML change the brand colour; templates and stylesheets come from default."""
+    root = make_project()
+    _theme(root, 'name: Acme\nextends: default\ncolours:\n  brand: "#C8102E"\n')
+    brand = load_brand(root, "acme", Problems())
+    assert brand.colours["brand"] == "#C8102E" and brand.colours["ink"] == "#1D2129"
+    assert [d.name for d in brand.dirs] == ["acme", "default"]
+    build(root, "booklet", ["en"])
+    pdf = root / "build" / "en" / "booklet.pdf"
+    subprocess.run(["pdftoppm", "-r", "20", "-f", "1", "-l", "1", "-png", "-singlefile", str(pdf),
+                    str(tmp_path / "cover")], check=True)
+    with Image.open(tmp_path / "cover.png") as cover:
+        r, g, b = cover.convert("RGB").getpixel((2, cover.height // 2))
+    assert abs(r - 0xC8) < 8 and abs(g - 0x10) < 8 and abs(b - 0x2E) < 8
+    assert len(read_pdf(pdf).pages) % 4 == 0
+
+
+@pytest.mark.parametrize(("theme", "expected"), [
+    ('name: Acme\nextends: default\ncolours:\n  brand: "#12"\n',
+     "layouts/acme/theme.yaml:4:10: colours.brand: '#12' is not a valid colour"),
+    ("name: Acme\nextends: default\ntype:\n  body: 10\n",
+     "layouts/acme/theme.yaml:4:9: type.body: '10' is not a valid length"),
+    ("name: Acme\nextends: nowhere\n",
+     "layouts/acme/theme.yaml: theme 'nowhere' not found"),
+    ("name: Acme\nextends: default\nfonts:\n  faces:\n    - {family: Inter, file: Missing.otf}\n"
+     "  stacks:\n    default: {text: [Inter]}\n",
+     "layouts/acme/theme.yaml: font file fonts/Missing.otf not found"),
+    ("name: Acme\nextends: default\nfonts:\n  stacks:\n    default: {text: [Comic Sans]}\n",
+     "layouts/acme/theme.yaml: font stack 'default' names 'Comic Sans', which no font face provides"),
+])
+def test_bad_theme_is_one_clear_line(make_project, theme, expected):
+    root = make_project()
+    _theme(root, theme)
+    with pytest.raises(ProjectError) as info:
+        load_brand(root, "acme", Problems())
+    assert info.value.problems[0].format(root).splitlines()[0].startswith(expected)
+
+
+def test_bad_theme_through_the_cli(make_project):
+    root = make_project()
+    _theme(root, 'name: Acme\nextends: default\ncolours:\n  brand: "blue"\n')
+    result = subprocess.run([sys.executable, "-m", "culturebook", "check", "--project", str(root)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == \
+        "layouts/acme/theme.yaml:4:10: colours.brand: 'blue' is not a valid colour"
+    assert "Traceback" not in result.stderr + result.stdout
