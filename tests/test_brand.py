@@ -6,12 +6,12 @@ import subprocess
 import sys
 
 import pytest
-from conftest import read_pdf
 from PIL import Image
 
+from conftest import read_pdf
 from culturebook.brand import load_brand
 from culturebook.build import build
-from culturebook.errors import ProjectError, Problems
+from culturebook.errors import Problems, ProjectError
 
 
 def _theme(root, text: str, name: str = "acme") -> None:
