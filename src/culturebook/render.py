@@ -64,14 +64,37 @@ def _xml(text: str) -> str:
 
 
 class _LogCapture(logging.Handler):
-    """Collects what WeasyPrint logs during one render."""
+    """Collects what WeasyPrint logs while in a `with` block (and keeps it off the terminal):
+    WeasyPrint logs and carries on where culturebook must report and stop."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
         self.records: list[logging.LogRecord] = []
+        self.logger = logging.getLogger("weasyprint")
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+    def messages(self, skip_urls: list[str]) -> list[str]:
+        """First lines of the captured records, leaving out those about refused URLs."""
+        lines = [record.getMessage().splitlines()[0] for record in self.records]
+        return [m for m in lines if not any(url in m for url in skip_urls)]
+
+    def __enter__(self) -> _LogCapture:
+        self.saved = self.logger.level, self.logger.propagate
+        self.logger.addHandler(self)
+        self.logger.setLevel(logging.WARNING)
+        self.logger.propagate = False
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.logger.removeHandler(self)
+        self.logger.level, self.logger.propagate = self.saved
+
+
+def _refused(problems: Problems, location: Location, url: str) -> None:
+    problems.error(location, f"refused to load '{url}': only files inside the project are used",
+                   "nothing is fetched from the network or from outside the project")
 
 
 class Renderer:
@@ -147,7 +170,7 @@ class Renderer:
         scale = min(width / 420, height / 594)  # theme sizes are given for A2
         html = self.html("poster.html", edition, subject=subject,
                          sheet={"name": size, "width": width, "height": height, "scale": scale})
-        document = self.layout(html, edition)
+        document = self.layout(html, edition, "poster.html")
         problems = Problems()
         texts = {r.path: r.text for r in reversed(edition.runs)}
         for field, message in [*_page_overflow(document), *_frame_overflow(document, texts)]:
@@ -176,36 +199,23 @@ class Renderer:
             message = getattr(exc, "message", None) or str(exc)
             raise ProjectError([Problem(loc, f"template error: {message}")]) from None
 
-    def layout(self, html: str, edition: Edition):
+    def layout(self, html: str, edition: Edition, template: str = "booklet.html"):
         """Lay the HTML out with WeasyPrint; fail on anything it would only have logged."""
         from weasyprint import HTML
 
         fetcher = ConfinedFetcher(self.root)
-        capture = _LogCapture()
-        logger = logging.getLogger("weasyprint")
-        logger.addHandler(capture)
-        previous = logger.level
-        logger.setLevel(logging.WARNING)
-        propagate, logger.propagate = logger.propagate, False
-        try:
+        with _LogCapture() as capture:
             document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
                             url_fetcher=fetcher).render(font_config=self.font_config)
-        finally:
-            logger.removeHandler(capture)
-            logger.setLevel(previous)
-            logger.propagate = propagate
         problems = Problems()
         for url in fetcher.refused:
-            problems.error(self.find_reference(url, edition),
-                           f"refused to load '{url}': only files inside the project are used",
-                           "nothing is fetched from the network or from outside the project")
-        for record in capture.records:
-            message = record.getMessage().splitlines()[0]
-            if any(url in message for url in fetcher.refused):
-                continue
+            _refused(problems, self.find_reference(url, edition), url)
+        for message in capture.messages(fetcher.refused):
             if message.startswith(("Ignored", "Invalid", "Unsupported", "Expected")):
                 continue  # CSS: reported with its stylesheet and line by check_stylesheets
-            problems.error(Location(self.brand.dirs[0] / "booklet.html"), message)
+            source = next((d / template for d in self.brand.dirs if (d / template).is_file()),
+                          self.brand.dirs[0] / template)
+            problems.error(Location(source), message)
         problems.raise_if_errors()
         return document
 
@@ -399,30 +409,18 @@ def check_stylesheets(brand: Brand, problems: Problems, strict: bool) -> None:
     """Parse every stylesheet of the theme; CSS WeasyPrint ignores is a warning (error if strict)."""
     from weasyprint import CSS
 
-    logger = logging.getLogger("weasyprint")
     for directory in brand.dirs:
         for sheet in sorted(directory.rglob("*.css")):
-            capture = _LogCapture()
-            logger.addHandler(capture)
-            propagate, logger.propagate = logger.propagate, False
             fetcher = ConfinedFetcher(Path(directory).resolve().parent.parent)
             text = sheet.read_text(encoding="utf-8")
-            try:
+            with _LogCapture() as capture:
                 CSS(string=text, base_url=str(sheet), url_fetcher=fetcher)
-            finally:
-                logger.removeHandler(capture)
-                logger.propagate = propagate
             # An @import from outside the project is an error, as it is in a build, not a CSS warning.
             for url in fetcher.refused:
                 n, line = next(((n, s) for n, s in enumerate(text.splitlines(), 1) if url in s),
                                (0, ""))
-                problems.error(Location(sheet, n, line.find(url) + 1),
-                               f"refused to load '{url}': only files inside the project are used",
-                               "nothing is fetched from the network or from outside the project")
-            for record in capture.records:
-                message = record.getMessage().splitlines()[0]
-                if any(url in message for url in fetcher.refused):
-                    continue
+                _refused(problems, Location(sheet, n, line.find(url) + 1), url)
+            for message in capture.messages(fetcher.refused):
                 match = re.search(r" at (\d+):(\d+)", message)
                 line, col = (int(match[1]), int(match[2])) if match else (0, 0)
                 text = re.sub(r" at \d+:\d+", "", message).rstrip(".")
