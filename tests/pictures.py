@@ -41,7 +41,7 @@ def main() -> int:
         row(cover, gap=24).save(DOCS / f"cover-{lang}.png", optimize=True)
         # A spread: two facing pages, drawn side by side with the gutter between them.
         row(pages(booklet, 6, 7, 60), gap=24).save(DOCS / f"spread-{lang}.png", optimize=True)
-        row(pages(booklet, 10, 11, 60), gap=24).save(DOCS / f"chapter-{lang}.png", optimize=True)
+        row(pages(booklet, 8, 9, 60), gap=24).save(DOCS / f"chapter-{lang}.png", optimize=True)
         posters = sorted((ROOT / "build" / lang / "posters").glob("*.pdf"))
         row([pages(p, 1, 1, 10)[0] for p in posters], gap=16).save(
             DOCS / f"posters-{lang}.png", optimize=True)
