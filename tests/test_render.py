@@ -152,3 +152,31 @@ def test_builds_are_byte_identical(built_root, make_project):
     first = json.loads((built_root / "build" / "manifest.json").read_text())["artifacts"]
     second = json.loads((root / "build" / "manifest.json").read_text())["artifacts"]
     assert [(a["path"], a["sha256"]) for a in first] == [(a["path"], a["sha256"]) for a in second]
+
+
+def _add_values(root: Path, count: int, statement: str) -> None:
+    en = root / "content" / "en.yaml"
+    extra = "".join(f'  - id: extra-{i}\n    name: "Value {i}"\n    statement: "{statement}"\n'
+                    for i in range(count))
+    _set_yaml(en, "\nchapters:", "\n" + extra + "chapters:")
+    _set_yaml(root / "content" / "publication.yaml", "languages: [en, zh-Hans]", "languages: [en]")
+
+
+def test_eight_values_make_one_spread(make_project):
+    root = make_project()
+    _add_values(root, 4, "A statement of two sentences. It says what we do when nobody is watching.")
+    build(root, "booklet", ["en"])
+    reader = read_pdf(root / "build" / "en" / "booklet.pdf")
+    pages = [i for i in range(len(reader.pages)) if "Value 3" in page_text(reader, i)
+             or "Hold firm to our principles" in page_text(reader, i)]
+    assert pages == [pages[0], pages[0] + 1] and pages[0] % 2 == 1  # left page (even folio) + right
+
+
+def test_values_that_do_not_fit_the_spread_are_an_error(make_project):
+    root = make_project()
+    _add_values(root, 6, " ".join(["Every value says a lot about what we do."] * 6))
+    with pytest.raises(ProjectError) as info:
+        build(root, "booklet", ["en"])
+    message = info.value.problems[0].format(root)
+    assert re.match(r"content/en\.yaml:\d+:\d+: values: 10 values do not fit the values spread: "
+                    r"they take \d pages", message), message

@@ -152,6 +152,7 @@ class Renderer:
             if not blanks:
                 break
             frontispieces += blanks
+        self.check_spread(document, edition)
         pad_pages = [i for i, p in enumerate(document.pages)
                      if any(a.startswith("padding-") for a in p.anchors)]
         body = len(document.pages) - len(pad_pages)
@@ -163,6 +164,24 @@ class Renderer:
                 "it cannot be padded to a multiple of 4")])
         pages = [p for i, p in enumerate(document.pages) if i not in pad_pages or i in keep_pad]
         return self.write(document.copy(pages), edition)
+
+    def check_spread(self, document, edition: Edition) -> None:
+        """The values are a spread: from the anchor "values" to "values-end" is two pages."""
+        # A page lists the anchors of every element on it, including a section begun earlier.
+        first = {}
+        for i, page in enumerate(document.pages):
+            for anchor in page.anchors:
+                first.setdefault(anchor, i)
+        if "values" not in first or "values-end" not in first:
+            return  # a theme without a values spread
+        pages = first["values-end"] - first["values"] + 1
+        if pages > 2:
+            count = len(edition.data.get("values") or [])
+            run = next((r for r in edition.runs if r.path.startswith("values[")), None)
+            loc = run.loc if run else Location(edition.files[-1])
+            raise ProjectError([Problem(
+                loc, f"values: {count} values do not fit the values spread: they take {pages} pages",
+                "shorten the statements (the spread holds up to eight short values)")])
 
     def poster(self, edition: Edition, subject: dict, size: str) -> Rendered:
         """One poster: a value, or the mission and vision (subject['kind'])."""
