@@ -272,25 +272,29 @@ def links(reader: PdfReader) -> list[Link]:
     return found
 
 
-def font_dicts(reader: PdfReader) -> list[DictionaryObject]:
-    """Every /Type /Font dictionary reachable from the document catalog (pages, forms, annotations)."""
-    fonts: list[DictionaryObject] = []
+def reachable(reader: PdfReader):
+    """(object number or None, object) for every object reachable from the catalog, each once
+    (not climbing back up through /Parent)."""
     seen: set[int] = set()
-    stack = [reader.trailer["/Root"]]
+    stack = [reader.trailer.raw_get("/Root")]
     while stack:
-        obj = stack.pop()
+        obj, number = stack.pop(), None
         if isinstance(obj, IndirectObject):
             if obj.idnum in seen:
                 continue
             seen.add(obj.idnum)
-            obj = obj.get_object()
+            number, obj = obj.idnum, obj.get_object()
+        yield number, obj
         if isinstance(obj, DictionaryObject):
-            if obj.get("/Type") == "/Font":
-                fonts.append(obj)
             stack.extend(v for k, v in obj.items() if k != NameObject("/Parent"))
         elif isinstance(obj, ArrayObject):
             stack.extend(obj)
-    return fonts
+
+
+def font_dicts(reader: PdfReader) -> list[DictionaryObject]:
+    """Every /Type /Font dictionary reachable from the document catalog (pages, forms, annotations)."""
+    return [obj for _, obj in reachable(reader)
+            if isinstance(obj, DictionaryObject) and obj.get("/Type") == "/Font"]
 
 
 @functools.lru_cache(maxsize=1)

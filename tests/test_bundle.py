@@ -13,13 +13,12 @@ from pypdf.generic import (
     DecodedStreamObject,
     DictionaryObject,
     FloatObject,
-    IndirectObject,
     NameObject,
     StreamObject,
     TextStringObject,
 )
 
-from conftest import EDITIONS, links, outline, read_pdf
+from conftest import EDITIONS, links, outline, reachable, read_pdf
 from culturebook.bundle import BundleInfo, Part, merge_parts
 
 A5 = (419.53, 595.28)
@@ -144,21 +143,8 @@ def test_identical_objects_are_stored_once():
 
 def streams(reader: PdfReader) -> list[tuple[int, bytes]]:
     """(object number, raw data) of every stream reachable from the catalog."""
-    found, seen, stack = [], set(), [reader.trailer.raw_get("/Root")]
-    while stack:
-        obj = stack.pop()
-        if isinstance(obj, IndirectObject):
-            if obj.idnum in seen:
-                continue
-            seen.add(obj.idnum)
-            number, obj = obj.idnum, obj.get_object()
-            if isinstance(obj, StreamObject):
-                found.append((number, obj._data))
-        if isinstance(obj, DictionaryObject):
-            stack.extend(v for k, v in obj.items() if k != "/Parent")
-        elif isinstance(obj, ArrayObject):
-            stack.extend(obj)
-    return found
+    return [(number, obj._data) for number, obj in reachable(reader)
+            if number is not None and isinstance(obj, StreamObject)]
 
 
 @pytest.mark.parametrize("lang", EDITIONS)
