@@ -27,6 +27,19 @@ STACK = Struct("font stack", (
     Field("heading", ListOf(Text()), "Families for headings and display lines."),
 ))
 
+CMYK = Pattern("CMYK colour", re.compile(r"^(\d{1,3}(\.\d+)? ){3}\d{1,3}(\.\d+)?$"),
+               "write CMYK as four percentages: cyan magenta yellow black, e.g. 100 62 0 0")
+
+PRINT = Struct("print", (
+    Field("bleed", LENGTH, "Bleed beyond the trim for print editions.", default="3mm"),
+    Field("colours", MapOf(CMYK), "CMYK equivalents of the colours, chosen by eye, for print editions."),
+    Field("sheet", Choice(("A4", "Letter")), "Office sheet for imposition and tiles.", default="A4"),
+    Field("creep", LENGTH, "Creep compensation per sheet (about the paper's thickness).",
+          default="0mm"),
+    Field("tile-overlap", LENGTH, "Overlap between poster tiles.", default="10mm"),
+    Field("printer-margin", LENGTH, "The office printer's unprintable margin.", default="5mm"),
+))
+
 THEME = Struct("theme", (
     Field("name", Text(), "Theme name.", required=True),
     Field("description", Text(), "One line on the theme."),
@@ -41,6 +54,7 @@ THEME = Struct("theme", (
               "Families per language (default, zh-Hans, ...): text and heading."),
     )), "Fonts."),
     Field("labels", MapOf(LABELS, key=Text()), "Words the layouts print, per language."),
+    Field("print", PRINT, "Print production: bleed, CMYK colours, office sheets."),
 ))
 
 
@@ -66,6 +80,11 @@ class Brand:
     stacks: dict[str, dict[str, list[str]]]
     labels: dict[str, dict[str, str]]
     files: tuple[Path, ...]
+    print: dict[str, object]  # bleed, colours (CMYK), sheet, creep, tile-overlap, printer-margin
+
+    def print_mm(self, key: str) -> float:
+        """A print length setting in millimetres."""
+        return length_mm(str(self.print.get(key) or PRINT.field(key).default))
 
     def stack_for(self, lang: str) -> dict[str, list[str]]:
         """The font families (text, heading) that set text in `lang`."""
@@ -106,6 +125,15 @@ class Brand:
                 f"font-weight: {face.weight}; font-style: {face.style}; }}"
             )
         return "\n".join(rules) + "\n"
+
+
+def length_mm(value: str) -> float:
+    """A validated theme length ('3mm', '9.5pt', '0.5in', ...) in millimetres."""
+    match = re.match(r"^(\d+(?:\.\d+)?)(mm|pt|px|cm|in)$", value)
+    if not match:
+        raise ValueError(f"not a length: {value!r}")
+    per_unit = {"mm": 1, "cm": 10, "in": 25.4, "pt": 25.4 / 72, "px": 25.4 / 96}
+    return float(match[1]) * per_unit[match[2]]
 
 
 def _quote(family: str) -> str:
@@ -175,4 +203,5 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
         stacks=fonts.get("stacks", {}),
         labels=merged.get("labels", {}),
         files=tuple(d / "theme.yaml" for d, _ in chain),
+        print=merged.get("print") or {},
     )
