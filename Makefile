@@ -13,7 +13,7 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 # The tests draw every PDF with three independent renderers.
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools
 
-.PHONY: booklet posters bundle all check test bench lint pictures clean setup setup-test
+.PHONY: booklet posters bundle print all check test bench lint pictures clean setup setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -23,6 +23,9 @@ posters: setup
 
 bundle: setup
 	$(CB) build bundle $(ARGS)
+
+print: setup
+	$(CB) build print $(ARGS)
 
 all: setup
 	$(CB) build all $(ARGS)

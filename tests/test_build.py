@@ -70,6 +70,9 @@ def all_pdfs(root: Path, checked) -> list[tuple[str, str, Path]]:
         found.append(("booklet", lang, booklet_path(root, lang)))
         found += [("poster", lang, p) for p in poster_paths(root, checked, lang)]
         found.append(("bundle", lang, bundle_path(root, lang)))
+        found.append(("print-booklet", lang, root / "build" / lang / "print" / "booklet.pdf"))
+        found += [("print-poster", lang, p.parent.parent / "print" / "posters" / p.name)
+                  for p in poster_paths(root, checked, lang)]
     return found
 
 

@@ -101,10 +101,13 @@ class Brand:
     def labels_for(self, lang: str) -> dict[str, str]:
         return {**self.labels.get(lang.split("-")[0], {}), **self.labels.get(lang, {})}
 
-    def css_properties(self) -> str:
-        """The theme as CSS custom properties on :root."""
-        lines = []
-        for prefix, values in (("colour", self.colours), ("booklet", self.booklet),
+    def css_properties(self, print_edition: bool = False) -> str:
+        """The theme as CSS custom properties on :root. In a print edition the colours are the
+        theme's CMYK equivalents (device-cmyk) and --bleed is the print bleed (else 0mm)."""
+        colours = self.cmyk_colours() if print_edition else self.colours
+        bleed = f"{self.print_mm('bleed'):g}mm" if print_edition else "0mm"
+        lines = [f"  --bleed: {bleed};"]
+        for prefix, values in (("colour", colours), ("booklet", self.booklet),
                                ("type", self.type), ("poster", self.posters)):
             lines += [f"  --{prefix}-{k}: {v};" for k, v in values.items()]
         css = ":root {\n" + "\n".join(lines) + "\n}\n"
@@ -116,6 +119,24 @@ class Brand:
             css += (f"{selector} {{ --font-text: {', '.join(map(_quote, stack['text']))}; "
                     f"--font-heading: {', '.join(map(_quote, stack['heading']))}; }}\n")
         return css
+
+    def cmyk_colours(self) -> dict[str, str]:
+        """The colours as CSS device-cmyk() from print.colours (a colour without one stays RGB;
+        check_print_colours reports it)."""
+        cmyk = self.print.get("colours") or {}
+        out = {}
+        for name, rgb in self.colours.items():
+            if name in cmyk:
+                parts = " ".join(f"{float(v) / 100:g}" for v in str(cmyk[name]).split())
+                out[name] = f"device-cmyk({parts})"
+            else:
+                out[name] = rgb
+        return out
+
+    def missing_cmyk(self) -> list[str]:
+        """Colours that have no CMYK equivalent for print editions."""
+        cmyk = self.print.get("colours") or {}
+        return [name for name in self.colours if name not in cmyk]
 
     def font_face_css(self) -> str:
         rules = []

@@ -21,7 +21,7 @@ from .content import Content, Edition, load_content
 from .errors import Location, Problem, Problems, ProjectError
 from .glyphs import check_glyphs
 
-TARGETS = ("booklet", "posters", "bundle", "all")
+TARGETS = ("booklet", "posters", "bundle", "print", "all")
 MANIFEST = "manifest.json"
 
 
@@ -106,37 +106,78 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     return artifacts, checked.warnings
 
 
+# What each target makes; print editions are built from their own renders plus the screen booklet
+# (imposition) and posters (tiles) for office printers.
+PARTS = {
+    "booklet": {"booklet"},
+    "posters": {"posters"},
+    "bundle": {"booklet", "posters", "bundle"},
+    "print": {"print"},
+    "all": {"booklet", "posters", "bundle", "print"},
+}
+
+
 def render_edition(renderer, edition: Edition, target: str, out: Path,
                    progress: Callable[[str], None]) -> list[tuple[str, str, Path, bytes, int]]:
     """Render one edition's documents in memory."""
     from .bundle import BundleInfo, Part, merge_parts
 
+    parts = PARTS[target]
     folder = out / edition.lang
+    lang = edition.lang
     results = []
     booklet = None
-    if target in ("booklet", "bundle", "all"):
-        progress(f"{edition.lang}/booklet.pdf")
+    if parts & {"booklet", "bundle", "print"}:
+        progress(f"{lang}/booklet.pdf")
         booklet = renderer.booklet(edition)
-        results.append(("booklet", edition.lang, folder / "booklet.pdf", booklet.data, booklet.pages))
+    if "booklet" in parts:
+        results.append(("booklet", lang, folder / "booklet.pdf", booklet.data, booklet.pages))
     posters = []
-    if target in ("posters", "bundle", "all"):
+    if parts & {"posters", "bundle", "print"}:
         for slug, title, subject in poster_subjects(edition, renderer):
-            progress(f"{edition.lang}/posters/{slug}.pdf")
-            rendered = renderer.poster(edition, subject, edition.poster_size)
-            posters.append((title, rendered))
-            results.append(("poster", edition.lang, folder / "posters" / f"{slug}.pdf",
-                            rendered.data, rendered.pages))
-    if target in ("bundle", "all"):
-        progress(f"{edition.lang}/culture-kit.pdf")
+            progress(f"{lang}/posters/{slug}.pdf")
+            posters.append((slug, title, renderer.poster(edition, subject, edition.poster_size)))
+    if "posters" in parts:
+        results += [("poster", lang, folder / "posters" / f"{slug}.pdf", r.data, r.pages)
+                    for slug, _, r in posters]
+    if "bundle" in parts:
+        progress(f"{lang}/culture-kit.pdf")
         data = edition.data
-        parts = [Part(data["title"], booklet.data)] + [Part(t, r.data) for t, r in posters]
+        bundle_parts = [Part(data["title"], booklet.data)] + [Part(t, r.data) for _, t, r in posters]
         info = BundleInfo(
             title=data["title"], author=data.get("author") or data["organisation"],
             subject=data.get("subject") or "", keywords=", ".join(data.get("keywords") or []),
-            lang=edition.lang, date=edition.date.strftime("D:%Y%m%d000000Z"))
-        merged = merge_parts(parts, info)
-        pages = booklet.pages + sum(r.pages for _, r in posters)
-        results.append(("bundle", edition.lang, folder / "culture-kit.pdf", merged, pages))
+            lang=lang, date=edition.date.strftime("D:%Y%m%d000000Z"))
+        merged = merge_parts(bundle_parts, info)
+        pages = booklet.pages + sum(r.pages for _, _, r in posters)
+        results.append(("bundle", lang, folder / "culture-kit.pdf", merged, pages))
+    if "print" in parts:
+        results += render_print(renderer, edition, folder / "print", progress)
+    return results
+
+
+def render_print(renderer, edition: Edition, folder: Path,
+                 progress: Callable[[str], None]) -> list[tuple[str, str, Path, bytes, int]]:
+    """The print editions: CMYK, bleed, and every page on a slug with crop marks."""
+    from .prepress import Marks, add_slug_and_marks
+
+    brand, lang = renderer.brand, edition.lang
+    missing = brand.missing_cmyk()
+    if missing:
+        raise ProjectError([Problem(
+            Location(brand.files[0]), f"colour '{missing[0]}' has no CMYK equivalent in print.colours",
+            "print editions use CMYK only: add it under print: colours: in theme.yaml")])
+    marks = Marks(bleed=brand.print_mm("bleed"), slug=max(13.0, brand.print_mm("bleed") + 10))
+    results = []
+    progress(f"{lang}/print/booklet.pdf")
+    booklet = renderer.booklet(edition, print_edition=True)
+    results.append(("print-booklet", lang, folder / "booklet.pdf",
+                    add_slug_and_marks(booklet.data, marks), booklet.pages))
+    for slug, _, subject in poster_subjects(edition, renderer):
+        progress(f"{lang}/print/posters/{slug}.pdf")
+        poster = renderer.poster(edition, subject, edition.poster_size, print_edition=True)
+        results.append(("print-poster", lang, folder / "posters" / f"{slug}.pdf",
+                        add_slug_and_marks(poster.data, marks), poster.pages))
     return results
 
 

@@ -134,7 +134,7 @@ class Renderer:
 
     # --- documents --------------------------------------------------------------------------
 
-    def booklet(self, edition: Edition) -> Rendered:
+    def booklet(self, edition: Edition, print_edition: bool = False) -> Rendered:
         """The A5 booklet, padded with intentional pages to a multiple of four.
 
         A chapter opens on a right-hand page; where that leaves the page before it blank, a second
@@ -143,7 +143,7 @@ class Renderer:
         """
         frontispieces: list[str] = []
         for _ in range(MAX_LAYOUT_PASSES):
-            html = self.html("booklet.html", edition, padding=PADDING_CANDIDATES,
+            html = self.html("booklet.html", edition, print_edition, padding=PADDING_CANDIDATES,
                              frontispieces=frontispieces)
             document = self.layout(html, edition)
             # A frontispiece takes exactly the blank page, so one more pass normally settles it;
@@ -183,11 +183,12 @@ class Renderer:
                 loc, f"values: {count} values do not fit the values spread: they take {pages} pages",
                 "shorten the statements (the spread holds up to eight short values)")])
 
-    def poster(self, edition: Edition, subject: dict, size: str) -> Rendered:
+    def poster(self, edition: Edition, subject: dict, size: str,
+               print_edition: bool = False) -> Rendered:
         """One poster: a value, or the mission and vision (subject['kind'])."""
         width, height = POSTER_SIZES_MM[size]
         scale = min(width / 420, height / 594)  # theme sizes are given for A2
-        html = self.html("poster.html", edition, subject=subject,
+        html = self.html("poster.html", edition, print_edition, subject=subject,
                          sheet={"name": size, "width": width, "height": height, "scale": scale})
         document = self.layout(html, edition, "poster.html")
         problems = Problems()
@@ -202,10 +203,11 @@ class Renderer:
 
     # --- stages -----------------------------------------------------------------------------
 
-    def html(self, template: str, edition: Edition, **extra) -> str:
+    def html(self, template: str, edition: Edition, print_edition: bool = False, **extra) -> str:
         """Fill a layout template; template errors name the template file and line."""
         try:
-            return self.env.get_template(template).render(**self.context(edition), **extra)
+            context = self.context(edition, print_edition)
+            return self.env.get_template(template).render(**context, **extra)
         except jinja2.TemplateSyntaxError as exc:
             path = Path(exc.filename or self.brand.dirs[0] / (exc.name or template))
             raise ProjectError([Problem(Location(path, exc.lineno or 0, 1),
@@ -262,7 +264,7 @@ class Renderer:
 
     # --- the template context ---------------------------------------------------------------
 
-    def context(self, edition: Edition) -> dict:
+    def context(self, edition: Edition, print_edition: bool = False) -> dict:
         """The one documented context every layout receives (plain data only)."""
         data = edition.data
         labels = {**self.brand.labels_for(edition.lang), **(data.get("labels") or {})}
@@ -279,7 +281,10 @@ class Renderer:
             "values": values,
             "title_lines": title_lines(data.get("title", "")),
             "translation_note": (data.get("translation") or {}).get("note") or "",
-            "theme_css": Markup(self.brand.font_face_css() + self.brand.css_properties()),
+            "theme_css": Markup(self.brand.font_face_css()
+                                + self.brand.css_properties(print_edition)),
+            "print_edition": print_edition,
+            "bleed": f"{self.brand.print_mm('bleed'):g}mm" if print_edition else "0mm",
             "booklet": self.brand.booklet,
         }
 

@@ -1,0 +1,98 @@
+"""Print-edition PDF (trim + bleed pages) -> each page on a slug with crop and registration marks.
+
+WeasyPrint can draw marks, but only inside the bleed and in DeviceRGB: a print shop trims into the
+bleed, so marks there would be cut into, and a CMYK job must not carry RGB. So the print edition is
+rendered with bleed and no marks, and this stage places every page on a larger sheet and strokes the
+marks beyond the bleed in registration colour (all four inks), then sets TrimBox and BleedBox.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+from pypdf import PageObject, PdfReader, PdfWriter, Transformation
+from pypdf.generic import ArrayObject, ByteStringObject, FloatObject, NameObject
+
+PT_PER_MM = 72 / 25.4
+
+
+@dataclass(frozen=True)
+class Marks:
+    """Where marks go, in mm measured outward from the trim edge."""
+
+    bleed: float = 3.0
+    gap: float = 2.0  # between the bleed edge and the start of a crop mark
+    length: float = 6.0  # of a crop mark
+    slug: float = 13.0  # from the trim edge to the sheet edge; holds bleed, gap, mark, margin
+    line: float = 0.25  # pt
+
+    def __post_init__(self) -> None:
+        if self.bleed + self.gap + self.length > self.slug:
+            raise ValueError("the marks do not fit in the slug")
+
+
+def add_slug_and_marks(data: bytes, marks: Marks) -> bytes:
+    """Place every page (whose TrimBox is the trimmed page) on a sheet with a slug around it."""
+    reader = PdfReader(io.BytesIO(data))
+    writer = PdfWriter()
+    slug = marks.slug * PT_PER_MM
+    bleed = marks.bleed * PT_PER_MM
+    for source in reader.pages:
+        trim = source.trimbox
+        width, height = float(trim.width), float(trim.height)
+        sheet = PageObject.create_blank_page(width=width + 2 * slug, height=height + 2 * slug)
+        # Move the trim's lower-left corner to (slug, slug); keep only the trim + bleed area.
+        dx, dy = slug - float(trim.left), slug - float(trim.bottom)
+        source.mediabox = source.bleedbox
+        sheet.merge_transformed_page(source, Transformation().translate(dx, dy), over=True)
+        box = [slug - bleed, slug - bleed, slug + width + bleed, slug + height + bleed]
+        sheet.bleedbox = ArrayObject([FloatObject(v) for v in box])
+        sheet.trimbox = ArrayObject([FloatObject(v) for v in (slug, slug, slug + width,
+                                                              slug + height)])
+        sheet.cropbox = sheet.mediabox
+        content = sheet.get_contents()
+        content.set_data(content.get_data() + b"\n" + mark_stream(width, height, marks))
+        sheet.replace_contents(content)
+        writer.add_page(sheet).compress_content_streams()  # merging leaves them uncompressed
+    writer.add_metadata(dict(reader.metadata or {}))
+    if "/Lang" in reader.trailer["/Root"]:
+        writer._root_object[NameObject("/Lang")] = reader.trailer["/Root"]["/Lang"]
+    if reader.trailer.get("/ID"):
+        ids = reader.trailer["/ID"]
+        writer._ID = ArrayObject([ByteStringObject(bytes(ids[0])), ByteStringObject(bytes(ids[1]))])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def mark_stream(width: float, height: float, marks: Marks) -> bytes:
+    """Crop marks at the four corners and registration targets at the middle of each side,
+    all beyond the bleed, stroked in registration colour. Sizes in pt; the trim starts at the slug."""
+    s = marks.slug * PT_PER_MM
+    start = (marks.bleed + marks.gap) * PT_PER_MM
+    end = start + marks.length * PT_PER_MM
+    x0, y0, x1, y1 = s, s, s + width, s + height
+    ops = [f"q {marks.line:g} w 1 1 1 1 K"]
+    for x, y, sx, sy in ((x0, y0, -1, -1), (x1, y0, 1, -1), (x0, y1, -1, 1), (x1, y1, 1, 1)):
+        ops.append(f"{x + sx * start:.3f} {y:.3f} m {x + sx * end:.3f} {y:.3f} l S")  # horizontal
+        ops.append(f"{x:.3f} {y + sy * start:.3f} m {x:.3f} {y + sy * end:.3f} l S")  # vertical
+    radius = marks.length * PT_PER_MM / 4
+    centre = start + marks.length * PT_PER_MM / 2
+    for cx, cy in (((x0 + x1) / 2, y0 - centre), ((x0 + x1) / 2, y1 + centre),
+                   (x0 - centre, (y0 + y1) / 2), (x1 + centre, (y0 + y1) / 2)):
+        ops.append(_circle(cx, cy, radius))
+        ops.append(f"{cx - 1.6 * radius:.3f} {cy:.3f} m {cx + 1.6 * radius:.3f} {cy:.3f} l S")
+        ops.append(f"{cx:.3f} {cy - 1.6 * radius:.3f} m {cx:.3f} {cy + 1.6 * radius:.3f} l S")
+    ops.append("Q")
+    return "\n".join(ops).encode()
+
+
+def _circle(cx: float, cy: float, r: float) -> str:
+    k = 0.5523 * r  # Bézier approximation of a quarter circle
+    return (f"{cx + r:.3f} {cy:.3f} m "
+            f"{cx + r:.3f} {cy + k:.3f} {cx + k:.3f} {cy + r:.3f} {cx:.3f} {cy + r:.3f} c "
+            f"{cx - k:.3f} {cy + r:.3f} {cx - r:.3f} {cy + k:.3f} {cx - r:.3f} {cy:.3f} c "
+            f"{cx - r:.3f} {cy - k:.3f} {cx - k:.3f} {cy - r:.3f} {cx:.3f} {cy - r:.3f} c "
+            f"{cx + k:.3f} {cy - r:.3f} {cx + r:.3f} {cy - k:.3f} {cx + r:.3f} {cy:.3f} c S")
+
