@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from conftest import EDITIONS, read_pdf
+from culturebook.build import build
 from culturebook.prepress import PT_PER_MM, Marks, mark_stream
 
 A5_PT = (148 * PT_PER_MM, 210 * PT_PER_MM)
@@ -96,3 +100,62 @@ def test_cover_reaches_the_bleed_and_marks_stay_beyond_it(built_root, lang, tmp_
     # a crop mark: on the trim line, beyond the gap, at the top-left corner
     band = [at(slug - bleed - gap - d, slug) for d in (1, 2, 3, 4, 5)]
     assert min(band) < 128
+
+
+GS_PROFILES = Path("/usr/share/color/icc/ghostscript")
+
+
+def _with_profile(root, profile: Path | None, name: str = "shop.icc") -> None:
+    theme = root / "layouts" / "default" / "theme.yaml"
+    if profile is not None:
+        shutil.copy(profile, root / "layouts" / "default" / name)
+    text = theme.read_text(encoding="utf-8").replace(
+        "  printer-margin: 5mm\n",
+        f"  printer-margin: 5mm\n  output-profile: {name}\n  output-condition: Shop proof CMYK\n")
+    theme.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.skipif(not (GS_PROFILES / "default_cmyk.icc").is_file(),
+                    reason="Ghostscript's CMYK profile (package libgs-common) is not installed")
+def test_a_named_output_profile_makes_pdf_x4(make_project):
+    """With the print shop's profile the print edition is PDF/X-4: output intent, XMP, 1.6, and still
+    byte-identical when rebuilt."""
+    root = make_project()
+    _with_profile(root, GS_PROFILES / "default_cmyk.icc")
+    build(root, "print", ["en"])
+    path = root / "build" / "en" / "print" / "booklet.pdf"
+    first = path.read_bytes()
+    reader = read_pdf(path)
+    assert reader.pdf_header == "%PDF-1.6"
+    catalog = reader.trailer["/Root"]
+    (intent,) = [i.get_object() for i in catalog["/OutputIntents"]]
+    assert intent["/S"] == "/GTS_PDFX"
+    assert intent["/OutputConditionIdentifier"] == "Shop proof CMYK"
+    assert intent["/DestOutputProfile"].get_object()["/N"] == 4
+    xmp = catalog["/Metadata"].get_object().get_data()
+    assert b"<pdfxid:GTS_PDFXVersion>PDF/X-4</pdfxid:GTS_PDFXVersion>" in xmp
+    assert reader.metadata["/Trapped"] == "/False"
+    build(root, "print", ["en"])
+    assert path.read_bytes() == first
+
+
+def test_without_a_profile_there_is_no_output_intent(built_root):
+    reader = read_pdf(built_root / "build" / "en" / "print" / "booklet.pdf")
+    assert "/OutputIntents" not in reader.trailer["/Root"]
+
+
+@pytest.mark.parametrize(("profile", "expected"), [
+    (None, "layouts/default/theme.yaml: output profile 'shop.icc' not found in the theme folder"),
+    (GS_PROFILES / "default_rgb.icc",
+     "layouts/default/theme.yaml: output profile 'shop.icc' is not a CMYK ICC profile"),
+])
+def test_bad_output_profile_is_one_line(make_project, profile, expected):
+    if profile is not None and not profile.is_file():
+        pytest.skip("Ghostscript's profiles are not installed")
+    root = make_project()
+    _with_profile(root, profile)
+    result = subprocess.run([sys.executable, "-m", "culturebook", "check", "--project", str(root)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == expected
+    assert "Traceback" not in result.stderr

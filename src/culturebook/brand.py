@@ -38,6 +38,10 @@ PRINT = Struct("print", (
           default="0mm"),
     Field("tile-overlap", LENGTH, "Overlap between poster tiles.", default="10mm"),
     Field("printer-margin", LENGTH, "The office printer's unprintable margin.", default="5mm"),
+    Field("output-profile", Text(), "The print shop's CMYK ICC profile (a file in the theme "
+          "folder); with it the print edition is PDF/X-4 with an output intent."),
+    Field("output-condition", Text(), "The profile's printing condition, e.g. FOGRA39.",
+          default="Custom"),
 ))
 
 THEME = Struct("theme", (
@@ -133,6 +137,17 @@ class Brand:
                 out[name] = rgb
         return out
 
+    def output_profile(self) -> Path | None:
+        """The CMYK output profile named in print.output-profile: the first theme folder that has it."""
+        name = self.print.get("output-profile")
+        if not name:
+            return None
+        for directory in self.dirs:
+            path = (directory / str(name)).resolve()
+            if path.is_relative_to(directory.resolve()) and path.is_file():
+                return path
+        return None
+
     def missing_cmyk(self) -> list[str]:
         """Colours that have no CMYK equivalent for print editions."""
         cmyk = self.print.get("colours") or {}
@@ -213,7 +228,7 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
                 problems.error(Location(manifest), f"font stack '{script}' names '{family}', "
                                "which no font face provides")
     problems.raise_if_errors()
-    return Brand(
+    brand = Brand(
         name=merged.get("name", theme),
         dirs=tuple(d for d, _ in chain),
         colours=merged.get("colours", {}),
@@ -226,3 +241,22 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
         files=tuple(d / "theme.yaml" for d, _ in chain),
         print=merged.get("print") or {},
     )
+    _check_output_profile(brand, manifest, problems)
+    problems.raise_if_errors()
+    return brand
+
+
+def _check_output_profile(brand: Brand, manifest: Path, problems: Problems) -> None:
+    """A named output profile must be a CMYK ICC profile inside the theme."""
+    name = brand.print.get("output-profile")
+    if not name:
+        return
+    path = brand.output_profile()
+    if path is None:
+        problems.error(Location(manifest), f"output profile '{name}' not found in the theme folder",
+                       "put the print shop's .icc file next to theme.yaml")
+        return
+    header = path.read_bytes()[:40]
+    if len(header) < 40 or header[36:40] != b"acsp" or header[16:20] != b"CMYK":
+        problems.error(Location(manifest), f"output profile '{name}' is not a CMYK ICC profile",
+                       "ask the print shop for its CMYK output profile (e.g. FOGRA39, GRACoL)")

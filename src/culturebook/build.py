@@ -171,13 +171,14 @@ def render_print(renderer, edition: Edition, folder: Path,
     results = []
     progress(f"{lang}/print/booklet.pdf")
     booklet = renderer.booklet(edition, print_edition=True)
+    condition = str(brand.print.get("output-condition") or "Custom")
     results.append(("print-booklet", lang, folder / "booklet.pdf",
-                    add_slug_and_marks(booklet.data, marks), booklet.pages))
+                    add_slug_and_marks(booklet.data, marks, condition), booklet.pages))
     for slug, _, subject in poster_subjects(edition, renderer):
         progress(f"{lang}/print/posters/{slug}.pdf")
         poster = renderer.poster(edition, subject, edition.poster_size, print_edition=True)
         results.append(("print-poster", lang, folder / "posters" / f"{slug}.pdf",
-                        add_slug_and_marks(poster.data, marks), poster.pages))
+                        add_slug_and_marks(poster.data, marks, condition), poster.pages))
     return results
 
 

@@ -8,11 +8,14 @@ marks beyond the bleed in registration colour (all four inks), then sets TrimBox
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
+import uuid
 from dataclasses import dataclass
 
 from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.generic import ArrayObject, ByteStringObject, FloatObject, NameObject
+from pypdf.generic import ArrayObject, ByteStringObject, FloatObject, NameObject, TextStringObject
 
 PT_PER_MM = 72 / 25.4
 
@@ -32,8 +35,11 @@ class Marks:
             raise ValueError("the marks do not fit in the slug")
 
 
-def add_slug_and_marks(data: bytes, marks: Marks) -> bytes:
-    """Place every page (whose TrimBox is the trimmed page) on a sheet with a slug around it."""
+def add_slug_and_marks(data: bytes, marks: Marks, output_condition: str = "Custom") -> bytes:
+    """Place every page (whose TrimBox is the trimmed page) on a sheet with a slug around it.
+
+    A PDF/X source keeps what makes it one: its output intent (named `output_condition`), XMP
+    metadata, Trapped key and PDF version."""
     reader = PdfReader(io.BytesIO(data))
     writer = PdfWriter()
     slug = marks.slug * PT_PER_MM
@@ -56,14 +62,32 @@ def add_slug_and_marks(data: bytes, marks: Marks) -> bytes:
         sheet.replace_contents(content)
         writer.add_page(sheet).compress_content_streams()  # merging leaves them uncompressed
     writer.add_metadata(dict(reader.metadata or {}))
-    if "/Lang" in reader.trailer["/Root"]:
-        writer._root_object[NameObject("/Lang")] = reader.trailer["/Root"]["/Lang"]
-    if reader.trailer.get("/ID"):
-        ids = reader.trailer["/ID"]
-        writer._ID = ArrayObject([ByteStringObject(bytes(ids[0])), ByteStringObject(bytes(ids[1]))])
+    root = reader.trailer["/Root"]
+    for key in ("/Lang", "/Metadata", "/OutputIntents"):
+        if key in root:
+            writer._root_object[NameObject(key)] = _clone(writer, root[key])
+    for intent in writer._root_object.get("/OutputIntents", []):
+        intent = intent.get_object()
+        intent[NameObject("/OutputConditionIdentifier")] = TextStringObject(output_condition)
+        intent[NameObject("/Info")] = TextStringObject(output_condition)
+    if root.get("/OutputIntents"):
+        writer.pdf_header = reader.pdf_header
+    # The file identifier and the XMP DocumentID come from the content, not from the clock or a
+    # random UUID (WeasyPrint's PDF/X metadata uses uuid4), so a rebuild gives the same bytes.
+    digest = hashlib.md5(b"".join(p.get_contents().get_data() for p in reader.pages)).digest()
+    writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
+    if "/Metadata" in writer._root_object:
+        xmp = writer._root_object["/Metadata"].get_object()
+        xmp.set_data(re.sub(rb"xmp\.did:[0-9a-f-]{36}", b"xmp.did:" + str(uuid.UUID(bytes=digest)).encode(),
+                            xmp.get_data()))
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def _clone(writer: PdfWriter, obj):
+    value = obj.get_object() if hasattr(obj, "get_object") else obj
+    return writer._add_object(value.clone(writer)) if hasattr(obj, "idnum") else value.clone(writer)
 
 
 def mark_stream(width: float, height: float, marks: Marks) -> bytes:

@@ -163,7 +163,7 @@ class Renderer:
                 f"the booklet has {body} pages and only {len(pad_pages)} padding pages; "
                 "it cannot be padded to a multiple of 4")])
         pages = [p for i, p in enumerate(document.pages) if i not in pad_pages or i in keep_pad]
-        return self.write(document.copy(pages), edition)
+        return self.write(document.copy(pages), edition, print_edition)
 
     def check_spread(self, document, edition: Edition) -> None:
         """The values are a spread: from the anchor "values" to "values-end" is two pages."""
@@ -199,7 +199,7 @@ class Renderer:
             problems.error(loc, f"{field} is too long for its {size} poster: {message}",
                            "shorten the text")
         problems.raise_if_errors()
-        return self.write(document, edition)
+        return self.write(document, edition, print_edition)
 
     # --- stages -----------------------------------------------------------------------------
 
@@ -240,10 +240,20 @@ class Renderer:
         problems.raise_if_errors()
         return document
 
-    def write(self, document, edition: Edition) -> Rendered:
+    def profile_css(self) -> str:
+        """The output profile as WeasyPrint's device-cmyk colour profile (PDF/X output intent)."""
+        profile = self.brand.output_profile()
+        if profile is None:
+            return ""
+        return (f"@color-profile device-cmyk {{ src: url({profile.as_uri()}); "
+                "components: cyan, magenta, yellow, black; }\n")
+
+    def write(self, document, edition: Edition, print_edition: bool = False) -> Rendered:
+        pdfx = print_edition and self.brand.output_profile() is not None
         data = document.write_pdf(
             uncompressed_pdf=False,
             custom_metadata=False,
+            pdf_variant="pdf/x-4" if pdfx else None,
         )
         return Rendered(data, len(document.pages))
 
@@ -282,7 +292,8 @@ class Renderer:
             "title_lines": title_lines(data.get("title", "")),
             "translation_note": (data.get("translation") or {}).get("note") or "",
             "theme_css": Markup(self.brand.font_face_css()
-                                + self.brand.css_properties(print_edition)),
+                                + self.brand.css_properties(print_edition)
+                                + (self.profile_css() if print_edition else "")),
             "print_edition": print_edition,
             "bleed": f"{self.brand.print_mm('bleed'):g}mm" if print_edition else "0mm",
             "booklet": self.brand.booklet,
