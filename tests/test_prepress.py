@@ -159,3 +159,26 @@ def test_bad_output_profile_is_one_line(make_project, profile, expected):
     assert result.returncode == 1
     assert result.stderr.splitlines()[0] == expected
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("setting", "value", "expected"), [
+    ("tile-overlap", "500mm", "print.tile-overlap: the overlap"),
+    ("printer-margin", "200mm", "print.printer-margin: "),
+    ("bleed", "60mm", "print.bleed of 60 mm is larger than the page can take"),
+    ("creep", "5mm", "print.creep of 5 mm per sheet is larger than the page can take"),
+])
+def test_bad_print_settings_are_one_line_at_check_time(make_project, setting, value, expected):
+    root = make_project()
+    theme = root / "layouts" / "default" / "theme.yaml"
+    lines = theme.read_text(encoding="utf-8").splitlines()
+    line = next(n for n, t in enumerate(lines, 1) if t.lstrip().startswith(f"{setting}:"))
+    indent = lines[line - 1].index(setting)
+    lines[line - 1] = " " * indent + f"{setting}: {value}"
+    theme.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = subprocess.run([sys.executable, "-m", "culturebook", "check", "--project", str(root)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"layouts/default/theme.yaml:{line}:{indent + 1}: {expected}"), first
+    assert "Traceback" not in result.stderr
+

@@ -137,6 +137,15 @@ class Brand:
                 out[name] = rgb
         return out
 
+    def setting_location(self, key: str) -> Location:
+        """Where a print setting is written: the first theme in the chain that sets it."""
+        for manifest in self.files:
+            lines = manifest.read_text(encoding="utf-8").splitlines()
+            for n, line in enumerate(lines, 1):
+                if line.lstrip().startswith(f"{key}:"):
+                    return Location(manifest, n, line.index(key) + 1)
+        return Location(self.files[0])
+
     def output_profile(self) -> Path | None:
         """The CMYK output profile named in print.output-profile: the first theme folder that has it."""
         name = self.print.get("output-profile")

@@ -74,6 +74,7 @@ def check_project(root: Path, strict: bool = False) -> Checked:
         check_glyphs(edition, brand, problems, cache_dir() / "cmaps")
     check_templates(brand, problems)
     check_stylesheets(brand, problems, strict)
+    check_print_settings(brand, content.editions[0].poster_size, problems)
     problems.raise_if_errors(strict)
     return Checked(root, content, brand, problems.warnings)
 
@@ -152,14 +153,17 @@ def render_edition(renderer, edition: Edition, target: str, out: Path,
         pages = booklet.pages + sum(r.pages for _, _, r in posters)
         results.append(("bundle", lang, folder / "culture-kit.pdf", merged, pages))
     if "print" in parts:
-        results += render_print(renderer, edition, folder / "print", progress)
+        results += render_print(renderer, edition, booklet, posters, folder / "print", progress)
     return results
 
 
-def render_print(renderer, edition: Edition, folder: Path,
+def render_print(renderer, edition: Edition, booklet, posters, folder: Path,
                  progress: Callable[[str], None]) -> list[tuple[str, str, Path, bytes, int]]:
-    """The print editions: CMYK, bleed, and every page on a slug with crop marks."""
+    """The print editions (CMYK, bleed, every page on a slug with crop marks) for a print shop, and
+    for office printers the screen booklet imposed two-up and the screen posters tiled."""
+    from .impose import impose_booklet
     from .prepress import Marks, add_slug_and_marks
+    from .tile import sheet_labels, tile_poster
 
     brand, lang = renderer.brand, edition.lang
     missing = brand.missing_cmyk()
@@ -179,7 +183,53 @@ def render_print(renderer, edition: Edition, folder: Path,
         poster = renderer.poster(edition, subject, edition.poster_size, print_edition=True)
         results.append(("print-poster", lang, folder / "posters" / f"{slug}.pdf",
                         add_slug_and_marks(poster.data, marks, condition), poster.pages))
+    progress(f"{lang}/print/booklet-imposed.pdf")
+    imposed = impose_booklet(booklet.data, sheet=str(brand.print.get("sheet") or "A4"),
+                             creep_mm=brand.print_mm("creep"))
+    results.append(("imposed", lang, folder / "booklet-imposed.pdf", imposed, booklet.pages // 2))
+    plan = tile_plan(brand, edition.poster_size)
+    for slug, title, poster in posters:
+        progress(f"{lang}/print/tiles/{slug}.pdf")
+        labels = renderer.labels_overlay(sheet_labels(plan, title), plan.sheet_w, plan.sheet_h, edition)
+        results.append(("tiles", lang, folder / "tiles" / f"{slug}.pdf",
+                        tile_poster(poster.data, plan, title, labels), 1 + len(plan.tiles)))
     return results
+
+
+def tile_plan(brand: Brand, poster_size: str):
+    """How a poster of this size is split over the theme's office sheets."""
+    from .impose import SHEETS
+    from .render import POSTER_SIZES_MM
+    from .tile import plan_tiles
+
+    width, height = POSTER_SIZES_MM[poster_size]
+    sheet_w, sheet_h = SHEETS[str(brand.print.get("sheet") or "A4")]
+    return plan_tiles(width, height, sheet_w, sheet_h, margin=brand.print_mm("printer-margin"),
+                      overlap=brand.print_mm("tile-overlap"))
+
+
+def check_print_settings(brand: Brand, poster_size: str, problems: Problems) -> None:
+    """Bleed, creep, overlap and sheet against the page and poster sizes: one line each, at check
+    time, rather than a failure halfway through a print build."""
+    from .brand import length_mm
+
+    page_w = length_mm(brand.booklet.get("width", "148mm"))
+    page_h = length_mm(brand.booklet.get("height", "210mm"))
+    bleed = brand.print_mm("bleed")
+    if bleed > min(page_w, page_h) / 4:
+        problems.error(brand.setting_location("bleed"),
+                       f"print.bleed of {bleed:g} mm is larger than the page can take",
+                       "print shops ask for 3 mm (sometimes 5 mm)")
+    if brand.print_mm("creep") * 20 > page_w / 2:
+        problems.error(brand.setting_location("creep"),
+                       f"print.creep of {brand.print_mm('creep'):g} mm per sheet is larger than the "
+                       "page can take", "creep is about one paper thickness, e.g. 0.1mm")
+    try:
+        tile_plan(brand, poster_size)
+    except ValueError as exc:
+        key = "tile-overlap" if "overlap" in str(exc) else \
+            "printer-margin" if "margin" in str(exc) else "sheet"
+        problems.error(brand.setting_location(key), f"print.{key}: {exc}")
 
 
 def poster_subjects(edition: Edition, renderer) -> list[tuple[str, str, dict]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .brand import Brand
 from .content import Edition
@@ -164,6 +164,28 @@ class Renderer:
                 "it cannot be padded to a multiple of 4")])
         pages = [p for i, p in enumerate(document.pages) if i not in pad_pages or i in keep_pad]
         return self.write(document.copy(pages), edition, print_edition)
+
+    def labels_overlay(self, pages: list, width_mm: float, height_mm: float,
+                       edition: Edition) -> bytes:
+        """Pages of loose text lines (objects with x, y = baseline from the top left in mm, text, size
+        in pt, bold) set in the edition's fonts: the text of work sheets such as poster tiles, so they
+        use only the project's fonts, in any script."""
+        context = self.context(edition)
+        sheets = []
+        for labels in pages:
+            spans = "".join(
+                f'<span style="left:{label.x:.2f}mm; top:calc({label.y:.2f}mm - {label.size * 0.8:.2f}pt);'
+                f' font-size:{label.size:g}pt; font-weight:{700 if label.bold else 400}">'
+                f"{escape(label.text)}</span>" for label in labels)
+            sheets.append(f'<div class="sheet">{spans}</div>')
+        html = (f'<!DOCTYPE html><html lang="{escape(edition.lang)}"><head><meta charset="utf-8">'
+                f"<style>{context['theme_css']}"
+                f"@page {{ size: {width_mm:g}mm {height_mm:g}mm; margin: 0; }}"
+                "* { font-family: var(--font-text); } body { margin: 0; }"
+                f".sheet {{ position: relative; height: {height_mm:g}mm; break-after: page; }}"
+                "span { position: absolute; white-space: nowrap; line-height: 1; color: black; }"
+                f"</style></head><body>{''.join(sheets)}</body></html>")
+        return self.write(self.layout(html, edition), edition).data
 
     def check_spread(self, document, edition: Edition) -> None:
         """The values are a spread: from the anchor "values" to "values-end" is two pages."""

@@ -38,6 +38,17 @@ class Rect:
 
 
 @dataclass(frozen=True)
+class Label:
+    """A line of text on a tile sheet: its baseline starts at (x, y) mm from the sheet's top left."""
+
+    x: float
+    y: float
+    text: str
+    size: float  # pt
+    bold: bool = False
+
+
+@dataclass(frozen=True)
 class Tile:
     """One sheet: the poster region it shows and where that region sits on the sheet (both at 100 %)."""
 
@@ -130,15 +141,26 @@ def plan_tiles(poster_w: float, poster_h: float, sheet_w: float, sheet_h: float,
     return TilePlan(poster_w, poster_h, sheet_w, sheet_h, name, margin, overlap, rows, cols, tiles)
 
 
-def tile_poster(data: bytes, plan: TilePlan, name: str) -> bytes:
+def sheet_labels(plan: TilePlan, name: str) -> list[list[Label]]:
+    """The text of every page tile_poster writes (the map, then each tile), for setting it in the
+    publication's own fonts and merging it with `overlay`."""
+    pages = [_Page(plan.sheet_h, draw_text=False) for _ in range(1 + len(plan.tiles))]
+    _map_content(plan, name, pages[0])
+    for tile, page in zip(plan.tiles, pages[1:], strict=True):
+        _tile_content(plan, tile, name, page)
+    return [page.labels for page in pages]
+
+
+def tile_poster(data: bytes, plan: TilePlan, name: str, overlay: bytes | None = None) -> bytes:
     """A PDF of 1 + plan.sheets pages of the plan's sheet: a map of the tiles, then one page per tile.
 
     Each tile page shows its poster region at 100 %, clipped to the tile, with solid cut marks at the
     tile's corners, dashed glue marks where the neighbouring tiles' edges fall (`overlap` mm inside
     each shared edge), and the label "<name> · row r, col c · tile k of n" below it, all in black in the
     gutter outside the image area. Cut one tile along its marks, lay it over its neighbour and line its
-    edge up with the neighbour's glue marks. The labels are set in Helvetica (not embedded: these are
-    work sheets, not the publication), in WinAnsi: characters outside it print as "?".
+    edge up with the neighbour's glue marks. The text is `overlay` when given: a PDF with one page
+    per sheet setting sheet_labels() in the publication's fonts (any script, embedded), merged over
+    each page. Without it, a fallback sets the labels in Helvetica (not embedded, WinAnsi only).
     """
     reader = PdfReader(io.BytesIO(data))
     if len(reader.pages) != 1:
@@ -149,6 +171,9 @@ def tile_poster(data: bytes, plan: TilePlan, name: str) -> bytes:
     if abs(size[0] - plan.poster_w) > SIZE_TOLERANCE_MM or abs(size[1] - plan.poster_h) > SIZE_TOLERANCE_MM:
         raise ValueError(f"the plan is for a {plan.poster_w:g} × {plan.poster_h:g} mm poster, "
                          f"this one is {size[0]:.1f} × {size[1]:.1f} mm")
+    overlay_pages = PdfReader(io.BytesIO(overlay)).pages if overlay else None
+    if overlay_pages is not None and len(overlay_pages) != 1 + len(plan.tiles):
+        raise ValueError(f"the overlay has {len(overlay_pages)} pages, the tiles {1 + len(plan.tiles)}")
     fonts = DictionaryObject({
         NameObject(key): writer._add_object(DictionaryObject({
             NameObject("/Type"): NameObject("/Font"),
@@ -162,12 +187,17 @@ def tile_poster(data: bytes, plan: TilePlan, name: str) -> bytes:
         NameObject("/XObject"): DictionaryObject({NameObject("/Poster"): form}),
         NameObject("/Font"): fonts,
     }))
-    pages = [(_map_content(plan, name), "map")] + [
-        (_tile_content(plan, tile, name), tile.label) for tile in plan.tiles]
+    draw_text = overlay is None
+    pages = [(_map_content(plan, name, _Page(plan.sheet_h, draw_text)), "map")] + [
+        (_tile_content(plan, tile, name, _Page(plan.sheet_h, draw_text)), tile.label)
+        for tile in plan.tiles]
     for index, (content, label) in enumerate(pages):
         page = writer.add_blank_page(width=plan.sheet_w * PT_PER_MM, height=plan.sheet_h * PT_PER_MM)
-        page[NameObject("/Resources")] = resources
+        page[NameObject("/Resources")] = resources if draw_text else DictionaryObject({
+            NameObject("/XObject"): resources.get_object()["/XObject"]})
         set_content(writer, page, content)
+        if overlay_pages is not None:
+            page.merge_page(overlay_pages[index])
         writer.set_page_label(page_index_from=index, page_index_to=index, prefix=label)
     title = source_title(reader)
     copy_info(writer, reader, f"{title}: {name} (tiles)" if title else f"{name} (tiles)",
@@ -197,9 +227,11 @@ def _count(length: float, span: float, overlap: float) -> int:
 class _Page:
     """PDF drawing in mm with the origin at the top left, as the plan is written."""
 
-    def __init__(self, height_mm: float) -> None:
+    def __init__(self, height_mm: float, draw_text: bool = True) -> None:
         self.height = height_mm
         self.ops: list[str] = []
+        self.labels: list[Label] = []
+        self.draw_text = draw_text
 
     def pt(self, x: float, y: float) -> str:
         return f"{x * PT_PER_MM:.3f} {(self.height - y) * PT_PER_MM:.3f}"
@@ -213,6 +245,9 @@ class _Page:
 
     def text(self, x: float, y: float, text: str, size: float, bold: bool = False) -> None:
         """Text with its baseline starting at (x, y)."""
+        self.labels.append(Label(x, y, text, size, bold))
+        if not self.draw_text:
+            return
         raw = text.encode("cp1252", errors="replace")
         raw = raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
         self.ops.append(f"BT /{'F2' if bold else 'F1'} {size:g} Tf {self.pt(x, y)} Td ("
@@ -235,8 +270,7 @@ def _text_width_mm(text: str, size: float) -> float:
     return len(text) * 0.56 * size / PT_PER_MM
 
 
-def _map_content(plan: TilePlan, name: str) -> bytes:
-    page = _Page(plan.sheet_h)
+def _map_content(plan: TilePlan, name: str, page: _Page) -> bytes:
     m = plan.margin
     page.ops.append("0 g")
     page.text(m, m + 3.5, f"{name} · poster {plan.poster_w:g} × {plan.poster_h:g} mm · {plan.sheets} sheets "
@@ -268,8 +302,7 @@ def _map_content(plan: TilePlan, name: str) -> bytes:
     return page.data()
 
 
-def _tile_content(plan: TilePlan, tile: Tile, name: str) -> bytes:
-    page = _Page(plan.sheet_h)
+def _tile_content(plan: TilePlan, tile: Tile, name: str, page: _Page) -> bytes:
     r, p, o = tile.sheet, tile.poster, plan.overlap
     page.poster(plan, 1.0, r.x - p.x, r.y - p.y, r)
     x0, y0, x1, y1 = r.x, r.y, r.x + r.w, r.y + r.h
