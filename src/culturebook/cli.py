@@ -1,4 +1,5 @@
-"""The command line: parse arguments, call build/check, print what happened. No logic of its own."""
+"""The command line: parse arguments, call build/check/preflight, print what happened. No logic of its
+own."""
 
 from __future__ import annotations
 
@@ -95,6 +96,44 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     langs = ", ".join(e.lang for e in checked.content.editions)
     out.print(f"ok: {_count(len(checked.content.editions), 'edition')} ({langs}), theme "
               f"'{checked.brand.name}', {_count(len(checked.warnings), 'warning')}")
+
+
+@main.command("preflight")
+@click.argument("pdfs", nargs=-1, type=click.Path(path_type=Path), metavar="[PDF]...")
+@project_option
+@strict_option
+@debug_option
+def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool, debug: bool) -> None:
+    """Check built PDFs as a print shop's preflight would: fonts, .notdef glyphs, image resolution,
+    page count, TrimBox/BleedBox, bleed coverage, colour spaces, metadata and links.
+
+    Without PDF arguments, checks every PDF in build/manifest.json. Writes
+    build/<lang>/preflight.json for the files checked. Exit status 1 on errors (under --strict, on
+    warnings too).
+    """
+    from .preflight import failed, run_preflight, totals
+
+    root = _root(project)
+    with _reporting(root, debug):
+        try:
+            results = run_preflight(root, list(pdfs))
+        except ProjectError as exc:  # a missing file, not a PDF, no build: one line each
+            _print_problems(exc.problems, root)
+            sys.exit(1)
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+    for column in ("file", "check", "page"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("message", overflow="fold")
+    for name, findings in results.items():
+        for f in findings:
+            table.add_row(_escape(name), f.check, str(f.page or ""), _escape(f.message),
+                          style="red" if f.error else "yellow")
+    errors, warnings = totals(results)
+    if errors or warnings:
+        out.print(table)
+    out.print(f"{_count(len(results), 'file')} checked: {_count(errors, 'error')}, "
+              f"{_count(warnings, 'warning')}")
+    sys.exit(1 if failed(results, strict) else 0)
 
 
 def _root(project: Path | None) -> Path:
