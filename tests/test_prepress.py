@@ -182,3 +182,25 @@ def test_bad_print_settings_are_one_line_at_check_time(make_project, setting, va
     assert first.startswith(f"layouts/default/theme.yaml:{line}:{indent + 1}: {expected}"), first
     assert "Traceback" not in result.stderr
 
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_print_booklet_keeps_links_and_bookmarks_in_place(built_root, lang):
+    """The slug moves every page's content; links, bookmarks and named destinations move with it."""
+    screen = read_pdf(built_root / "build" / lang / "booklet.pdf")
+    printed = read_pdf(built_root / "build" / lang / "print" / "booklet.pdf")
+    shift = 13 * PT_PER_MM  # the screen page's corner is at the trim; the trim is 13 mm in
+
+    def outline(reader):
+        return [(o.title, reader.get_destination_page_number(o)) for o in reader.outline
+                if not isinstance(o, list)]
+
+    assert outline(printed) == outline(screen) and outline(screen)
+    for name, dest in screen.named_destinations.items():
+        moved = printed.named_destinations[name]
+        assert printed.get_destination_page_number(moved) == screen.get_destination_page_number(dest)
+        assert float(moved.top) == pytest.approx(float(dest.top) + shift, abs=0.05)
+    for page_screen, page_print in zip(screen.pages, printed.pages, strict=True):
+        rects = [[float(v) for v in a.get_object()["/Rect"]] for a in page_screen.get("/Annots", [])]
+        moved = [[float(v) for v in a.get_object()["/Rect"]] for a in page_print.get("/Annots", [])]
+        assert moved == [pytest.approx([v + shift for v in r], abs=0.05) for r in rects]

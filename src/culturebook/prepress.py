@@ -14,8 +14,18 @@ import re
 import uuid
 from dataclasses import dataclass
 
-from pypdf import PageObject, PdfReader, PdfWriter, Transformation
-from pypdf.generic import ArrayObject, ByteStringObject, FloatObject, NameObject, TextStringObject
+from pypdf import PdfReader, PdfWriter
+from pypdf.generic import (
+    ArrayObject,
+    ByteStringObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+    NumberObject,
+    RectangleObject,
+    TextStringObject,
+)
 
 PT_PER_MM = 72 / 25.4
 
@@ -41,37 +51,43 @@ def add_slug_and_marks(data: bytes, marks: Marks, output_condition: str = "Custo
     A PDF/X source keeps what makes it one: its output intent (named `output_condition`), XMP
     metadata, Trapped key and PDF version."""
     reader = PdfReader(io.BytesIO(data))
-    writer = PdfWriter()
+    # The document is kept whole (outline, named destinations, links, metadata, output intent)
+    # and each page is enlarged in place: content and everything pointing into it shift together.
+    writer = PdfWriter(clone_from=reader)
     slug = marks.slug * PT_PER_MM
     bleed = marks.bleed * PT_PER_MM
-    for source in reader.pages:
-        trim = source.trimbox
+    shifts: dict[int, tuple[float, float]] = {}
+    for page in writer.pages:
+        trim = page.trimbox
         width, height = float(trim.width), float(trim.height)
-        sheet = PageObject.create_blank_page(width=width + 2 * slug, height=height + 2 * slug)
-        # Move the trim's lower-left corner to (slug, slug); keep only the trim + bleed area.
         dx, dy = slug - float(trim.left), slug - float(trim.bottom)
-        source.mediabox = source.bleedbox
-        sheet.merge_transformed_page(source, Transformation().translate(dx, dy), over=True)
-        box = [slug - bleed, slug - bleed, slug + width + bleed, slug + height + bleed]
-        sheet.bleedbox = ArrayObject([FloatObject(v) for v in box])
-        sheet.trimbox = ArrayObject([FloatObject(v) for v in (slug, slug, slug + width,
-                                                              slug + height)])
-        sheet.cropbox = sheet.mediabox
-        content = sheet.get_contents()
-        content.set_data(content.get_data() + b"\n" + mark_stream(width, height, marks))
-        sheet.replace_contents(content)
-        writer.add_page(sheet).compress_content_streams()  # merging leaves them uncompressed
-    writer.add_metadata(dict(reader.metadata or {}))
-    root = reader.trailer["/Root"]
-    for key in ("/Lang", "/Metadata", "/OutputIntents"):
-        if key in root:
-            writer._root_object[NameObject(key)] = _clone(writer, root[key])
+        shifts[page.indirect_reference.idnum] = (dx, dy)
+        original = page.get_contents().get_data()
+        # Clip to the bleed: anything drawn beyond it must not show on the slug.
+        side = (width + 2 * bleed, height + 2 * bleed)
+        clip = f"q {slug - bleed:.4f} {slug - bleed:.4f} {side[0]:.4f} {side[1]:.4f} re W n"
+        content = (f"{clip}\nq 1 0 0 1 {dx:.4f} {dy:.4f} cm\n".encode() + original + b"\nQ\nQ\n"
+                   + mark_stream(width, height, marks))
+        stream = page.get_contents()
+        stream.set_data(content)
+        page.replace_contents(stream)
+        page.mediabox = RectangleObject([0, 0, width + 2 * slug, height + 2 * slug])
+        page.cropbox = page.mediabox
+        page.bleedbox = RectangleObject([slug - bleed, slug - bleed, slug + width + bleed,
+                                         slug + height + bleed])
+        page.trimbox = RectangleObject([slug, slug, slug + width, slug + height])
+        for annot in page.get("/Annots", []):
+            annot = annot.get_object()
+            if "/Rect" in annot:
+                x0, y0, x1, y1 = (float(v) for v in annot["/Rect"])
+                annot[NameObject("/Rect")] = RectangleObject([x0 + dx, y0 + dy, x1 + dx, y1 + dy])
+        page.compress_content_streams()
+    _shift_destinations(writer, shifts)
     for intent in writer._root_object.get("/OutputIntents", []):
         intent = intent.get_object()
         intent[NameObject("/OutputConditionIdentifier")] = TextStringObject(output_condition)
         intent[NameObject("/Info")] = TextStringObject(output_condition)
-    if root.get("/OutputIntents"):
-        writer.pdf_header = reader.pdf_header
+    writer.pdf_header = reader.pdf_header
     # The file identifier and the XMP DocumentID come from the content, not from the clock or a
     # random UUID (WeasyPrint's PDF/X metadata uses uuid4), so a rebuild gives the same bytes.
     digest = hashlib.md5(b"".join(p.get_contents().get_data() for p in reader.pages)).digest()
@@ -85,9 +101,41 @@ def add_slug_and_marks(data: bytes, marks: Marks, output_condition: str = "Custo
     return out.getvalue()
 
 
-def _clone(writer: PdfWriter, obj):
-    value = obj.get_object() if hasattr(obj, "get_object") else obj
-    return writer._add_object(value.clone(writer)) if hasattr(obj, "idnum") else value.clone(writer)
+def _shift_destinations(writer: PdfWriter, shifts: dict[int, tuple[float, float]]) -> None:
+    """Move every explicit destination ([page /XYZ left top zoom] and the like) with its page."""
+    seen: set[int] = set()
+    stack = [writer._root_object]
+    for page in writer.pages:
+        stack += [a for a in page.get("/Annots", [])]
+    while stack:
+        obj = stack.pop()
+        if isinstance(obj, IndirectObject):
+            if obj.idnum in seen:
+                continue
+            seen.add(obj.idnum)
+            obj = obj.get_object()
+        if isinstance(obj, ArrayObject):
+            if obj and isinstance(obj[0], IndirectObject) and obj[0].idnum in shifts \
+                    and len(obj) >= 2 and isinstance(obj[1], NameObject):
+                _shift_dest(obj, *shifts[obj[0].idnum])
+            else:
+                stack.extend(obj)
+        elif isinstance(obj, DictionaryObject):
+            stack.extend(v for k, v in obj.items() if k not in ("/Parent", "/P", "/Pages", "/Prev",
+                                                                "/Next", "/Last", "/Kids"))
+            for key in ("/Kids", "/Next"):
+                if key in obj and obj.get("/Type") != "/Pages":
+                    stack.append(obj.raw_get(key))
+
+
+def _shift_dest(dest: ArrayObject, dx: float, dy: float) -> None:
+    kind = dest[1]
+    # Which operands are x and y: /XYZ left top, /FitH top, /FitV left, /FitR left bottom right top.
+    axes = {"/XYZ": "xy", "/FitH": "y", "/FitBH": "y", "/FitV": "x", "/FitBV": "x",
+            "/FitR": "xyxy"}.get(kind, "")
+    for i, axis in enumerate(axes, start=2):
+        if i < len(dest) and isinstance(dest[i], (FloatObject, NumberObject)):
+            dest[i] = FloatObject(float(dest[i]) + (dx if axis == "x" else dy))
 
 
 def mark_stream(width: float, height: float, marks: Marks) -> bytes:
