@@ -83,11 +83,11 @@ def test_images_below_resolution_at_placed_size():
     findings = run("preflight-images/low-ppi.pdf", **SCREEN)
     assert findings == [
         Finding("images", False, 1, "page 1: image Im0 (object 8) is 72 ppi at its placed size of "
-                                    "100 × 75.2 mm (283 × 213 px); needs 150 ppi"),
+                                    "100 × 75.2 mm (283 × 213 px); needs 150 ppi", (283, 213)),
         Finding("images", False, 2, "page 2: image Im0 (object 8) is 144 ppi at its placed size of "
-                                    "50 × 37.6 mm (283 × 213 px); needs 150 ppi"),
+                                    "50 × 37.6 mm (283 × 213 px); needs 150 ppi", (283, 213)),
         Finding("images", False, 3, "page 3: image Im0 (object 8) is 72 ppi at its placed size of "
-                                    "100 × 75.2 mm (283 × 213 px); needs 150 ppi"),
+                                    "100 × 75.2 mm (283 × 213 px); needs 150 ppi", (283, 213)),
     ]  # Im1, the same pixels placed 20 mm wide (359 ppi), passes
     assert [f.page for f in run("preflight-images/low-ppi.pdf", **{**SCREEN, "min_ppi": 100})] == [1, 3]
 
@@ -349,3 +349,40 @@ def test_cli_without_a_build(tmp_path):
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "build/manifest.json: no build to check: there is no manifest; run `culturebook build` first"]
+
+
+# --- preflight as part of every build ------------------------------------------------------------
+
+
+def test_a_low_resolution_content_image_is_named_with_its_ppi(make_project):
+    """A 72 ppi photo placed large: a warning at the line of content that places it; --strict fails
+    the build and writes nothing."""
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    root = make_project()
+    (root / "content" / "images").mkdir()
+    Image.new("RGB", (200, 150), "#0052D9").save(root / "content" / "images" / "team.png", dpi=(72, 72))
+    en = root / "content" / "en.yaml"
+    text = en.read_text(encoding="utf-8").replace(
+        "    body: |\n", "    body: |\n      ![Our team](images/team.png)\n\n", 1)
+    en.write_text(text, encoding="utf-8")
+    pub = root / "content" / "publication.yaml"
+    pub.write_text(pub.read_text(encoding="utf-8").replace("languages: [en, zh-Hans]", "languages: [en]"),
+                   encoding="utf-8")
+    line = text.splitlines().index("      ![Our team](images/team.png)") + 1
+    command = [sys.executable, "-m", "culturebook", "build", "booklet", "-q", "--project", str(root)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 0
+    first = result.stderr.splitlines()[0]
+    assert first.startswith(f"content/en.yaml:{line}:7: warning: image 'images/team.png' in "
+                            "en/booklet.pdf: page "), first
+    assert "the image is 96 ppi at its placed size of 52.9 × 39.7 mm (200 × 150 px); needs 150 ppi" in first
+    before = (root / "build" / "en" / "booklet.pdf").read_bytes()
+    strict = subprocess.run(command + ["--strict"], capture_output=True, text=True)
+    assert strict.returncode == 1
+    assert strict.stderr.splitlines()[-1] == "1 problem in 1 file; nothing was written"
+    assert (root / "build" / "en" / "booklet.pdf").read_bytes() == before
+    assert "Traceback" not in result.stderr + strict.stderr

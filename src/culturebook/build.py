@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -103,8 +104,40 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
     for edition in chosen:
         outputs += render_edition(renderer, edition, target, root / "build", progress)
+    progress(f"preflight of {len(outputs)} files")
+    findings, warnings = preflight_outputs(root, checked, outputs, strict)
     artifacts = write_outputs(root / "build", outputs)
-    return artifacts, checked.warnings
+    from .preflight import write_reports
+
+    write_reports(root / "build", findings)
+    return artifacts, checked.warnings + warnings
+
+
+def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool):
+    """Preflight every rendered PDF before anything is written: an error stops the build (nothing
+    is written), a warning is reported (and stops it under --strict)."""
+    from .preflight import expect_for, preflight_pdf, settings_from
+
+    out = root / "build"
+    languages = [e.lang for e in checked.content.editions]
+    settings = settings_from(checked.brand, checked.content.editions[0].poster_size, languages,
+                             root / "fonts")
+    findings, problems = {}, Problems()
+    for kind, lang, path, data, _ in outputs:
+        key = path.relative_to(out).as_posix()
+        findings[key] = preflight_pdf(data, expect_for(key, settings, kind, lang))
+        images = {_pixel_size(i.file): i for i in checked.content.edition(lang).images}
+        for finding in findings[key]:
+            report = problems.error if finding.error else problems.warn
+            source = images.get(finding.pixels) if finding.pixels else None
+            if source is not None:  # name the content image, where the content refers to it
+                what = re.sub(r"image \S+( \(object \d+\))?", "the image", finding.message, count=1)
+                report(source.loc, f"image '{source.src}' in {key}: {what}",
+                       "use a larger image, or place it smaller")
+            else:
+                report(Location(path), f"preflight {finding.check}: {finding.message}")
+    problems.raise_if_errors(strict)
+    return findings, problems.warnings
 
 
 # What each target makes; print editions are built from their own renders plus the screen booklet
@@ -118,6 +151,16 @@ PARTS = {
 }
 
 
+def _pixel_size(file: Path) -> tuple[int, int] | None:
+    from PIL import Image
+
+    try:
+        with Image.open(file) as image:
+            return image.size
+    except OSError:
+        return None
+
+
 def render_edition(renderer, edition: Edition, target: str, out: Path,
                    progress: Callable[[str], None]) -> list[tuple[str, str, Path, bytes, int]]:
     """Render one edition's documents in memory."""
@@ -129,20 +172,20 @@ def render_edition(renderer, edition: Edition, target: str, out: Path,
     results = []
     booklet = None
     if parts & {"booklet", "bundle", "print"}:
-        progress(f"{lang}/booklet.pdf")
+        progress(f"rendering {lang}/booklet.pdf")
         booklet = renderer.booklet(edition)
     if "booklet" in parts:
         results.append(("booklet", lang, folder / "booklet.pdf", booklet.data, booklet.pages))
     posters = []
     if parts & {"posters", "bundle", "print"}:
         for slug, title, subject in poster_subjects(edition, renderer):
-            progress(f"{lang}/posters/{slug}.pdf")
+            progress(f"rendering {lang}/posters/{slug}.pdf")
             posters.append((slug, title, renderer.poster(edition, subject, edition.poster_size)))
     if "posters" in parts:
         results += [("poster", lang, folder / "posters" / f"{slug}.pdf", r.data, r.pages)
                     for slug, _, r in posters]
     if "bundle" in parts:
-        progress(f"{lang}/culture-kit.pdf")
+        progress(f"rendering {lang}/culture-kit.pdf")
         data = edition.data
         bundle_parts = [Part(data["title"], booklet.data)] + [Part(t, r.data) for _, t, r in posters]
         info = BundleInfo(
@@ -173,23 +216,23 @@ def render_print(renderer, edition: Edition, booklet, posters, folder: Path,
             "print editions use CMYK only: add it under print: colours: in theme.yaml")])
     marks = Marks(bleed=brand.print_mm("bleed"), slug=max(13.0, brand.print_mm("bleed") + 10))
     results = []
-    progress(f"{lang}/print/booklet.pdf")
+    progress(f"rendering {lang}/print/booklet.pdf")
     booklet = renderer.booklet(edition, print_edition=True)
     condition = str(brand.print.get("output-condition") or "Custom")
     results.append(("print-booklet", lang, folder / "booklet.pdf",
                     add_slug_and_marks(booklet.data, marks, condition), booklet.pages))
     for slug, _, subject in poster_subjects(edition, renderer):
-        progress(f"{lang}/print/posters/{slug}.pdf")
+        progress(f"rendering {lang}/print/posters/{slug}.pdf")
         poster = renderer.poster(edition, subject, edition.poster_size, print_edition=True)
         results.append(("print-poster", lang, folder / "posters" / f"{slug}.pdf",
                         add_slug_and_marks(poster.data, marks, condition), poster.pages))
-    progress(f"{lang}/print/booklet-imposed.pdf")
+    progress(f"rendering {lang}/print/booklet-imposed.pdf")
     imposed = impose_booklet(booklet.data, sheet=str(brand.print.get("sheet") or "A4"),
                              creep_mm=brand.print_mm("creep"))
     results.append(("imposed", lang, folder / "booklet-imposed.pdf", imposed, booklet.pages // 2))
     plan = tile_plan(brand, edition.poster_size)
     for slug, title, poster in posters:
-        progress(f"{lang}/print/tiles/{slug}.pdf")
+        progress(f"rendering {lang}/print/tiles/{slug}.pdf")
         labels = renderer.labels_overlay(sheet_labels(plan, title), plan.sheet_w, plan.sheet_h, edition)
         results.append(("tiles", lang, folder / "tiles" / f"{slug}.pdf",
                         tile_poster(poster.data, plan, title, labels), 1 + len(plan.tiles)))

@@ -65,7 +65,7 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
 
     def progress(name: str) -> None:
         if not quiet:
-            err.print(f"[dim]rendering {name}[/dim]")
+            err.print(f"[dim]{name}[/dim]")
 
     with _reporting(root, debug):
         artifacts, warnings = build(root, target, list(editions) or None, strict, progress)

@@ -57,6 +57,7 @@ class Finding:
     error: bool  # False = warning
     page: int | None  # 1-based, when it concerns one page
     message: str  # one line a user understands, naming what and by how much
+    pixels: tuple[int, int] | None = None  # images: the image's size, to find its source file
 
 
 class NotAPDF(ValueError):
@@ -83,7 +84,8 @@ def write_report(path: Path, results: dict[str, list[Finding]]) -> None:
         findings = results[name]
         errors = sum(f.error for f in findings)
         files.append({"path": name, "errors": errors, "warnings": len(findings) - errors,
-                      "findings": [asdict(f) for f in findings]})
+                      "findings": [{k: v for k, v in asdict(f).items() if k != "pixels"}
+                                   for f in findings]})
     report = {"errors": sum(f["errors"] for f in files),
               "warnings": sum(f["warnings"] for f in files), "files": files}
     write_atomic(path, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode())
@@ -859,7 +861,7 @@ def check_images(doc: _Document) -> list[Finding]:
         for label, (ppi, w_mm, h_mm, width, height) in sorted(worst.items()):
             findings.append(Finding("images", False, number, (
                 f"page {number}: image {label} is {ppi:.0f} ppi at its placed size of "
-                f"{_dims(w_mm, h_mm)} ({width} × {height} px); needs {need} ppi")))
+                f"{_dims(w_mm, h_mm)} ({width} × {height} px); needs {need} ppi"), (width, height)))
     return findings
 
 
