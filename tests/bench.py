@@ -1,10 +1,11 @@
-"""`make bench`: culturebook's full build against the `weasyprint` command run once per document.
+"""`make bench`: culturebook's build of the screen editions against `weasyprint` run once per document.
 
 Side by side in one run, on a copy of the default project, in interleaved rounds:
 
-  (a) culturebook: `python -m culturebook build all --project COPY`, a fresh process per round (imports,
-      checks, both editions' booklets and posters in one process with one FontConfiguration, bundles,
-      manifest);
+  (a) culturebook: `python -m culturebook build bundle --project COPY`, a fresh process per round
+      (imports, checks, both editions' booklets and posters in one process with one FontConfiguration,
+      bundles, preflight of every PDF, manifest). `build all` also makes the print editions, which have
+      no counterpart in (b), so they are left out of the comparison;
   (b) weasyprint: one `weasyprint in.html out.pdf` process per document, on the very HTML culturebook
       lays out (the booklet and every poster of each edition), summed.
 
@@ -127,7 +128,7 @@ def main() -> int:
         # Both sides see the same fonts: the project's hermetic fontconfig.
         env = {k: v for k, v in os.environ.items() if not k.startswith("FONTCONFIG")}
         weasy_env = {**env, "FONTCONFIG_FILE": str(fonts_conf)}
-        culturebook = [sys.executable, "-m", "culturebook", "build", "all", "-q",
+        culturebook = [sys.executable, "-m", "culturebook", "build", "bundle", "-q",
                        "--project", str(root)]
         weasyprint = str(VENV_BIN / "weasyprint")
 
@@ -173,7 +174,7 @@ def main() -> int:
     table.add_column("min s", justify="right")
     table.add_column("max s", justify="right")
     table.add_column("peak RSS", justify="right")
-    table.add_row("culturebook build all (1 process)", f"{len(docs)} + 2 bundles", seconds(ours_s),
+    table.add_row("culturebook build bundle (1 process)", f"{len(docs)} + 2 bundles", seconds(ours_s),
                   f"{min(ours_s):.2f}", f"{max(ours_s):.2f}",
                   f"{max(r.max_rss_kib for r in ours) / 1024:.0f} MiB")
     table.add_row(f"weasyprint CLI x {len(docs)} (sum)", str(len(docs)), seconds(theirs_s),
