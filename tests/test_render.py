@@ -180,3 +180,18 @@ def test_values_that_do_not_fit_the_spread_are_an_error(make_project):
     message = info.value.problems[0].format(root)
     assert re.match(r"content/en\.yaml:\d+:\d+: values: 10 values do not fit the values spread: "
                     r"they take \d pages", message), message
+
+
+def test_a_title_too_long_for_the_cover_names_the_field(make_project):
+    root = make_project()
+    _set_yaml(root / "content" / "publication.yaml", "languages: [en, zh-Hans]", "languages: [en]")
+    en = root / "content" / "en.yaml"
+    text = en.read_text(encoding="utf-8")
+    long_title = " ".join(["A title that says far too much for one cover,"] * 6)
+    _set_yaml(en, 'title: "Value for Users, Tech for Good"', f'title: "{long_title}"')
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t.startswith("title:"))
+    with pytest.raises(ProjectError) as info:
+        build(root, "booklet", ["en"])
+    message = info.value.problems[0].format(root)
+    assert re.match(rf"content/en\.yaml:{line}:\d+: title is too long for its page of the booklet: "
+                    r"it (runs into edition by|runs) \d+\.\d mm", message), message

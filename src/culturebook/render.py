@@ -153,6 +153,7 @@ class Renderer:
                 break
             frontispieces += blanks
         self.check_spread(document, edition)
+        check_frames(document, edition, "its page of the booklet")
         pad_pages = [i for i, p in enumerate(document.pages)
                      if any(a.startswith("padding-") for a in p.anchors)]
         body = len(document.pages) - len(pad_pages)
@@ -213,14 +214,7 @@ class Renderer:
         html = self.html("poster.html", edition, print_edition, subject=subject,
                          sheet={"name": size, "width": width, "height": height, "scale": scale})
         document = self.layout(html, edition, "poster.html")
-        problems = Problems()
-        texts = {r.path: r.text for r in reversed(edition.runs)}
-        for field, message in [*_page_overflow(document), *_frame_overflow(document, texts)]:
-            run = next((r for r in edition.runs if r.path == field), None)
-            loc = run.loc if run else Location(edition.files[-1])
-            problems.error(loc, f"{field} is too long for its {size} poster: {message}",
-                           "shorten the text")
-        problems.raise_if_errors()
+        check_frames(document, edition, f"its {size} poster", one_page=True)
         return self.write(document, edition, print_edition)
 
     # --- stages -----------------------------------------------------------------------------
@@ -323,6 +317,21 @@ class Renderer:
 
 
 PX_TO_MM = 25.4 / 96
+
+
+def check_frames(document, edition: Edition, where: str, one_page: bool = False) -> None:
+    """Fail with one problem per field whose text leaves its frame, runs into other text, or (for a
+    one-page document) runs onto another page; each at the place in the content it comes from."""
+    problems = Problems()
+    texts = {r.path: r.text for r in reversed(edition.runs)}
+    overflows = _frame_overflow(document, texts)
+    if one_page:
+        overflows = _page_overflow(document) + overflows
+    for field, message in overflows:
+        run = next((r for r in edition.runs if r.path == field), None)
+        loc = run.loc if run else Location(edition.files[-1])
+        problems.error(loc, f"{field} is too long for {where}: {message}", "shorten the text")
+    problems.raise_if_errors()
 
 
 def _page_overflow(document) -> list[tuple[str, str]]:
