@@ -386,3 +386,23 @@ def test_a_low_resolution_content_image_is_named_with_its_ppi(make_project):
     assert strict.stderr.splitlines()[-1] == "1 problem in 1 file; nothing was written"
     assert (root / "build" / "en" / "booklet.pdf").read_bytes() == before
     assert "Traceback" not in result.stderr + strict.stderr
+
+
+def test_inline_image_in_an_indexed_rgb_space_is_reported_not_a_crash():
+    """`BI /CS [/I /RGB 1 <...>]`: the array form of an inline image's colour space."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, NameObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=200, height=200)
+    stream = DecodedStreamObject()
+    stream.set_data(b"q 100 0 0 100 0 0 cm BI /W 2 /H 1 /CS [/I /RGB 1 <000000FFFFFF>] /BPC 8 ID "
+                    b"\x00\x01 EI Q")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    findings = preflight_pdf(out.getvalue(), Expect(kind="poster", edition="en", print=True,
+                                                    min_ppi=1))
+    assert any(f.check == "colour" and "inline image" in f.message for f in findings), findings

@@ -135,6 +135,11 @@ def test_a_named_output_profile_makes_pdf_x4(make_project):
     xmp = catalog["/Metadata"].get_object().get_data()
     assert b"<pdfxid:GTS_PDFXVersion>PDF/X-4</pdfxid:GTS_PDFXVersion>" in xmp
     assert reader.metadata["/Trapped"] == "/False"
+    from culturebook.preflight import Expect, preflight_pdf
+
+    assert preflight_pdf(first, Expect(kind="booklet", edition="en", print=True, bleed_mm=3,
+                                       trim_mm=(148, 210), page_multiple=4, min_ppi=300,
+                                       fonts_dir=root / "fonts")) == []
     build(root, "print", ["en"])
     assert path.read_bytes() == first
 
@@ -204,3 +209,26 @@ def test_print_booklet_keeps_links_and_bookmarks_in_place(built_root, lang):
         rects = [[float(v) for v in a.get_object()["/Rect"]] for a in page_screen.get("/Annots", [])]
         moved = [[float(v) for v in a.get_object()["/Rect"]] for a in page_print.get("/Annots", [])]
         assert moved == [pytest.approx([v + shift for v in r], abs=0.05) for r in rects]
+
+
+def test_preflight_refuses_an_output_intent_that_is_not_pdf_x(built_root):
+    """An intent without a CMYK profile, or XMP that does not say PDF/X: errors in print editions."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
+
+    from culturebook.preflight import Expect, preflight_pdf
+
+    writer = PdfWriter(clone_from=PdfReader(built_root / "build" / "en" / "print" / "posters" /
+                                            "integrity.pdf"))
+    writer._root_object[NameObject("/OutputIntents")] = ArrayObject([DictionaryObject({
+        NameObject("/Type"): NameObject("/OutputIntent"), NameObject("/S"): NameObject("/GTS_PDFA1"),
+        NameObject("/OutputConditionIdentifier"): TextStringObject("x")})])
+    out = io.BytesIO()
+    writer.write(out)
+    findings = [f for f in preflight_pdf(out.getvalue(), Expect(kind="poster", edition="en", print=True,
+                                                                bleed_mm=3)) if f.check == "intent"]
+    assert [f.message for f in findings if f.error] == [
+        "the output intent is /GTS_PDFA1, not /GTS_PDFX", "the output intent has no CMYK profile",
+        "the XMP metadata does not say which PDF/X (pdfxid:GTS_PDFXVersion)"]

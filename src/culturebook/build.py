@@ -105,12 +105,18 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     for edition in chosen:
         outputs += render_edition(renderer, edition, target, root / "build", progress)
     progress(f"preflight of {len(outputs)} files")
+    notes = Problems()
+    if PARTS[target] & {"print"} and checked.brand.output_profile() is None:
+        notes.warn(checked.brand.setting_location("print"),
+                   "the print editions are CMYK but not PDF/X-4: no output profile is named",
+                   "add the print shop's CMYK profile as print.output-profile in theme.yaml")
+        notes.raise_if_errors(strict)
     findings, warnings = preflight_outputs(root, checked, outputs, strict)
     artifacts = write_outputs(root / "build", outputs)
     from .preflight import write_reports
 
     write_reports(root / "build", findings)
-    return artifacts, checked.warnings + warnings
+    return artifacts, checked.warnings + notes.warnings + warnings
 
 
 def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool):

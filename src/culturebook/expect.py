@@ -1,0 +1,194 @@
+"""A project's PDFs -> what each should be (`Expect`): kind, edition, print or screen, sizes, fonts.
+
+`culturebook preflight` and the build both call `expect_for` with a PDF's path under build/ and the
+project's `Settings`; `find_targets` says which PDFs `culturebook preflight` checks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .errors import Location, Problem, ProjectError
+
+KINDS = ("booklet", "poster", "bundle", "imposed", "tiles")
+SHEETS_MM = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a PDF should be."""
+
+    kind: str  # "booklet" | "poster" | "bundle" | "imposed" | "tiles" ("" when unknown)
+    edition: str  # language code, e.g. "zh-Hans" ("" when unknown)
+    print: bool = False  # a print edition (TrimBox/BleedBox, no DeviceRGB vector colour)
+    trim_mm: tuple[float, float] | None = None  # expected trim size (w, h) in mm, if known
+    bleed_mm: float = 0.0  # expected bleed for print editions
+    page_multiple: int = 1  # 4 for booklets
+    min_ppi: int = 150  # 300 for print, 150 for screen
+    fonts_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What a project says about its PDFs: languages, sizes, bleed, fonts."""
+
+    languages: tuple[str, ...] = ()
+    booklet_mm: tuple[float, float] = (148.0, 210.0)
+    poster_mm: tuple[float, float] | None = None
+    bleed_mm: float = 3.0
+    sheet: str = "A4"
+    fonts_dir: Path | None = None
+
+
+def project_settings(root: Path) -> Settings:
+    """Read content/publication.yaml and the theme, as far as they can be read: preflight checks
+    PDFs, so a project with a problem still gets its files checked with the defaults."""
+    from .brand import load_brand
+    from .errors import Problems
+    from .schema import SETTINGS
+    from .yamlsource import load_yaml
+
+    fonts_dir = root / "fonts" if (root / "fonts").is_dir() else None
+    try:
+        node = load_yaml(root / "content" / "publication.yaml")
+        values = SETTINGS.convert(node, "", Problems()) or {}
+    except (ProjectError, AttributeError, OSError):
+        return Settings(fonts_dir=fonts_dir)
+    languages = tuple(values.get("languages") or ())
+    poster_size = (values.get("posters") or {}).get("size", "A2")
+    try:
+        brand = load_brand(root, values.get("theme") or "default", Problems())
+    except (ProjectError, ValueError, KeyError, OSError):
+        brand = None
+    return settings_from(brand, poster_size, languages, fonts_dir)
+
+
+def settings_from(brand, poster_size: str, languages: Iterable[str], fonts_dir: Path | None) -> Settings:
+    """Settings from what the build has in hand: its Brand (or None), the content's poster size and
+    languages, and the project's fonts/ folder."""
+    from .brand import length_mm
+    from .render import POSTER_SIZES_MM
+
+    settings = Settings(languages=tuple(languages), fonts_dir=fonts_dir,
+                        poster_mm=tuple(map(float, POSTER_SIZES_MM[poster_size]))
+                        if poster_size in POSTER_SIZES_MM else None)
+    if brand is None:
+        return settings
+    try:
+        booklet = (length_mm(brand.booklet["width"]), length_mm(brand.booklet["height"])) \
+            if {"width", "height"} <= set(brand.booklet) else settings.booklet_mm
+        return replace(settings, booklet_mm=booklet, bleed_mm=brand.print_mm("bleed"),
+                       sheet=str(brand.print.get("sheet") or "A4"))
+    except (ValueError, KeyError):
+        return settings
+
+
+def guess_kind(path: str) -> str:
+    """The kind of PDF a build path names: booklet, poster, bundle, imposed, tiles, or ''."""
+    parts = Path(path).parts
+    name = parts[-1] if parts else ""
+    folder = parts[-2] if len(parts) > 1 else ""
+    if name == "booklet-imposed.pdf":
+        return "imposed"
+    if name == "booklet.pdf":
+        return "booklet"
+    if name == "culture-kit.pdf":
+        return "bundle"
+    if folder == "posters":
+        return "poster"
+    if folder == "tiles":
+        return "tiles"
+    return ""
+
+
+def guess_edition(path: str, languages: Iterable[str]) -> str:
+    """The edition a path belongs to: the folder after build/, or any folder named as a language."""
+    parts = Path(path).parts[:-1]
+    languages = tuple(languages)
+    for i, part in enumerate(parts[:-1]):
+        if part == "build" and (not languages or parts[i + 1] in languages):
+            return parts[i + 1]
+    for part in reversed(parts):
+        if part in languages:
+            return part
+    return ""
+
+
+def expect_for(path: str, settings: Settings, kind: str = "", edition: str = "") -> Expect:
+    """What a PDF at `path` (a build path such as 'en/print/booklet.pdf') should be.
+
+    A path with a print/ folder is a print edition: bleed and 300 ppi. The imposed booklet and the
+    poster tiles are for office printers: 300 ppi, but no TrimBox/BleedBox or CMYK demands."""
+    posix = "/" + Path(path).as_posix()
+    kind = kind if kind in KINDS else guess_kind(path)
+    edition = edition or guess_edition(path, settings.languages)
+    office = kind in ("imposed", "tiles")
+    is_print = "/print/" in posix and not office
+    sheet_w, sheet_h = SHEETS_MM.get(settings.sheet, SHEETS_MM["A4"])
+    trim = {"booklet": settings.booklet_mm, "poster": settings.poster_mm,
+            "imposed": (sheet_h, sheet_w)}.get(kind)
+    return Expect(
+        kind=kind, edition=edition, print=is_print, trim_mm=trim,
+        bleed_mm=settings.bleed_mm if is_print else 0.0,
+        page_multiple={"booklet": 4, "imposed": 2}.get(kind, 1),
+        min_ppi=300 if (is_print or office) else 150,
+        fonts_dir=settings.fonts_dir)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One PDF to check: where it is, how to show it, what to expect of it."""
+
+    path: Path
+    name: str  # relative to the project root when inside it, else as given
+    key: str  # relative to build/ (as in the manifest) when inside it, else ""
+    expect: Expect
+
+
+def find_targets(root: Path, paths: list[Path]) -> list[Target]:
+    """The PDFs to check: those given, or every PDF in build/manifest.json. A missing file, a file
+    that is not a PDF or a missing manifest is a ProjectError (one line each)."""
+    root = root.resolve()
+    settings = project_settings(root)
+    build = root / "build"
+    entries: list[tuple[Path, str, str]] = []  # path, kind, edition
+    if paths:
+        entries = [(Path(p), "", "") for p in paths]
+    else:
+        manifest = build / "manifest.json"
+        try:
+            artifacts = json.loads(manifest.read_text(encoding="utf-8"))["artifacts"]
+            entries = [(build / a["path"], str(a.get("kind", "")), str(a.get("edition", "")))
+                       for a in artifacts if str(a["path"]).endswith(".pdf")]
+        except FileNotFoundError:
+            raise ProjectError([Problem(Location(manifest), "no build to check: there is no "
+                                        "manifest; run `culturebook build` first")]) from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ProjectError([Problem(Location(manifest), f"unreadable manifest ({exc})")]) from None
+    problems, targets = [], []
+    for path, kind, edition in entries:
+        full = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        if not full.is_file():
+            problems.append(Problem(Location(path), "no such file" if not full.exists() else
+                                    "not a file"))
+            continue
+        with full.open("rb") as f:
+            if b"%PDF-" not in f.read(1024):
+                problems.append(Problem(Location(path), "not a PDF (no %PDF- header)"))
+                continue
+        name = _relative(full, root) or str(path)
+        key = _relative(full, build.resolve())
+        targets.append(Target(full, name, key, expect_for(key or name, settings, kind, edition)))
+    if problems:
+        raise ProjectError(problems)
+    return targets
+
+
+def _relative(path: Path, folder: Path) -> str:
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return ""
