@@ -78,6 +78,12 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
             table.add_row(f"build/{a.path}", str(a.pages), _size(a.bytes))
         out.print(table)
         out.print(f"{len(artifacts)} files in {time.perf_counter() - started:.1f} s")
+        from .preflight import load_totals
+
+        errors, warned, reports = load_totals(root / "build", sorted({a.edition for a in artifacts}))
+        shown = ", ".join(str(p.relative_to(root)) for p in reports)
+        out.print(f"preflight: {len(artifacts)} files, {_count(errors, 'error')}, "
+                  f"{_count(warned, 'warning')} ({shown})")
 
 
 @main.command("check")

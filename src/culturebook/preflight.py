@@ -112,6 +112,21 @@ def write_reports(build_dir: Path, results: dict[str, list[Finding]]) -> list[Pa
     return written
 
 
+def load_totals(build_dir: Path, editions) -> tuple[int, int, list[Path]]:
+    """Errors, warnings and the reports, summed over the editions' build/<lang>/preflight.json."""
+    errors = warnings = 0
+    reports = []
+    for edition in editions:
+        path = build_dir / edition / REPORT
+        try:
+            report = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        errors, warnings = errors + report["errors"], warnings + report["warnings"]
+        reports.append(path)
+    return errors, warnings, reports
+
+
 def totals(results: dict[str, list[Finding]]) -> tuple[int, int]:
     """(errors, warnings) over every file."""
     errors = sum(f.error for findings in results.values() for f in findings)
@@ -611,5 +626,5 @@ def _named_destinations(reader) -> dict[str, object]:
 
 
 __all__ = ["CHECKS", "Expect", "Finding", "NotAPDF", "Settings", "Target", "content_operators",
-           "expect_for", "failed", "find_targets", "preflight_pdf", "project_settings", "run_preflight",
-           "settings_from", "totals", "write_report", "write_reports"]
+           "expect_for", "failed", "find_targets", "load_totals", "preflight_pdf", "project_settings",
+           "run_preflight", "settings_from", "totals", "write_report", "write_reports"]
