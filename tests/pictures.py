@@ -45,6 +45,13 @@ def main() -> int:
         posters = sorted((ROOT / "build" / lang / "posters").glob("*.pdf"))
         row([pages(p, 1, 1, 10)[0] for p in posters], gap=16).save(
             DOCS / f"posters-{lang}.png", optimize=True)
+    # The print editions and the office sheets, once (English).
+    folder = ROOT / "build" / "en" / "print"
+    row(pages(folder / "booklet.pdf", 1, 2, 40), gap=24).save(DOCS / "print-en.png", optimize=True)
+    row(pages(folder / "booklet-imposed.pdf", 1, 2, 30), gap=24).save(DOCS / "imposed-en.png",
+                                                                      optimize=True)
+    row(pages(folder / "tiles" / "integrity.pdf", 1, 3, 20), gap=16).save(DOCS / "tiles-en.png",
+                                                                          optimize=True)
     print(f"wrote {len(list(DOCS.glob('*.png')))} pictures in {DOCS}")
     return 0
 
