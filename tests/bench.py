@@ -85,7 +85,7 @@ def documents(root: Path, out: Path) -> list[Document]:
     checked = check_project(root)
     renderer = Renderer(root, checked.brand, cache_dir())
 
-    def layout(html, edition):
+    def layout(html, edition, template="booklet.html"):
         raise Captured(html)
 
     renderer.layout = layout  # stop right before WeasyPrint: we only want the HTML
