@@ -166,8 +166,8 @@ def main() -> int:
     ratio = statistics.median(ours_s) / statistics.median(theirs_s)
     versions = _versions()
 
-    table = Table(title=f"Full build of both editions vs one weasyprint process per document "
-                        f"(median of {args.rounds} rounds)", title_justify="left")
+    table = Table(title=f"Screen editions of both languages (build bundle) vs one weasyprint process "
+                        f"per document (median of {args.rounds} rounds)", title_justify="left")
     table.add_column("run")
     table.add_column("documents", justify="right")
     table.add_column("median s", justify="right")
