@@ -6,6 +6,7 @@ requested build has rendered without a problem, so a bad input never leaves a ha
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -36,6 +37,7 @@ class Artifact:
     pages: int
     bytes: int
     sha256: str
+    inputs: str = ""  # hash of everything the file was made from; unchanged inputs, no rebuild
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     for edition in content.editions:
         check_glyphs(edition, brand, problems, cache_dir() / "cmaps")
     check_templates(brand, problems)
-    check_stylesheets(brand, problems, strict)
+    check_stylesheets(brand, problems, strict, cache_dir())
     check_print_settings(brand, content.editions[0].poster_size, problems)
     problems.raise_if_errors(strict)
     return Checked(root, content, brand, problems.warnings)
@@ -94,34 +96,172 @@ def check_templates(brand: Brand, problems: Problems) -> None:
 
 def build(root: Path, target: str = "all", editions: list[str] | None = None,
           strict: bool = False, progress: Callable[[str], None] = lambda _: None,
-          ) -> tuple[list[Artifact], list[Problem]]:
-    """Build `target` for the chosen editions; return what was written and the warnings."""
+          force: bool = False) -> tuple[list[Artifact], list[Problem]]:
+    """Build `target` for the chosen editions; return what was written and the warnings.
+
+    A document whose inputs are unchanged since the last build (build/manifest.json) is not made
+    again: a build with nothing to do renders nothing and never imports WeasyPrint."""
     checked = check_project(root, strict)
     from .render import Renderer
 
     renderer = Renderer(root, checked.brand, cache_dir(), strict)
-    outputs: list[tuple[str, str, Path, bytes, int]] = []  # kind, edition, path, data, pages
+    out = root / "build"
+    with build_lock(out):
+        return _build_locked(root, checked, renderer, out, target, editions, strict, progress, force)
+
+
+@contextlib.contextmanager
+def build_lock(out: Path):
+    """One build of a project at a time: a second one stops with a clear line instead of
+    interleaving its writes with the first's. The lock goes with the process, however it ends."""
+    import fcntl
+
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ProjectError([Problem(Location(out), f"another build of this project is running "
+                                        f"({holder})",
+                                        "wait for it to finish, then build again")]) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        # A build killed while writing (SIGKILL) can leave a temporary file; never a half PDF.
+        for stale in out.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        try:
+            yield
+        finally:
+            handle.truncate(0)
+
+
+def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force):
     chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
+    made = Outputs(out, {} if force else load_manifest(out), stamp(checked), progress)
     for edition in chosen:
-        outputs += render_edition(renderer, edition, target, root / "build", progress)
-    progress(f"preflight of {len(outputs)} files")
+        render_edition(renderer, edition, target, made)
     notes = Problems()
     if PARTS[target] & {"print"} and checked.brand.output_profile() is None:
         notes.warn(checked.brand.setting_location("print"),
                    "the print editions are CMYK but not PDF/X-4: no output profile is named",
                    "add the print shop's CMYK profile as print.output-profile in theme.yaml")
         notes.raise_if_errors(strict)
-    findings, warnings = preflight_outputs(root, checked, outputs, strict)
-    artifacts = write_outputs(root / "build", outputs)
-    from .preflight import write_reports
+    fresh = [o for o in made.items if o.fresh]
+    if fresh:
+        progress(f"preflight of {len(fresh)} files")
+    # Documents made again are preflighted; unchanged ones keep (and report again) their findings.
+    earlier = previous_findings(out, {o.edition for o in made.items})
+    findings, warnings = preflight_outputs(root, checked, made.items, strict, earlier)
+    artifacts = write_outputs(out, made.items)
+    if fresh:
+        from .preflight import write_reports
 
-    write_reports(root / "build", findings)
+        write_reports(out, {**earlier, **findings})
     return artifacts, checked.warnings + notes.warnings + warnings
 
 
-def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool):
+@dataclass
+class Output:
+    """One document of a build: rendered now (`fresh`) or the unchanged file of an earlier build."""
+
+    kind: str
+    edition: str
+    path: Path
+    data: bytes
+    pages: int
+    inputs: str
+    fresh: bool
+
+
+class Outputs:
+    """The documents of one build. `make` renders a document only when its inputs changed."""
+
+    def __init__(self, out: Path, previous: dict[str, dict], stamp: str,
+                 progress: Callable[[str], None]):
+        self.out, self.previous, self.stamp, self.progress = out, previous, stamp, progress
+        self.items: list[Output] = []
+
+    def make(self, kind: str, edition: str, path: Path, inputs: str, render: Callable,
+             emit: bool = True):
+        """The document at `path` made from `inputs` (text or bytes): the file of the last build
+        when they are unchanged, else `render()`. With emit=False it is only needed by another
+        document (the screen booklet of a print build), not written."""
+        from .render import Rendered
+
+        digest = hashlib.sha256(self.stamp.encode() + kind.encode() + b"\0"
+                                + (inputs.encode() if isinstance(inputs, str) else inputs)).hexdigest()
+        rel = path.relative_to(self.out).as_posix()
+        entry = self.previous.get(rel)
+        reused = None
+        if entry and entry.get("inputs") == digest and path.is_file():
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() == entry.get("sha256"):
+                reused = Rendered(data, entry["pages"])
+        if reused is None:
+            self.progress(f"rendering {rel}")
+            rendered = render()
+        if emit:
+            self.items.append(Output(kind, edition, path, (reused or rendered).data,
+                                     (reused or rendered).pages, digest, reused is None))
+        result = reused or rendered
+        return result, digest
+
+
+def stamp(checked: Checked) -> str:
+    """What every document depends on besides its own HTML: the versions of the tools, the theme's
+    files, the fonts and the content's images (by size and time), and the print settings."""
+    from importlib.metadata import version
+
+    from . import __version__
+
+    parts = [__version__] + [version(p) for p in ("weasyprint", "pydyf", "pypdf", "fonttools")]
+    for directory in checked.brand.dirs:
+        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+            parts.append(f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()}")
+    files = [f.file for f in checked.brand.faces]
+    files += [i.file for e in checked.content.editions for i in e.images]
+    for path in files:
+        info = path.stat()
+        parts.append(f"{path}:{info.st_size}:{info.st_mtime_ns}")
+    parts.append(repr(sorted(checked.brand.print.items(), key=str)))
+    return "\n".join(parts)
+
+
+def load_manifest(out: Path) -> dict[str, dict]:
+    """The last build's artifacts by path (empty when there is none or it cannot be read)."""
+    try:
+        return {a["path"]: a for a in json.loads((out / MANIFEST).read_text())["artifacts"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def previous_findings(out: Path, editions) -> dict:
+    """The preflight findings of the last build's reports, so a report still lists the files this
+    build did not need to make again."""
+    from .preflight import REPORT, Finding
+
+    found = {}
+    for edition in editions:
+        try:
+            report = json.loads((out / edition / REPORT).read_text(encoding="utf-8"))
+            for entry in report["files"]:
+                found[entry["path"]] = [
+                    Finding(f["check"], f["error"], f["page"], f["message"],
+                            tuple(f["pixels"]) if f.get("pixels") else None)
+                    for f in entry["findings"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return found
+
+
+def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earlier: dict):
     """Preflight every rendered PDF before anything is written: an error stops the build (nothing
-    is written), a warning is reported (and stops it under --strict)."""
+    is written), a warning is reported (and stops it under --strict). A document reused unchanged
+    reports the findings it had (`earlier`, by path under build/)."""
     from .preflight import expect_for, preflight_pdf, settings_from
 
     out = root / "build"
@@ -129,9 +269,13 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool):
     settings = settings_from(checked.brand, checked.content.editions[0].poster_size, languages,
                              root / "fonts")
     findings, problems = {}, Problems()
-    for kind, lang, path, data, _ in outputs:
+    for output in outputs:
+        kind, lang, path, data = output.kind, output.edition, output.path, output.data
         key = path.relative_to(out).as_posix()
-        findings[key] = preflight_pdf(data, expect_for(key, settings, kind, lang))
+        if output.fresh or key not in earlier:
+            findings[key] = preflight_pdf(data, expect_for(key, settings, kind, lang))
+        else:
+            findings[key] = earlier[key]
         images = {_pixel_size(i.file): i for i in checked.content.edition(lang).images}
         for finding in findings[key]:
             report = problems.error if finding.error else problems.warn
@@ -167,47 +311,52 @@ def _pixel_size(file: Path) -> tuple[int, int] | None:
         return None
 
 
-def render_edition(renderer, edition: Edition, target: str, out: Path,
-                   progress: Callable[[str], None]) -> list[tuple[str, str, Path, bytes, int]]:
-    """Render one edition's documents in memory."""
+def render_edition(renderer, edition: Edition, target: str, made: Outputs) -> None:
+    """Make one edition's documents (in memory), each only if its inputs changed."""
     from .bundle import BundleInfo, Part, merge_parts
 
     parts = PARTS[target]
-    folder = out / edition.lang
+    folder = made.out / edition.lang
     lang = edition.lang
-    results = []
-    booklet = None
+    booklet = booklet_key = None
     if parts & {"booklet", "bundle", "print"}:
-        progress(f"rendering {lang}/booklet.pdf")
-        booklet = renderer.booklet(edition)
-    if "booklet" in parts:
-        results.append(("booklet", lang, folder / "booklet.pdf", booklet.data, booklet.pages))
+        booklet, booklet_key = made.make(
+            "booklet", lang, folder / "booklet.pdf", renderer.booklet_html(edition),
+            lambda: renderer.booklet(edition), emit="booklet" in parts)
     posters = []
     if parts & {"posters", "bundle", "print"}:
         for slug, title, subject in poster_subjects(edition, renderer):
-            progress(f"rendering {lang}/posters/{slug}.pdf")
-            posters.append((slug, title, renderer.poster(edition, subject, edition.poster_size)))
-    if "posters" in parts:
-        results += [("poster", lang, folder / "posters" / f"{slug}.pdf", r.data, r.pages)
-                    for slug, _, r in posters]
+            html = renderer.poster_html(edition, subject, edition.poster_size)
+            rendered, key = made.make(
+                "poster", lang, folder / "posters" / f"{slug}.pdf", html,
+                lambda s=subject: renderer.poster(edition, s, edition.poster_size),
+                emit="posters" in parts)
+            posters.append((slug, title, rendered, key))
     if "bundle" in parts:
-        progress(f"rendering {lang}/culture-kit.pdf")
         data = edition.data
-        bundle_parts = [Part(data["title"], booklet.data)] + [Part(t, r.data) for _, t, r in posters]
         info = BundleInfo(
             title=data["title"], author=data.get("author") or data["organisation"],
             subject=data.get("subject") or "", keywords=", ".join(data.get("keywords") or []),
             lang=lang, date=edition.date.strftime("D:%Y%m%d000000Z"))
-        merged = merge_parts(bundle_parts, info)
-        pages = booklet.pages + sum(r.pages for _, _, r in posters)
-        results.append(("bundle", lang, folder / "culture-kit.pdf", merged, pages))
+        bundle_parts = [Part(data["title"], booklet.data)] + [Part(t, r.data) for _, t, r, _ in posters]
+        # re-merged only when a part (or the bundle's own information) changed
+        inputs = repr((info, [(p.title, k) for p, k in zip(
+            bundle_parts, [booklet_key] + [k for *_, k in posters], strict=True)]))
+        made.make("bundle", lang, folder / "culture-kit.pdf", inputs,
+                  lambda: _rendered(merge_parts(bundle_parts, info),
+                                    booklet.pages + sum(r.pages for _, _, r, _ in posters)))
     if "print" in parts:
-        results += render_print(renderer, edition, booklet, posters, folder / "print", progress)
-    return results
+        render_print(renderer, edition, (booklet, booklet_key), posters, folder / "print", made)
 
 
-def render_print(renderer, edition: Edition, booklet, posters, folder: Path,
-                 progress: Callable[[str], None]) -> list[tuple[str, str, Path, bytes, int]]:
+def _rendered(data: bytes, pages: int):
+    from .render import Rendered
+
+    return Rendered(data, pages)
+
+
+def render_print(renderer, edition: Edition, screen_booklet, posters, folder: Path,
+                 made: Outputs) -> None:
     """The print editions (CMYK, bleed, every page on a slug with crop marks) for a print shop, and
     for office printers the screen booklet imposed two-up and the screen posters tiled."""
     from .impose import impose_booklet
@@ -221,28 +370,35 @@ def render_print(renderer, edition: Edition, booklet, posters, folder: Path,
             Location(brand.files[0]), f"colour '{missing[0]}' has no CMYK equivalent in print.colours",
             "print editions use CMYK only: add it under print: colours: in theme.yaml")])
     marks = Marks(bleed=brand.print_mm("bleed"), slug=max(13.0, brand.print_mm("bleed") + 10))
-    results = []
-    progress(f"rendering {lang}/print/booklet.pdf")
-    booklet = renderer.booklet(edition, print_edition=True)
     condition = str(brand.print.get("output-condition") or "Custom")
-    results.append(("print-booklet", lang, folder / "booklet.pdf",
-                    add_slug_and_marks(booklet.data, marks, condition), booklet.pages))
+
+    def on_slug(render):
+        rendered = render()
+        return _rendered(add_slug_and_marks(rendered.data, marks, condition), rendered.pages)
+
+    made.make("print-booklet", lang, folder / "booklet.pdf",
+              renderer.booklet_html(edition, print_edition=True) + repr((marks, condition)),
+              lambda: on_slug(lambda: renderer.booklet(edition, print_edition=True)))
     for slug, _, subject in poster_subjects(edition, renderer):
-        progress(f"rendering {lang}/print/posters/{slug}.pdf")
-        poster = renderer.poster(edition, subject, edition.poster_size, print_edition=True)
-        results.append(("print-poster", lang, folder / "posters" / f"{slug}.pdf",
-                        add_slug_and_marks(poster.data, marks, condition), poster.pages))
-    progress(f"rendering {lang}/print/booklet-imposed.pdf")
-    imposed = impose_booklet(booklet.data, sheet=str(brand.print.get("sheet") or "A4"),
-                             creep_mm=brand.print_mm("creep"))
-    results.append(("imposed", lang, folder / "booklet-imposed.pdf", imposed, booklet.pages // 2))
+        html = renderer.poster_html(edition, subject, edition.poster_size, print_edition=True)
+        made.make("print-poster", lang, folder / "posters" / f"{slug}.pdf",
+                  html + repr((marks, condition)),
+                  lambda s=subject: on_slug(lambda: renderer.poster(
+                      edition, s, edition.poster_size, print_edition=True)))
+    booklet, booklet_key = screen_booklet
+    sheet, creep = str(brand.print.get("sheet") or "A4"), brand.print_mm("creep")
+    made.make("imposed", lang, folder / "booklet-imposed.pdf", repr((booklet_key, sheet, creep)),
+              lambda: _rendered(impose_booklet(booklet.data, sheet=sheet, creep_mm=creep),
+                                booklet.pages // 2))
     plan = tile_plan(brand, edition.poster_size)
-    for slug, title, poster in posters:
-        progress(f"rendering {lang}/print/tiles/{slug}.pdf")
-        labels = renderer.labels_overlay(sheet_labels(plan, title), plan.sheet_w, plan.sheet_h, edition)
-        results.append(("tiles", lang, folder / "tiles" / f"{slug}.pdf",
-                        tile_poster(poster.data, plan, title, labels), 1 + len(plan.tiles)))
-    return results
+    for slug, title, poster, poster_key in posters:
+        def tiles(poster=poster, title=title):
+            labels = renderer.labels_overlay(sheet_labels(plan, title), plan.sheet_w, plan.sheet_h,
+                                             edition)
+            return _rendered(tile_poster(poster.data, plan, title, labels), 1 + len(plan.tiles))
+
+        made.make("tiles", lang, folder / "tiles" / f"{slug}.pdf",
+                  repr((poster_key, plan, title)), tiles)
 
 
 def tile_plan(brand: Brand, poster_size: str):
@@ -293,25 +449,25 @@ def poster_subjects(edition: Edition, renderer) -> list[tuple[str, str, dict]]:
     return subjects
 
 
-def write_outputs(out: Path, outputs) -> list[Artifact]:
-    """Write every output through a temporary file and a rename, then update the manifest."""
-    artifacts = []
-    for kind, lang, path, data, pages in outputs:
-        write_atomic(path, data)
-        artifacts.append(Artifact(kind, lang, path.relative_to(out).as_posix(), pages, len(data),
-                                  hashlib.sha256(data).hexdigest()))
-    manifest_path = out / MANIFEST
-    entries = {}
-    if manifest_path.is_file():
-        try:
-            entries = {a["path"]: a for a in json.loads(manifest_path.read_text())["artifacts"]}
-        except (ValueError, KeyError, TypeError):
-            entries = {}
-    entries = {p: a for p, a in entries.items() if (out / p).is_file()}
-    entries.update({a.path: asdict(a) for a in artifacts})
-    manifest = {"artifacts": [entries[p] for p in sorted(entries)]}
-    write_atomic(manifest_path, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
-    return artifacts
+def write_outputs(out: Path, outputs: list[Output]) -> list[Artifact]:
+    """Write every fresh output through a temporary file and a rename, then update the manifest
+    (also with the outputs reused unchanged); return what was written."""
+    written, entries = [], {}
+    for output in outputs:
+        artifact = Artifact(output.kind, output.edition, output.path.relative_to(out).as_posix(),
+                            output.pages, len(output.data), hashlib.sha256(output.data).hexdigest(),
+                            output.inputs)
+        if output.fresh:
+            write_atomic(output.path, output.data)
+            written.append(artifact)
+        entries[artifact.path] = asdict(artifact)
+    if not written:
+        return written
+    previous = {p: a for p, a in load_manifest(out).items() if (out / p).is_file()}
+    previous.update(entries)
+    manifest = {"artifacts": [previous[p] for p in sorted(previous)]}
+    write_atomic(out / MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    return written
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -46,14 +46,17 @@ def main() -> None:
 @project_option
 @strict_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+@click.option("--force", is_flag=True, help="Make every document again, changed or not.")
 @debug_option
 def build_command(target: str, editions: tuple[str, ...], project: Path | None, strict: bool,
-                  quiet: bool, debug: bool) -> None:
-    """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF) or all.
+                  quiet: bool, force: bool, debug: bool) -> None:
+    """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF), print or all.
 
     Writes build/<lang>/booklet.pdf, build/<lang>/posters/<slug>.pdf,
-    build/<lang>/culture-kit.pdf and build/manifest.json. Nothing is written unless every
-    document renders without a problem.
+    build/<lang>/culture-kit.pdf, the print editions under build/<lang>/print/ and
+    build/manifest.json. A document whose inputs have not changed since the last build is
+    not made again. Every new PDF is preflighted; nothing is written unless every document
+    renders and passes.
     """
     root = _root(project)
     languages = _languages(root)
@@ -68,9 +71,12 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
             err.print(f"[dim]{name}[/dim]")
 
     with _reporting(root, debug):
-        artifacts, warnings = build(root, target, list(editions) or None, strict, progress)
+        artifacts, warnings = build(root, target, list(editions) or None, strict, progress, force)
     _print_problems(warnings, root)
-    if not quiet:
+    if not quiet and not artifacts:
+        out.print(f"nothing to do: everything is up to date ({time.perf_counter() - started:.1f} s; "
+                  "--force makes it all again)")
+    elif not quiet:
         table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
         for column, justify in (("wrote", "left"), ("pages", "right"), ("size", "right")):
             table.add_column(column, justify=justify)

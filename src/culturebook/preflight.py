@@ -88,8 +88,8 @@ def write_report(path: Path, results: dict[str, list[Finding]]) -> None:
         findings = results[name]
         errors = sum(f.error for f in findings)
         files.append({"path": name, "errors": errors, "warnings": len(findings) - errors,
-                      "findings": [{k: v for k, v in asdict(f).items() if k != "pixels"}
-                                   for f in findings]})
+                      "findings": [{k: v for k, v in asdict(f).items()
+                                    if k != "pixels" or v is not None} for f in findings]})
     report = {"errors": sum(f["errors"] for f in files),
               "warnings": sum(f["warnings"] for f in files), "files": files}
     write_atomic(path, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode())

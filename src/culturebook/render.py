@@ -8,7 +8,9 @@ and the URL fetcher serves only files inside the project; everything WeasyPrint 
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
 import mimetypes
 import os
@@ -107,9 +109,6 @@ class Renderer:
         fonts = self.root / "fonts"
         key = hashlib.sha256(str(fonts).encode()).hexdigest()[:16]
         setup_fontconfig(fonts, cache / "fontconfig" / key)
-        from weasyprint.text.fonts import FontConfiguration
-
-        self.font_config = FontConfiguration()
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in brand.dirs]),
             autoescape=True,
@@ -121,6 +120,14 @@ class Renderer:
         content_dir = self.root / "content"
         self.env.filters["markdown"] = lambda text: Markup(render_markdown(text or "", content_dir))
         self.env.filters["inline"] = lambda text: Markup(render_inline(text or ""))
+
+    @functools.cached_property
+    def font_config(self):
+        """One FontConfiguration for every document; created (and WeasyPrint imported) only when
+        something is laid out, so a build with nothing to do stays quick."""
+        from weasyprint.text.fonts import FontConfiguration
+
+        return FontConfiguration()
 
     def asset(self, name: str) -> str:
         """The URL of a theme file (stylesheet, image): the first theme in the `extends` chain that
@@ -209,13 +216,23 @@ class Renderer:
     def poster(self, edition: Edition, subject: dict, size: str,
                print_edition: bool = False) -> Rendered:
         """One poster: a value, or the mission and vision (subject['kind'])."""
-        width, height = POSTER_SIZES_MM[size]
-        scale = min(width / 420, height / 594)  # theme sizes are given for A2
-        html = self.html("poster.html", edition, print_edition, subject=subject,
-                         sheet={"name": size, "width": width, "height": height, "scale": scale})
-        document = self.layout(html, edition, "poster.html")
+        document = self.layout(self.poster_html(edition, subject, size, print_edition), edition,
+                               "poster.html")
         check_frames(document, edition, f"its {size} poster", one_page=True)
         return self.write(document, edition, print_edition)
+
+    def booklet_html(self, edition: Edition, print_edition: bool = False) -> str:
+        """The booklet's HTML as first laid out: with its inputs, what decides its PDF."""
+        return self.html("booklet.html", edition, print_edition, padding=PADDING_CANDIDATES,
+                         frontispieces=[])
+
+    def poster_html(self, edition: Edition, subject: dict, size: str,
+                    print_edition: bool = False) -> str:
+        """A poster's HTML, its type scaled to the sheet (theme sizes are given for A2)."""
+        width, height = POSTER_SIZES_MM[size]
+        scale = min(width / 420, height / 594)
+        return self.html("poster.html", edition, print_edition, subject=subject,
+                         sheet={"name": size, "width": width, "height": height, "scale": scale})
 
     # --- stages -----------------------------------------------------------------------------
 
@@ -471,26 +488,48 @@ def _file_path(url: str) -> Path | None:
     return Path(url2pathname(re.sub(r"^file://(localhost)?", "", url.split("?")[0])))
 
 
-def check_stylesheets(brand: Brand, problems: Problems, strict: bool) -> None:
-    """Parse every stylesheet of the theme; CSS WeasyPrint ignores is a warning (error if strict)."""
-    from weasyprint import CSS
+def check_stylesheets(brand: Brand, problems: Problems, strict: bool,
+                      cache: Path | None = None) -> None:
+    """Parse every stylesheet of the theme; CSS WeasyPrint ignores is a warning (error if strict).
+
+    What WeasyPrint says of a stylesheet is cached by its text (and WeasyPrint's version), so a
+    check or a build with nothing to do need not import WeasyPrint at all."""
+    from importlib.metadata import version
 
     for directory in brand.dirs:
+        root = Path(directory).resolve().parent.parent
         for sheet in sorted(directory.rglob("*.css")):
-            fetcher = ConfinedFetcher(Path(directory).resolve().parent.parent)
             text = sheet.read_text(encoding="utf-8")
-            with _LogCapture() as capture:
-                CSS(string=text, base_url=str(sheet), url_fetcher=fetcher)
+            key = hashlib.sha256(f"{version('weasyprint')}\0{root}\0{text}".encode()).hexdigest()
+            stored = cache / "css" / f"{key}.json" if cache is not None else None
+            try:
+                refused, messages = json.loads(stored.read_text()) if stored else (None, None)
+            except (OSError, ValueError):
+                refused = messages = None
+            if refused is None:
+                refused, messages = _parse_stylesheet(sheet, text, root)
+                if stored is not None:
+                    stored.parent.mkdir(parents=True, exist_ok=True)
+                    stored.write_text(json.dumps([refused, messages]))
             # An @import from outside the project is an error, as it is in a build, not a CSS warning.
-            for url in fetcher.refused:
+            for url in refused:
                 n, line = next(((n, s) for n, s in enumerate(text.splitlines(), 1) if url in s),
                                (0, ""))
                 _refused(problems, Location(sheet, n, line.find(url) + 1), url)
-            for message in capture.messages(fetcher.refused):
+            for message in messages:
                 match = re.search(r" at (\d+):(\d+)", message)
                 line, col = (int(match[1]), int(match[2])) if match else (0, 0)
-                text = re.sub(r" at \d+:\d+", "", message).rstrip(".")
+                what = re.sub(r" at \d+:\d+", "", message).rstrip(".")
                 report = problems.error if strict else problems.warn
-                report(Location(sheet, line, col), f"CSS: {text}",
+                report(Location(sheet, line, col), f"CSS: {what}",
                        "WeasyPrint does not understand this; it is left out")
 
+
+def _parse_stylesheet(sheet: Path, text: str, root: Path) -> tuple[list[str], list[str]]:
+    """The URLs WeasyPrint was refused and the messages it logged while parsing a stylesheet."""
+    from weasyprint import CSS
+
+    fetcher = ConfinedFetcher(root)
+    with _LogCapture() as capture:
+        CSS(string=text, base_url=str(sheet), url_fetcher=fetcher)
+    return list(fetcher.refused), capture.messages(fetcher.refused)

@@ -1,0 +1,93 @@
+"""build.py as an engine: unchanged documents are not made again, one build at a time, and a build
+killed mid-render leaves every earlier output and the manifest as they were."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import signal
+import subprocess
+import sys
+import time
+
+from culturebook.build import build
+
+
+def manifest(root):
+    return {a["path"]: a for a in json.loads((root / "build" / "manifest.json").read_text())["artifacts"]}
+
+
+def consistent(root) -> None:
+    """Every file the manifest lists is there, with the bytes the manifest says."""
+    for path, entry in manifest(root).items():
+        data = (root / "build" / path).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], path
+
+
+def test_nothing_to_do_renders_nothing_and_never_imports_weasyprint(built_root):
+    before = (built_root / "build" / "manifest.json").read_bytes()
+    code = ("import sys; from pathlib import Path; from culturebook.build import build; "
+            f"written, _ = build(Path({str(built_root)!r}), 'all'); "
+            "print(len(written), 'weasyprint' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.split() == ["0", "False"]
+    assert (built_root / "build" / "manifest.json").read_bytes() == before
+
+
+def test_one_changed_value_remakes_only_what_shows_it(make_project):
+    root = make_project()
+    build(root, "all")
+    en = root / "content" / "en.yaml"
+    en.write_text(en.read_text(encoding="utf-8").replace(
+        '"Be open and work together, and keep evolving."', '"Be open, work together, keep evolving."'),
+        encoding="utf-8")
+    written, _ = build(root, "all")
+    assert sorted(a.path for a in written) == [
+        "en/booklet.pdf",  # the values spread shows every statement
+        "en/culture-kit.pdf",
+        "en/posters/collaboration.pdf",
+        "en/print/booklet-imposed.pdf",
+        "en/print/booklet.pdf",
+        "en/print/posters/collaboration.pdf",
+        "en/print/tiles/collaboration.pdf",
+    ]
+    consistent(root)
+    assert [a.path for a in build(root, "booklet", force=True)[0]] == ["en/booklet.pdf",
+                                                                       "zh-Hans/booklet.pdf"]
+
+
+def test_a_second_build_at_once_is_one_clear_line(built_root):
+    with open(built_root / "build" / ".lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.write("pid 4242")
+        handle.flush()
+        result = subprocess.run([sys.executable, "-m", "culturebook", "build", "booklet", "--project",
+                                 str(built_root)], capture_output=True, text=True)
+        handle.truncate(0)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == "build: another build of this project is running (pid 4242)"
+    assert "Traceback" not in result.stderr
+
+
+def test_a_build_killed_mid_render_leaves_the_last_build_intact(make_project):
+    root = make_project()
+    build(root, "bundle")
+    before = {p: e["sha256"] for p, e in manifest(root).items()}
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        with subprocess.Popen(
+                [sys.executable, "-m", "culturebook", "build", "bundle", "--force", "--project",
+                 str(root)], stderr=subprocess.PIPE, text=True) as process:
+            lines = 0
+            for line in process.stderr:  # wait until it is well into rendering, then kill it
+                lines += line.startswith("rendering")
+                if lines == 6:
+                    break
+            time.sleep(0.3)
+            process.send_signal(sig)
+            process.communicate(timeout=60)
+        assert process.returncode != 0
+        assert {p: e["sha256"] for p, e in manifest(root).items()} == before
+        consistent(root)
+        assert not list((root / "build").rglob(".*.tmp"))
+    assert build(root, "bundle")[0] == []  # and the next build finds nothing to do
