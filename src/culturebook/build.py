@@ -95,9 +95,12 @@ def check_templates(brand: Brand, problems: Problems) -> None:
 
 
 def build(root: Path, target: str = "all", editions: list[str] | None = None,
-          strict: bool = False, progress: Callable[[str], None] = lambda _: None,
+          strict: bool = False, progress: Callable[..., None] = lambda *_: None,
           force: bool = False) -> tuple[list[Artifact], list[Problem]]:
     """Build `target` for the chosen editions; return what was written and the warnings.
+
+    `progress(message, done=None, total=None)` hears what is happening: "rendering <path>" with
+    the count of documents made so far and how many this build makes, then "preflight of N files".
 
     A document whose inputs are unchanged since the last build (build/manifest.json) is not made
     again: a build with nothing to do renders nothing and never imports WeasyPrint."""
@@ -141,7 +144,12 @@ def build_lock(out: Path):
 
 def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force):
     chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
-    made = Outputs(out, {} if force else load_manifest(out), stamp(checked), progress)
+    previous = {} if force else load_manifest(out)
+    # A first pass only plans (which documents must be made), so progress can count to a total.
+    plan = Outputs(out, previous, stamp(checked), progress, dry=True)
+    for edition in chosen:
+        render_edition(renderer, edition, target, plan)
+    made = Outputs(out, previous, plan.stamp, progress, total=plan.to_make)
     for edition in chosen:
         render_edition(renderer, edition, target, made)
     notes = Problems()
@@ -152,7 +160,7 @@ def _build_locked(root, checked, renderer, out, target, editions, strict, progre
         notes.raise_if_errors(strict)
     fresh = [o for o in made.items if o.fresh]
     if fresh:
-        progress(f"preflight of {len(fresh)} files")
+        progress(f"preflight of {len(fresh)} files", made.to_make + 1, made.total)
     # Documents made again are preflighted; unchanged ones keep (and report again) their findings.
     earlier = previous_findings(out, {o.edition for o in made.items})
     findings, warnings = preflight_outputs(root, checked, made.items, strict, earlier)
@@ -181,9 +189,12 @@ class Outputs:
     """The documents of one build. `make` renders a document only when its inputs changed."""
 
     def __init__(self, out: Path, previous: dict[str, dict], stamp: str,
-                 progress: Callable[[str], None]):
+                 progress: Callable[..., None], dry: bool = False, total: int = 0):
         self.out, self.previous, self.stamp, self.progress = out, previous, stamp, progress
         self.items: list[Output] = []
+        self.dry = dry  # plan only: count what must be made, make nothing
+        self.to_make = 0
+        self.total = total
 
     def make(self, kind: str, edition: str, path: Path, inputs: str, render: Callable,
              emit: bool = True):
@@ -198,11 +209,17 @@ class Outputs:
         entry = self.previous.get(rel)
         reused = None
         if entry and entry.get("inputs") == digest and path.is_file():
+            if self.dry:
+                return Rendered(b"", entry["pages"]), digest
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest() == entry.get("sha256"):
                 reused = Rendered(data, entry["pages"])
+        if self.dry:
+            self.to_make += 1
+            return Rendered(b"", 0), digest
         if reused is None:
-            self.progress(f"rendering {rel}")
+            self.to_make += 1
+            self.progress(f"rendering {rel}", self.to_make, self.total)
             rendered = render()
         if emit:
             self.items.append(Output(kind, edition, path, (reused or rendered).data,

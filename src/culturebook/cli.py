@@ -65,12 +65,7 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
             raise click.BadParameter(f"'{lang}' is not one of the content's languages "
                                      f"({', '.join(languages)})", param_hint="--edition")
     started = time.perf_counter()
-
-    def progress(name: str) -> None:
-        if not quiet:
-            err.print(f"[dim]{name}[/dim]")
-
-    with _reporting(root, debug):
+    with _reporting(root, debug), _Progress(quiet) as progress:
         artifacts, warnings = build(root, target, list(editions) or None, strict, progress, force)
     _print_problems(warnings, root)
     if not quiet and not artifacts:
@@ -163,6 +158,45 @@ def _languages(root: Path) -> list[str]:
         return SETTINGS.convert(node, "", Problems()).get("languages") or []
     except (ProjectError, AttributeError):
         return []
+
+
+class _Progress:
+    """What a build is doing: a progress bar (documents made of the total, the current one, time
+    elapsed) on a terminal; one plain line per step otherwise (CI, pipes); nothing with -q."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+
+    def __enter__(self):
+        if not self.quiet and err.is_terminal:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=err, transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("checking", total=None)
+        return self
+
+    def __call__(self, message: str, done: int | None = None, total: int | None = None) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            count = f" ({done}/{total})" if total and done and done <= total else ""
+            err.print(f"[dim]{message}{count}[/dim]")
+            return
+        self.bar.update(self.task, description=message, total=total or None,
+                        completed=(done - 1) if done else None)
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 class _reporting:

@@ -117,6 +117,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self.env.globals["asset"] = self.asset
+        self._html: dict[tuple, str] = {}  # the HTML of each document, made once per build
         content_dir = self.root / "content"
         self.env.filters["markdown"] = lambda text: Markup(render_markdown(text or "", content_dir))
         self.env.filters["inline"] = lambda text: Markup(render_inline(text or ""))
@@ -223,16 +224,23 @@ class Renderer:
 
     def booklet_html(self, edition: Edition, print_edition: bool = False) -> str:
         """The booklet's HTML as first laid out: with its inputs, what decides its PDF."""
-        return self.html("booklet.html", edition, print_edition, padding=PADDING_CANDIDATES,
-                         frontispieces=[])
+        key = ("booklet", edition.lang, print_edition)
+        if key not in self._html:
+            self._html[key] = self.html("booklet.html", edition, print_edition,
+                                        padding=PADDING_CANDIDATES, frontispieces=[])
+        return self._html[key]
 
     def poster_html(self, edition: Edition, subject: dict, size: str,
                     print_edition: bool = False) -> str:
         """A poster's HTML, its type scaled to the sheet (theme sizes are given for A2)."""
-        width, height = POSTER_SIZES_MM[size]
-        scale = min(width / 420, height / 594)
-        return self.html("poster.html", edition, print_edition, subject=subject,
-                         sheet={"name": size, "width": width, "height": height, "scale": scale})
+        key = ("poster", edition.lang, print_edition, size, repr(subject))
+        if key not in self._html:
+            width, height = POSTER_SIZES_MM[size]
+            scale = min(width / 420, height / 594)
+            self._html[key] = self.html(
+                "poster.html", edition, print_edition, subject=subject,
+                sheet={"name": size, "width": width, "height": height, "scale": scale})
+        return self._html[key]
 
     # --- stages -----------------------------------------------------------------------------
 
