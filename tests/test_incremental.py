@@ -91,3 +91,11 @@ def test_a_build_killed_mid_render_leaves_the_last_build_intact(make_project):
         consistent(root)
         assert not list((root / "build").rglob(".*.tmp"))
     assert build(root, "bundle")[0] == []  # and the next build finds nothing to do
+
+
+def test_a_pool_of_workers_makes_the_same_bytes_as_one_process(make_project):
+    one, two = make_project("one"), make_project("two")
+    build(one, "bundle", jobs=1)
+    build(two, "bundle", jobs=2)
+    assert {p: e["sha256"] for p, e in manifest(one).items()} == \
+        {p: e["sha256"] for p, e in manifest(two).items()}

@@ -96,7 +96,7 @@ def check_templates(brand: Brand, problems: Problems) -> None:
 
 def build(root: Path, target: str = "all", editions: list[str] | None = None,
           strict: bool = False, progress: Callable[..., None] = lambda *_: None,
-          force: bool = False) -> tuple[list[Artifact], list[Problem]]:
+          force: bool = False, jobs: int | None = None) -> tuple[list[Artifact], list[Problem]]:
     """Build `target` for the chosen editions; return what was written and the warnings.
 
     `progress(message, done=None, total=None)` hears what is happening: "rendering <path>" with
@@ -110,7 +110,8 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     renderer = Renderer(root, checked.brand, cache_dir(), strict)
     out = root / "build"
     with build_lock(out):
-        return _build_locked(root, checked, renderer, out, target, editions, strict, progress, force)
+        return _build_locked(root, checked, renderer, out, target, editions, strict, progress, force,
+                             jobs or os.cpu_count() or 1)
 
 
 @contextlib.contextmanager
@@ -133,16 +134,79 @@ def build_lock(out: Path):
         handle.truncate()
         handle.write(f"pid {os.getpid()}")
         handle.flush()
+        global _LOCK_FD
+        _LOCK_FD = handle.fileno()
         # A build killed while writing (SIGKILL) can leave a temporary file; never a half PDF.
         for stale in out.rglob(".*.tmp"):
             stale.unlink(missing_ok=True)
         try:
             yield
         finally:
+            _LOCK_FD = None
             handle.truncate(0)
 
 
-def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force):
+_JOBS: list[tuple[str, Callable]] = []  # the pool's work, inherited by forked workers
+_LOCK_FD: int | None = None
+
+
+def render_in_pool(leaves: dict[str, Callable], jobs: int, progress: Callable[..., None],
+                   total: int) -> dict[str, object]:
+    """Make the documents that need no other document in `jobs` worker processes. Workers are
+    forked after planning, so each inherits the plan and keeps its own FontConfiguration for its
+    lifetime; results come back as bytes. Problems from every worker are raised together."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    _JOBS[:] = list(leaves.items())
+    ready, problems = {}, []
+    context = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(_JOBS)), mp_context=context,
+                               initializer=_worker_start)
+    try:
+        futures = {pool.submit(_run_job, i): rel for i, (rel, _) in enumerate(_JOBS)}
+        for future in as_completed(futures):
+            rel = futures[future]
+            try:
+                ready[rel] = future.result()
+            except ProjectError as exc:
+                problems += exc.problems
+                continue
+            progress(f"rendering {rel}", len(ready), total)
+    except BaseException:
+        # Interrupted (Ctrl-C) or failed: stop the workers now rather than finish the queue.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    finally:
+        _JOBS.clear()
+    pool.shutdown()
+    if problems:
+        raise ProjectError(problems)
+    return ready
+
+
+def _worker_start() -> None:
+    """In each worker: die with the build (even a SIGKILLed one), leave Ctrl-C to the build, and do
+    not keep the build's lock alive."""
+    import ctypes
+    import signal
+
+    try:  # Linux: PR_SET_PDEATHSIG, so no worker outlives a killed build
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if _LOCK_FD is not None:
+        os.close(_LOCK_FD)
+
+
+def _run_job(index: int):
+    return _JOBS[index][1]()
+
+
+def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force, jobs):
     chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
     previous = {} if force else load_manifest(out)
     # A first pass only plans (which documents must be made), so progress can count to a total.
@@ -150,6 +214,8 @@ def _build_locked(root, checked, renderer, out, target, editions, strict, progre
     for edition in chosen:
         render_edition(renderer, edition, target, plan)
     made = Outputs(out, previous, plan.stamp, progress, total=plan.to_make)
+    if jobs > 1 and len(plan.leaves) > 1:
+        made.ready = render_in_pool(plan.leaves, jobs, progress, plan.to_make)
     for edition in chosen:
         render_edition(renderer, edition, target, made)
     notes = Problems()
@@ -195,12 +261,15 @@ class Outputs:
         self.dry = dry  # plan only: count what must be made, make nothing
         self.to_make = 0
         self.total = total
+        self.leaves: dict[str, Callable] = {}  # (planning) renders that need no other document
+        self.ready: dict[str, object] = {}  # documents already made by the worker pool
 
     def make(self, kind: str, edition: str, path: Path, inputs: str, render: Callable,
-             emit: bool = True):
+             emit: bool = True, leaf: bool = False):
         """The document at `path` made from `inputs` (text or bytes): the file of the last build
         when they are unchanged, else `render()`. With emit=False it is only needed by another
-        document (the screen booklet of a print build), not written."""
+        document (the screen booklet of a print build), not written. A `leaf` render needs no
+        other document, so the worker pool can make it."""
         from .render import Rendered
 
         digest = hashlib.sha256(self.stamp.encode() + kind.encode() + b"\0"
@@ -216,10 +285,14 @@ class Outputs:
                 reused = Rendered(data, entry["pages"])
         if self.dry:
             self.to_make += 1
+            if leaf:
+                self.leaves[rel] = render
             return Rendered(b"", 0), digest
-        if reused is None:
+        if reused is None and rel in self.ready:
+            rendered = self.ready[rel]
+        elif reused is None:
             self.to_make += 1
-            self.progress(f"rendering {rel}", self.to_make, self.total)
+            self.progress(f"rendering {rel}", self.to_make + len(self.ready), self.total)
             rendered = render()
         if emit:
             self.items.append(Output(kind, edition, path, (reused or rendered).data,
@@ -339,7 +412,7 @@ def render_edition(renderer, edition: Edition, target: str, made: Outputs) -> No
     if parts & {"booklet", "bundle", "print"}:
         booklet, booklet_key = made.make(
             "booklet", lang, folder / "booklet.pdf", renderer.booklet_html(edition),
-            lambda: renderer.booklet(edition), emit="booklet" in parts)
+            lambda: renderer.booklet(edition), emit="booklet" in parts, leaf=True)
     posters = []
     if parts & {"posters", "bundle", "print"}:
         for slug, title, subject in poster_subjects(edition, renderer):
@@ -347,7 +420,7 @@ def render_edition(renderer, edition: Edition, target: str, made: Outputs) -> No
             rendered, key = made.make(
                 "poster", lang, folder / "posters" / f"{slug}.pdf", html,
                 lambda s=subject: renderer.poster(edition, s, edition.poster_size),
-                emit="posters" in parts)
+                emit="posters" in parts, leaf=True)
             posters.append((slug, title, rendered, key))
     if "bundle" in parts:
         data = edition.data
@@ -395,13 +468,13 @@ def render_print(renderer, edition: Edition, screen_booklet, posters, folder: Pa
 
     made.make("print-booklet", lang, folder / "booklet.pdf",
               renderer.booklet_html(edition, print_edition=True) + repr((marks, condition)),
-              lambda: on_slug(lambda: renderer.booklet(edition, print_edition=True)))
+              lambda: on_slug(lambda: renderer.booklet(edition, print_edition=True)), leaf=True)
     for slug, _, subject in poster_subjects(edition, renderer):
         html = renderer.poster_html(edition, subject, edition.poster_size, print_edition=True)
         made.make("print-poster", lang, folder / "posters" / f"{slug}.pdf",
                   html + repr((marks, condition)),
                   lambda s=subject: on_slug(lambda: renderer.poster(
-                      edition, s, edition.poster_size, print_edition=True)))
+                      edition, s, edition.poster_size, print_edition=True)), leaf=True)
     booklet, booklet_key = screen_booklet
     sheet, creep = str(brand.print.get("sheet") or "A4"), brand.print_mm("creep")
     made.make("imposed", lang, folder / "booklet-imposed.pdf", repr((booklet_key, sheet, creep)),

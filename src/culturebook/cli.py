@@ -47,9 +47,11 @@ def main() -> None:
 @strict_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
 @click.option("--force", is_flag=True, help="Make every document again, changed or not.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Render in N worker processes. Default: the number of cores.")
 @debug_option
 def build_command(target: str, editions: tuple[str, ...], project: Path | None, strict: bool,
-                  quiet: bool, force: bool, debug: bool) -> None:
+                  quiet: bool, force: bool, jobs: int | None, debug: bool) -> None:
     """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF), print or all.
 
     Writes build/<lang>/booklet.pdf, build/<lang>/posters/<slug>.pdf,
@@ -66,7 +68,8 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
                                      f"({', '.join(languages)})", param_hint="--edition")
     started = time.perf_counter()
     with _reporting(root, debug), _Progress(quiet) as progress:
-        artifacts, warnings = build(root, target, list(editions) or None, strict, progress, force)
+        artifacts, warnings = build(root, target, list(editions) or None, strict, progress, force,
+                                    jobs)
     _print_problems(warnings, root)
     if not quiet and not artifacts:
         out.print(f"nothing to do: everything is up to date ({time.perf_counter() - started:.1f} s; "
