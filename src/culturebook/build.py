@@ -294,6 +294,8 @@ class Outputs:
             self.to_make += 1
             self.progress(f"rendering {rel}", self.to_make + len(self.ready), self.total)
             rendered = render()
+        if reused is not None:
+            self.progress(f"up to date {rel}")
         if emit:
             self.items.append(Output(kind, edition, path, (reused or rendered).data,
                                      (reused or rendered).pages, digest, reused is None))

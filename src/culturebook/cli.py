@@ -46,12 +46,13 @@ def main() -> None:
 @project_option
 @strict_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list the documents that were up to date.")
 @click.option("--force", is_flag=True, help="Make every document again, changed or not.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Render in N worker processes. Default: the number of cores.")
 @debug_option
 def build_command(target: str, editions: tuple[str, ...], project: Path | None, strict: bool,
-                  quiet: bool, force: bool, jobs: int | None, debug: bool) -> None:
+                  quiet: bool, verbose: bool, force: bool, jobs: int | None, debug: bool) -> None:
     """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF), print or all.
 
     Writes build/<lang>/booklet.pdf, build/<lang>/posters/<slug>.pdf,
@@ -67,7 +68,7 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
             raise click.BadParameter(f"'{lang}' is not one of the content's languages "
                                      f"({', '.join(languages)})", param_hint="--edition")
     started = time.perf_counter()
-    with _reporting(root, debug), _Progress(quiet) as progress:
+    with _reporting(root, debug), _Progress(quiet, verbose) as progress:
         artifacts, warnings = build(root, target, list(editions) or None, strict, progress, force,
                                     jobs)
     _print_problems(warnings, root)
@@ -167,8 +168,8 @@ class _Progress:
     """What a build is doing: a progress bar (documents made of the total, the current one, time
     elapsed) on a terminal; one plain line per step otherwise (CI, pipes); nothing with -q."""
 
-    def __init__(self, quiet: bool):
-        self.quiet = quiet
+    def __init__(self, quiet: bool, verbose: bool = False):
+        self.quiet, self.verbose = quiet, verbose
         self.bar = None
 
     def __enter__(self):
@@ -188,7 +189,10 @@ class _Progress:
         return self
 
     def __call__(self, message: str, done: int | None = None, total: int | None = None) -> None:
-        if self.quiet:
+        if self.quiet or (message.startswith("up to date") and not self.verbose):
+            return
+        if message.startswith("up to date") and self.bar is not None:
+            self.bar.console.print(f"[dim]{message}[/dim]")
             return
         if self.bar is None:
             count = f" ({done}/{total})" if total and done and done <= total else ""
