@@ -2,7 +2,8 @@
 
 Side by side in one run, on a copy of the default project, in interleaved rounds:
 
-  (a) culturebook: `python -m culturebook build bundle --project COPY`, a fresh process per round
+  (a) culturebook: `python -m culturebook build bundle --force --project COPY` (a cold build: every
+      document made again), a fresh process per round
       (imports, checks, both editions' booklets and posters in one process with one FontConfiguration,
       bundles, preflight of every PDF, manifest). `build all` also makes the print editions, which have
       no counterpart in (b), so they are left out of the comparison;
@@ -128,7 +129,7 @@ def main() -> int:
         # Both sides see the same fonts: the project's hermetic fontconfig.
         env = {k: v for k, v in os.environ.items() if not k.startswith("FONTCONFIG")}
         weasy_env = {**env, "FONTCONFIG_FILE": str(fonts_conf)}
-        culturebook = [sys.executable, "-m", "culturebook", "build", "bundle", "-q",
+        culturebook = [sys.executable, "-m", "culturebook", "build", "bundle", "--force", "-q",
                        "--project", str(root)]
         weasyprint = str(VENV_BIN / "weasyprint")
 
