@@ -27,13 +27,17 @@ STACK = Struct("font stack", (
     Field("heading", ListOf(Text()), "Families for headings and display lines."),
 ))
 
+# Office sheets for imposition and poster tiles, portrait (width, height) in mm.
+OFFICE_SHEETS_MM = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
+
 CMYK = Pattern("CMYK colour", re.compile(r"^(\d{1,3}(\.\d+)? ){3}\d{1,3}(\.\d+)?$"),
                "write CMYK as four percentages: cyan magenta yellow black, e.g. 100 62 0 0")
 
 PRINT = Struct("print", (
     Field("bleed", LENGTH, "Bleed beyond the trim for print editions.", default="3mm"),
     Field("colours", MapOf(CMYK), "CMYK equivalents of the colours, chosen by eye, for print editions."),
-    Field("sheet", Choice(("A4", "Letter")), "Office sheet for imposition and tiles.", default="A4"),
+    Field("sheet", Choice(tuple(OFFICE_SHEETS_MM)), "Office sheet for imposition and tiles.",
+          default="A4"),
     Field("creep", LENGTH, "Creep compensation per sheet (about the paper's thickness).",
           default="0mm"),
     Field("tile-overlap", LENGTH, "Overlap between poster tiles.", default="10mm"),

@@ -334,7 +334,7 @@ def load_manifest(out: Path) -> dict[str, dict]:
 def previous_findings(out: Path, editions) -> dict:
     """The preflight findings of the last build's reports, so a report still lists the files this
     build did not need to make again."""
-    from .preflight import REPORT, Finding
+    from .expect import REPORT, Finding
 
     found = {}
     for edition in editions:
@@ -354,7 +354,7 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earli
     """Preflight every rendered PDF before anything is written: an error stops the build (nothing
     is written), a warning is reported (and stops it under --strict). A document reused unchanged
     reports the findings it had (`earlier`, by path under build/)."""
-    from .preflight import expect_for, preflight_pdf, settings_from
+    from .expect import expect_for, settings_from
 
     out = root / "build"
     languages = [e.lang for e in checked.content.editions]
@@ -365,6 +365,8 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earli
         kind, lang, path, data = output.kind, output.edition, output.path, output.data
         key = path.relative_to(out).as_posix()
         if output.fresh or key not in earlier:
+            from .preflight import preflight_pdf  # reads PDFs (pypdf): only for new documents
+
             findings[key] = preflight_pdf(data, expect_for(key, settings, kind, lang))
         else:
             findings[key] = earlier[key]
@@ -404,9 +406,8 @@ def _pixel_size(file: Path) -> tuple[int, int] | None:
 
 
 def render_edition(renderer, edition: Edition, target: str, made: Outputs) -> None:
-    """Make one edition's documents (in memory), each only if its inputs changed."""
-    from .bundle import BundleInfo, Part, merge_parts
-
+    """Make one edition's documents (in memory), each only if its inputs changed. (The PDF tools are
+    imported inside the renders: planning a build that has nothing to do stays light.)"""
     parts = PARTS[target]
     folder = made.out / edition.lang
     lang = edition.lang
@@ -426,17 +427,23 @@ def render_edition(renderer, edition: Edition, target: str, made: Outputs) -> No
             posters.append((slug, title, rendered, key))
     if "bundle" in parts:
         data = edition.data
-        info = BundleInfo(
-            title=data["title"], author=data.get("author") or data["organisation"],
-            subject=data.get("subject") or "", keywords=", ".join(data.get("keywords") or []),
-            lang=lang, date=edition.date.strftime("D:%Y%m%d000000Z"))
-        bundle_parts = [Part(data["title"], booklet.data)] + [Part(t, r.data) for _, t, r, _ in posters]
+        info = dict(title=data["title"], author=data.get("author") or data["organisation"],
+                    subject=data.get("subject") or "", keywords=", ".join(data.get("keywords") or []),
+                    lang=lang, date=edition.date.strftime("D:%Y%m%d000000Z"))
+        titles = [data["title"]] + [t for _, t, _, _ in posters]
+
+        def bundle():
+            from .bundle import BundleInfo, Part, merge_parts
+
+            pdfs = [booklet.data] + [r.data for _, _, r, _ in posters]
+            merged = merge_parts([Part(t, d) for t, d in zip(titles, pdfs, strict=True)],
+                                 BundleInfo(**info))
+            return _rendered(merged, booklet.pages + sum(r.pages for _, _, r, _ in posters))
+
         # re-merged only when a part (or the bundle's own information) changed
-        inputs = repr((info, [(p.title, k) for p, k in zip(
-            bundle_parts, [booklet_key] + [k for *_, k in posters], strict=True)]))
-        made.make("bundle", lang, folder / "culture-kit.pdf", inputs,
-                  lambda: _rendered(merge_parts(bundle_parts, info),
-                                    booklet.pages + sum(r.pages for _, _, r, _ in posters)))
+        keys = [booklet_key] + [k for *_, k in posters]
+        made.make("bundle", lang, folder / "culture-kit.pdf",
+                  repr((sorted(info.items()), list(zip(titles, keys, strict=True)))), bundle)
     if "print" in parts:
         render_print(renderer, edition, (booklet, booklet_key), posters, folder / "print", made)
 
@@ -451,40 +458,47 @@ def render_print(renderer, edition: Edition, screen_booklet, posters, folder: Pa
                  made: Outputs) -> None:
     """The print editions (CMYK, bleed, every page on a slug with crop marks) for a print shop, and
     for office printers the screen booklet imposed two-up and the screen posters tiled."""
-    from .impose import impose_booklet
-    from .prepress import Marks, add_slug_and_marks
-    from .tile import sheet_labels, tile_poster
-
     brand, lang = renderer.brand, edition.lang
     missing = brand.missing_cmyk()
     if missing:
         raise ProjectError([Problem(
             Location(brand.files[0]), f"colour '{missing[0]}' has no CMYK equivalent in print.colours",
             "print editions use CMYK only: add it under print: colours: in theme.yaml")])
-    marks = Marks(bleed=brand.print_mm("bleed"), slug=max(13.0, brand.print_mm("bleed") + 10))
+    bleed = brand.print_mm("bleed")
+    slug_mm = max(13.0, bleed + 10)
     condition = str(brand.print.get("output-condition") or "Custom")
+    settings = repr((bleed, slug_mm, condition))
 
     def on_slug(render):
+        from .prepress import Marks, add_slug_and_marks
+
         rendered = render()
+        marks = Marks(bleed=bleed, slug=slug_mm)
         return _rendered(add_slug_and_marks(rendered.data, marks, condition), rendered.pages)
 
     made.make("print-booklet", lang, folder / "booklet.pdf",
-              renderer.booklet_html(edition, print_edition=True) + repr((marks, condition)),
+              renderer.booklet_html(edition, print_edition=True) + settings,
               lambda: on_slug(lambda: renderer.booklet(edition, print_edition=True)), leaf=True)
     for slug, _, subject in poster_subjects(edition, renderer):
         html = renderer.poster_html(edition, subject, edition.poster_size, print_edition=True)
-        made.make("print-poster", lang, folder / "posters" / f"{slug}.pdf",
-                  html + repr((marks, condition)),
+        made.make("print-poster", lang, folder / "posters" / f"{slug}.pdf", html + settings,
                   lambda s=subject: on_slug(lambda: renderer.poster(
                       edition, s, edition.poster_size, print_edition=True)), leaf=True)
     booklet, booklet_key = screen_booklet
     sheet, creep = str(brand.print.get("sheet") or "A4"), brand.print_mm("creep")
+
+    def imposed():
+        from .impose import impose_booklet
+
+        return _rendered(impose_booklet(booklet.data, sheet=sheet, creep_mm=creep), booklet.pages // 2)
+
     made.make("imposed", lang, folder / "booklet-imposed.pdf", repr((booklet_key, sheet, creep)),
-              lambda: _rendered(impose_booklet(booklet.data, sheet=sheet, creep_mm=creep),
-                                booklet.pages // 2))
+              imposed)
     plan = tile_plan(brand, edition.poster_size)
     for slug, title, poster, poster_key in posters:
         def tiles(poster=poster, title=title):
+            from .tile import sheet_labels, tile_poster
+
             labels = renderer.labels_overlay(sheet_labels(plan, title), plan.sheet_w, plan.sheet_h,
                                              edition)
             return _rendered(tile_poster(poster.data, plan, title, labels), 1 + len(plan.tiles))
@@ -495,12 +509,12 @@ def render_print(renderer, edition: Edition, screen_booklet, posters, folder: Pa
 
 def tile_plan(brand: Brand, poster_size: str):
     """How a poster of this size is split over the theme's office sheets."""
-    from .impose import SHEETS
+    from .brand import OFFICE_SHEETS_MM
     from .render import POSTER_SIZES_MM
     from .tile import plan_tiles
 
     width, height = POSTER_SIZES_MM[poster_size]
-    sheet_w, sheet_h = SHEETS[str(brand.print.get("sheet") or "A4")]
+    sheet_w, sheet_h = OFFICE_SHEETS_MM[str(brand.print.get("sheet") or "A4")]
     return plan_tiles(width, height, sheet_w, sheet_h, margin=brand.print_mm("printer-margin"),
                       overlap=brand.print_mm("tile-overlap"))
 

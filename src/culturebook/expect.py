@@ -11,10 +11,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from .brand import OFFICE_SHEETS_MM
 from .errors import Location, Problem, ProjectError
 
 KINDS = ("booklet", "poster", "bundle", "imposed", "tiles")
-SHEETS_MM = {"A4": (210.0, 297.0), "Letter": (215.9, 279.4)}
+REPORT = "preflight.json"  # per edition: build/<lang>/preflight.json
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong (`error`) or doubtful (a warning) in a PDF (here, not in preflight.py, so a
+    build that preflights nothing new can still report earlier findings without reading PDFs)."""
+
+    check: str  # one of preflight.CHECKS
+    error: bool  # False = warning
+    page: int | None  # 1-based, when it concerns one page
+    message: str  # one line a user understands, naming what and by how much
+    pixels: tuple[int, int] | None = None  # images: the image's size, to find its source file
+SHEETS_MM = OFFICE_SHEETS_MM
 
 
 @dataclass(frozen=True)

@@ -29,10 +29,13 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from culturebook.brand import OFFICE_SHEETS_MM
+
 PT_PER_MM = 72 / 25.4
 
 # Landscape sheet sizes in mm, each holding two pages side by side: A5 on A4, Half-Letter on Letter.
-SHEETS: dict[str, tuple[float, float]] = {"A4": (297.0, 210.0), "Letter": (279.4, 215.9)}
+# Landscape: two pages side by side.
+SHEETS: dict[str, tuple[float, float]] = {name: (h, w) for name, (w, h) in OFFICE_SHEETS_MM.items()}
 
 # A page within this fraction of its half-sheet is placed at 100 %, not scaled by a rounding error.
 _SCALE_SNAP = 1e-3

@@ -22,25 +22,23 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .errors import Location, Problem, ProjectError
-from .expect import Expect, Settings, Target, expect_for, find_targets, project_settings, settings_from
+from .expect import (
+    REPORT,
+    Expect,
+    Finding,
+    Settings,
+    Target,
+    expect_for,
+    find_targets,
+    project_settings,
+    settings_from,
+)
 from .pdfscan import Document, NotAPDF, PdfFont, content_operators, entry, page_box
 
 CHECKS = ("fonts", "notdef", "images", "pages", "boxes", "bleed", "colour", "intent", "metadata",
           "links")
 MM_PER_PT = 25.4 / 72
 TOLERANCE_MM = 0.2  # box sizes and bleed widths
-REPORT = "preflight.json"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing wrong (`error`) or doubtful (a warning) in a PDF."""
-
-    check: str  # one of CHECKS
-    error: bool  # False = warning
-    page: int | None  # 1-based, when it concerns one page
-    message: str  # one line a user understands, naming what and by how much
-    pixels: tuple[int, int] | None = None  # images: the image's size, to find its source file
 
 
 def preflight_pdf(data: bytes, expect: Expect) -> list[Finding]:

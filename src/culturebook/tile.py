@@ -13,10 +13,9 @@ import io
 import math
 from dataclasses import dataclass
 
-from pypdf import PdfReader, PdfWriter, Transformation
-from pypdf.generic import DictionaryObject, NameObject
-
-from culturebook.impose import PT_PER_MM, copy_info, draw_form, page_form, set_content, source_title
+# pypdf is imported where pages are drawn: planning tiles (every build, even one with nothing to
+# do) is arithmetic only.
+PT_PER_MM = 72 / 25.4
 
 MARKS_MM = 4.0  # gutter for cut and glue marks between the printable edge and the image area
 LABEL_MM = 8.0  # the bottom gutter: marks, then the tile's label
@@ -162,6 +161,11 @@ def tile_poster(data: bytes, plan: TilePlan, name: str, overlay: bytes | None = 
     per sheet setting sheet_labels() in the publication's fonts (any script, embedded), merged over
     each page. Without it, a fallback sets the labels in Helvetica (not embedded, WinAnsi only).
     """
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import DictionaryObject, NameObject
+
+    from culturebook.impose import copy_info, page_form, set_content, source_title
+
     reader = PdfReader(io.BytesIO(data))
     if len(reader.pages) != 1:
         raise ValueError(f"a poster has one page, this PDF has {len(reader.pages)}")
@@ -256,6 +260,10 @@ class _Page:
     def poster(self, plan: TilePlan, scale: float, x: float, y: float, clip: Rect) -> None:
         """The poster at `scale`, its top left corner at (x, y), clipped to `clip`."""
         bottom = self.height - y - plan.poster_h * scale
+        from pypdf import Transformation
+
+        from culturebook.impose import draw_form
+
         place = Transformation().scale(scale, scale).translate(x * PT_PER_MM, bottom * PT_PER_MM)
         box = ((clip.x) * PT_PER_MM, (self.height - clip.y - clip.h) * PT_PER_MM,
                (clip.x + clip.w) * PT_PER_MM, (self.height - clip.y) * PT_PER_MM)
