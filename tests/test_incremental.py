@@ -25,13 +25,13 @@ def consistent(root) -> None:
         assert hashlib.sha256(data).hexdigest() == entry["sha256"], path
 
 
-def test_nothing_to_do_renders_nothing_and_never_imports_weasyprint(built_root):
+def test_nothing_to_do_renders_nothing_and_loads_no_pdf_library(built_root):
     before = (built_root / "build" / "manifest.json").read_bytes()
     code = ("import sys; from pathlib import Path; from culturebook.build import build; "
             f"written, _ = build(Path({str(built_root)!r}), 'all'); "
-            "print(len(written), 'weasyprint' in sys.modules)")
+            "print(len(written), 'weasyprint' in sys.modules, 'pypdf' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["0", "False"]
+    assert result.stdout.split() == ["0", "False", "False"]
     assert (built_root / "build" / "manifest.json").read_bytes() == before
 
 
