@@ -116,7 +116,8 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
 @debug_option
 def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool, debug: bool) -> None:
     """Check built PDFs as a print shop's preflight would: fonts, .notdef glyphs, image resolution,
-    page count, TrimBox/BleedBox, bleed coverage, colour spaces, metadata and links.
+    page count, TrimBox/BleedBox, bleed coverage, colour spaces, the PDF/X output intent,
+    metadata and links.
 
     Without PDF arguments, checks every PDF in build/manifest.json. Writes
     build/<lang>/preflight.json for the files checked. Exit status 1 on errors (under --strict, on

@@ -398,6 +398,8 @@ class _Walker:
         operands: list = []
         nested: list[list] = []
         track = self.track
+        # The operand handling below repeats _operands() inline on purpose: this loop runs over
+        # every token of every page, where a function call per token is the cost that matters.
         path: list[float] | None = None  # bbox of the current path, user space
         rgb = False
         scan = self.scan
