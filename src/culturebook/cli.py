@@ -132,17 +132,22 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
         except ProjectError as exc:  # a missing file, not a PDF, no build: one line each
             _print_problems(exc.problems, root)
             sys.exit(1)
-    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
-    for column in ("file", "check", "page"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("message", overflow="fold")
-    for name, findings in results.items():
-        for f in findings:
-            table.add_row(_escape(name), f.check, str(f.page or ""), _escape(f.message),
-                          style="red" if f.error else "yellow")
     errors, warnings = totals(results)
-    if errors or warnings:
+    if (errors or warnings) and out.is_terminal:
+        table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
+        for column in ("file", "check", "page"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("message", overflow="fold")
+        for name, findings in results.items():
+            for f in findings:
+                table.add_row(_escape(name), f.check, str(f.page or ""), _escape(f.message),
+                              style="red" if f.error else "yellow")
         out.print(table)
+    elif errors or warnings:  # a pipe or CI log: one whole line per finding, never wrapped
+        for name, findings in results.items():
+            for f in findings:
+                level = "error" if f.error else "warning"
+                out.print(_escape(f"{name}: {level}: {f.check}: {f.message}"), crop=False)
     out.print(f"{_count(len(results), 'file')} checked: {_count(errors, 'error')}, "
               f"{_count(warnings, 'warning')}")
     sys.exit(1 if failed(results, strict) else 0)
