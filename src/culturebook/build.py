@@ -108,10 +108,63 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     from .render import Renderer
 
     renderer = Renderer(root, checked.brand, cache_dir(), strict)
+    _PROJECTS[(str(renderer.root), strict)] = (checked, renderer)  # inherited by forked workers
     out = root / "build"
     with build_lock(out):
         return _build_locked(root, checked, renderer, out, target, editions, strict, progress, force,
                              jobs or os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A document that needs no other document, as plain data: what the build asks a worker (a
+    forked process, or a node of a cluster) to make. The worker finds the project at `root`."""
+
+    root: str
+    strict: bool
+    kind: str  # booklet | poster | print-booklet | print-poster
+    lang: str
+    subject: str = ""  # a poster's slug
+
+
+_PROJECTS: dict[tuple[str, bool], tuple] = {}  # (root, strict) -> (Checked, Renderer), per process
+
+
+def project_for(root: str, strict: bool):
+    """This process's checked project and renderer for `root`, loaded on first use (a cluster
+    worker loads it once and keeps it, with its FontConfiguration, for every later document)."""
+    key = (root, strict)
+    if key not in _PROJECTS:
+        from .render import Renderer
+
+        checked = check_project(Path(root), strict)
+        _PROJECTS[key] = (checked, Renderer(Path(root), checked.brand, cache_dir(), strict))
+    return _PROJECTS[key]
+
+
+def make_leaf(leaf: Leaf):
+    """Render the document `leaf` describes."""
+    checked, renderer = project_for(leaf.root, leaf.strict)
+    edition = next(e for e in checked.content.editions if e.lang == leaf.lang)
+    print_edition = leaf.kind.startswith("print-")
+    if leaf.kind.endswith("booklet"):
+        rendered = renderer.booklet(edition, print_edition=print_edition)
+    else:
+        subject = next(s for slug, _, s in poster_subjects(edition, renderer) if slug == leaf.subject)
+        rendered = renderer.poster(edition, subject, edition.poster_size, print_edition=print_edition)
+    if print_edition:
+        from .prepress import Marks, add_slug_and_marks
+
+        bleed, slug, condition = print_marks(checked.brand)
+        rendered = _rendered(add_slug_and_marks(rendered.data, Marks(bleed=bleed, slug=slug),
+                                                condition), rendered.pages)
+    return rendered
+
+
+def print_marks(brand: Brand) -> tuple[float, float, str]:
+    """The bleed and the slug around it (mm), and the output condition, of the print settings."""
+    bleed = brand.print_mm("bleed")
+    return bleed, max(13.0, bleed + 10), str(brand.print.get("output-condition") or "Custom")
 
 
 @contextlib.contextmanager
@@ -146,25 +199,24 @@ def build_lock(out: Path):
             handle.truncate(0)
 
 
-_JOBS: list[tuple[str, Callable]] = []  # the pool's work, inherited by forked workers
 _LOCK_FD: int | None = None
 
 
-def render_in_pool(leaves: dict[str, Callable], jobs: int, progress: Callable[..., None],
+def render_in_pool(leaves: dict[str, Leaf], jobs: int, progress: Callable[..., None],
                    total: int) -> dict[str, object]:
     """Make the documents that need no other document in `jobs` worker processes. Workers are
-    forked after planning, so each inherits the plan and keeps its own FontConfiguration for its
-    lifetime; results come back as bytes. Problems from every worker are raised together."""
+    forked after planning, so each inherits the checked project and keeps its own
+    FontConfiguration for its lifetime; results come back as bytes. Problems from every worker are
+    raised together."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    _JOBS[:] = list(leaves.items())
     ready, problems = {}, []
     context = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(_JOBS)), mp_context=context,
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(leaves)), mp_context=context,
                                initializer=_worker_start)
     try:
-        futures = {pool.submit(_run_job, i): rel for i, (rel, _) in enumerate(_JOBS)}
+        futures = {pool.submit(make_leaf, leaf): rel for rel, leaf in leaves.items()}
         for future in as_completed(futures):
             rel = futures[future]
             try:
@@ -179,8 +231,6 @@ def render_in_pool(leaves: dict[str, Callable], jobs: int, progress: Callable[..
             process.kill()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
-    finally:
-        _JOBS.clear()
     pool.shutdown()
     if problems:
         raise ProjectError(problems)
@@ -200,10 +250,6 @@ def _worker_start() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if _LOCK_FD is not None:
         os.close(_LOCK_FD)
-
-
-def _run_job(index: int):
-    return _JOBS[index][1]()
 
 
 def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force, jobs):
@@ -261,15 +307,16 @@ class Outputs:
         self.dry = dry  # plan only: count what must be made, make nothing
         self.to_make = 0
         self.total = total
-        self.leaves: dict[str, Callable] = {}  # (planning) renders that need no other document
+        self.leaves: dict[str, Leaf] = {}  # (planning) renders that need no other document
         self.ready: dict[str, object] = {}  # documents already made by the worker pool
 
-    def make(self, kind: str, edition: str, path: Path, inputs: str, render: Callable,
-             emit: bool = True, leaf: bool = False):
+    def make(self, kind: str, edition: str, path: Path, inputs: str, render: Callable | Leaf,
+             emit: bool = True):
         """The document at `path` made from `inputs` (text or bytes): the file of the last build
         when they are unchanged, else `render()`. With emit=False it is only needed by another
-        document (the screen booklet of a print build), not written. A `leaf` render needs no
-        other document, so the worker pool can make it."""
+        document (the screen booklet of a print build), not written. A `Leaf` needs no other
+        document, so the worker pool can make it."""
+        leaf = render if isinstance(render, Leaf) else None
         from .render import Rendered
 
         digest = hashlib.sha256(self.stamp.encode() + kind.encode() + b"\0"
@@ -293,7 +340,7 @@ class Outputs:
         elif reused is None:
             self.to_make += 1
             self.progress(f"rendering {rel}", self.to_make + len(self.ready), self.total)
-            rendered = render()
+            rendered = make_leaf(leaf) if leaf else render()
         if reused is not None:
             self.progress(f"up to date {rel}")
         if emit:
@@ -415,15 +462,15 @@ def render_edition(renderer, edition: Edition, target: str, made: Outputs) -> No
     if parts & {"booklet", "bundle", "print"}:
         booklet, booklet_key = made.make(
             "booklet", lang, folder / "booklet.pdf", renderer.booklet_html(edition),
-            lambda: renderer.booklet(edition), emit="booklet" in parts, leaf=True)
+            Leaf(str(renderer.root), renderer.strict, "booklet", lang), emit="booklet" in parts)
     posters = []
     if parts & {"posters", "bundle", "print"}:
         for slug, title, subject in poster_subjects(edition, renderer):
             html = renderer.poster_html(edition, subject, edition.poster_size)
             rendered, key = made.make(
                 "poster", lang, folder / "posters" / f"{slug}.pdf", html,
-                lambda s=subject: renderer.poster(edition, s, edition.poster_size),
-                emit="posters" in parts, leaf=True)
+                Leaf(str(renderer.root), renderer.strict, "poster", lang, slug),
+                emit="posters" in parts)
             posters.append((slug, title, rendered, key))
     if "bundle" in parts:
         data = edition.data
@@ -464,26 +511,15 @@ def render_print(renderer, edition: Edition, screen_booklet, posters, folder: Pa
         raise ProjectError([Problem(
             Location(brand.files[0]), f"colour '{missing[0]}' has no CMYK equivalent in print.colours",
             "print editions use CMYK only: add it under print: colours: in theme.yaml")])
-    bleed = brand.print_mm("bleed")
-    slug_mm = max(13.0, bleed + 10)
-    condition = str(brand.print.get("output-condition") or "Custom")
-    settings = repr((bleed, slug_mm, condition))
-
-    def on_slug(render):
-        from .prepress import Marks, add_slug_and_marks
-
-        rendered = render()
-        marks = Marks(bleed=bleed, slug=slug_mm)
-        return _rendered(add_slug_and_marks(rendered.data, marks, condition), rendered.pages)
-
+    settings = repr(print_marks(brand))
+    root, strict = str(renderer.root), renderer.strict
     made.make("print-booklet", lang, folder / "booklet.pdf",
               renderer.booklet_html(edition, print_edition=True) + settings,
-              lambda: on_slug(lambda: renderer.booklet(edition, print_edition=True)), leaf=True)
+              Leaf(root, strict, "print-booklet", lang))
     for slug, _, subject in poster_subjects(edition, renderer):
         html = renderer.poster_html(edition, subject, edition.poster_size, print_edition=True)
         made.make("print-poster", lang, folder / "posters" / f"{slug}.pdf", html + settings,
-                  lambda s=subject: on_slug(lambda: renderer.poster(
-                      edition, s, edition.poster_size, print_edition=True)), leaf=True)
+                  Leaf(root, strict, "print-poster", lang, slug))
     booklet, booklet_key = screen_booklet
     sheet, creep = str(brand.print.get("sheet") or "A4"), brand.print_mm("creep")
 
