@@ -99,3 +99,39 @@ def test_a_pool_of_workers_makes_the_same_bytes_as_one_process(make_project):
     build(two, "bundle", jobs=2)
     assert {p: e["sha256"] for p, e in manifest(one).items()} == \
         {p: e["sha256"] for p, e in manifest(two).items()}
+
+
+def test_source_date_epoch_dates_every_pdf_and_two_folders_get_the_same_bytes(tmp_path, monkeypatch):
+    from pypdf import PdfReader
+
+    from projectkit import make_project
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # 2023-11-14 22:13:20 UTC
+    first, second = make_project(tmp_path / "a"), make_project(tmp_path / "b")
+    build(first, "bundle", jobs=1)
+    build(second, "bundle", jobs=2)
+    assert {p: a["sha256"] for p, a in manifest(first).items()} == \
+        {p: a["sha256"] for p, a in manifest(second).items()}
+    for path in manifest(first):
+        info = PdfReader(first / "build" / path).metadata
+        assert (info["/CreationDate"][:16], info["/ModDate"][:16]) == ("D:20231114221320",) * 2, path
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    written, _ = build(first, "bundle")  # a new date is a new input: every document is made again
+    assert sorted(a.path for a in written) == sorted(manifest(first))
+
+
+def test_a_bad_source_date_epoch_is_one_line(tmp_path):
+    import os
+
+    from projectkit import make_project
+
+    root = make_project(tmp_path / "a")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "yesterday"}
+    result = subprocess.run([sys.executable, "-m", "culturebook", "build"], cwd=root, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "$SOURCE_DATE_EPOCH: SOURCE_DATE_EPOCH is 'yesterday', not a whole number of seconds since 1970",
+        "    hint: unset it, or set it to e.g. $(git log -1 --format=%ct)",
+        "1 problem in 1 file; nothing was written"]
+    assert not (root / "build" / "manifest.json").exists()

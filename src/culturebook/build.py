@@ -476,7 +476,7 @@ def render_edition(renderer, edition: Edition, target: str, made: Outputs) -> No
         data = edition.data
         info = dict(title=data["title"], author=data.get("author") or data["organisation"],
                     subject=data.get("subject") or "", keywords=", ".join(data.get("keywords") or []),
-                    lang=lang, date=edition.date.strftime("D:%Y%m%d000000Z"))
+                    lang=lang, date=edition.created.strftime("D:%Y%m%d%H%M%SZ"))
         titles = [data["title"]] + [t for _, t, _, _ in posters]
 
         def bundle():

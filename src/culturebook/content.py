@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class Edition:
     source_lang: str
     native_lang: str
     date: dt.date
+    created: dt.datetime  # the PDFs' creation and modification date (UTC)
     theme: str
     poster_size: str
     data: dict
@@ -98,6 +100,7 @@ def load_content(project_root: Path, problems: Problems) -> Content:
 
     source = languages[0]
     native = settings.get("native_language", source)
+    created = source_date_epoch(problems)
     editions = []
     for lang in dict.fromkeys(languages):
         resolver = _Resolver(lang, source, native, project_root, problems)
@@ -108,6 +111,7 @@ def load_content(project_root: Path, problems: Problems) -> Content:
             data["title_secondary"] = editions[0].data["title"]
         editions.append(Edition(
             lang=lang, source_lang=source, native_lang=native, date=settings["date"],
+            created=created or dt.datetime.combine(settings["date"], dt.time(), dt.UTC),
             theme=settings.get("theme", "default"),
             poster_size=settings.get("posters", {}).get("size", "A2"),
             data=data, runs=tuple(resolver.runs), images=tuple(resolver.images),
@@ -116,6 +120,21 @@ def load_content(project_root: Path, problems: Problems) -> Content:
         _check_translation_fields(lang_nodes[lang], problems)
     problems.raise_if_errors()
     return Content(content_dir, settings, tuple(editions))
+
+
+def source_date_epoch(problems: Problems) -> dt.datetime | None:
+    """The time SOURCE_DATE_EPOCH names, if set: the reproducible-builds convention for the date a
+    build stamps into its files. Without it the PDFs carry the content's `date`."""
+    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not text:
+        return None
+    try:
+        return dt.datetime.fromtimestamp(int(text), dt.UTC)
+    except (ValueError, OverflowError, OSError):
+        problems.error(Location(Path("$SOURCE_DATE_EPOCH")),
+                       f"SOURCE_DATE_EPOCH is '{text}', not a whole number of seconds since 1970",
+                       "unset it, or set it to e.g. $(git log -1 --format=%ct)")
+        return None
 
 
 def _name_values_twice(data: dict, source: Edition | None, lang: str, native: str,

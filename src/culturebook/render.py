@@ -329,6 +329,7 @@ class Renderer:
             "labels": labels,
             "date": format_date(edition.date, labels),
             "date_iso": edition.date.isoformat(),
+            "created_iso": edition.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
             "values": values,
             "title_lines": title_lines(data.get("title", "")),
             "translation_note": (data.get("translation") or {}).get("note") or "",
