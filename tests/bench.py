@@ -34,6 +34,7 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from bench_engine import engine_rows  # noqa: E402
 from conftest import REPO, copy_project  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -113,6 +114,8 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     parser.add_argument("--project", type=Path, default=REPO, help="project to copy (default: repo)")
+    parser.add_argument("--people", type=int, default=200,
+                        help="personalised booklets to make (default 200)")
     args = parser.parse_args()
     console = Console(width=110, highlight=False)
 
@@ -161,6 +164,9 @@ def main() -> int:
         from pypdf import PdfReader
 
         pages = {d.name: len(PdfReader(d.pdf).pages) for d in docs}
+        console.print(f"[dim]engine rows: {args.rounds} rounds each; {args.people} personalised "
+                      "booklets, and as many whole booklets[/dim]")
+        engine = engine_rows(root, env, args.rounds, args.people, tmp)
 
     ours_s = [r.seconds for r in ours]
     theirs_s = [sum(r.seconds for r in rnd.values()) for rnd in theirs]
@@ -198,10 +204,58 @@ def main() -> int:
                        f"{max(r.max_rss_kib for r in runs) / 1024:.0f} MiB")
     detail.add_row("[bold]total[/bold]", str(sum(pages.values())), seconds(theirs_s), "")
     console.print(detail)
+    print_engine(console, engine)
     console.print(f"[dim]{versions}; {os.cpu_count()} CPUs. The booklet HTML carries the "
                   "padding candidates culturebook lays out and then drops, so the CLI's booklets "
                   "have a few more pages than build/<lang>/booklet.pdf.[/dim]")
     return 0
+
+
+def print_engine(console: Console, e: dict) -> None:
+    """Rows 2-5: the engine's table, then the sizes of what a whole build writes."""
+    mib = 1024 * 1024
+    table = Table(title="The build engine (median of the rounds; memory: every process of the "
+                  "build summed)", title_justify="left")
+    for column in ("run", "median s", "target", "notes"):
+        table.add_column(column, justify="left" if column in ("run", "notes") else "right")
+
+    def verdict(ok: bool) -> str:
+        return "[green]meets[/green]" if ok else "[red]misses[/red]"
+
+    noop = statistics.median(e["noop"])
+    table.add_row("build all, nothing to do", f"{noop:.2f}", f"{verdict(noop <= 0.5)} <= 0.5 s",
+                  "a fresh process each round")
+    poster = statistics.median(e["poster"])
+    table.add_row("build posters, one value's statement changed", f"{poster:.2f}",
+                  f"{verdict(poster <= 2)} <= 2 s", "remade: " + ", ".join(e["remade"]))
+    table.add_row("build bundle after it", seconds(e["bundle"]), "",
+                  "the booklet's values spread shows the statement too: booklet, poster, bundle")
+    ratio = e["theirs"] / e["ours"]
+    table.add_row(f"build personalised, {e['people']} recipients (en)", f"{e['ours']:.2f}", "",
+                  f"{e['singles']} booklets + 1 print file (CMYK) + recipients.csv; peak "
+                  f"{e['ours_peak'] / mib:.0f} MiB")
+    table.add_row(f"whole booklet per recipient, same pool, x{e['people']}", f"{e['theirs']:.2f}",
+                  "", f"{e['whole']} booklets, no print file; peak {e['theirs_peak'] / mib:.0f} MiB")
+    table.add_row("ratio whole / personalised", f"{ratio:.1f}x", f"{verdict(ratio >= 10)} >= 10x",
+                  "")
+    table.add_row("print file of every personalised booklet", "", "",
+                  f"{e['combined_bytes'] / mib:.1f} MiB, against {e['people']} x "
+                  f"{e['single_bytes'] / 1024:.0f} KiB = {e['people'] * e['single_bytes'] / mib:.0f} MiB "
+                  f"as separate files (a whole booklet alone: {e['whole_bytes'] / 1024:.0f} KiB)")
+    table.add_row("build all --force (peak memory)", f"{e['all_seconds']:.2f}",
+                  f"{verdict(e['all_peak'] <= 400 * 1000 * 1000)} <= 400 MB",
+                  f"peak {e['all_peak'] / mib:.0f} MiB")
+    console.print(table)
+    sizes = Table(title="What build all writes", title_justify="left")
+    sizes.add_column("file")
+    sizes.add_column("size", justify="right")
+    for path, size in sorted(e["sizes"].items()):
+        if "/tiles/" not in path and "/posters/" not in path or path.endswith("mission-vision.pdf"):
+            sizes.add_row(path, f"{size / 1024:.0f} KiB")
+    total = sum(e["sizes"].values())
+    sizes.add_row(f"[bold]all {len(e['sizes'])} files[/bold] (posters and tiles: one shown per "
+                  "edition)", f"{total / mib:.1f} MiB")
+    console.print(sizes)
 
 
 def _versions() -> str:

@@ -7,6 +7,7 @@ requested build has rendered without a problem, so a bad input never leaves a ha
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -23,7 +24,7 @@ from .content import Content, Edition, load_content
 from .errors import Location, Problem, Problems, ProjectError
 from .glyphs import check_glyphs
 
-TARGETS = ("booklet", "posters", "bundle", "print", "all")
+TARGETS = ("booklet", "posters", "bundle", "print", "all", "personalised")
 MANIFEST = "manifest.json"
 
 
@@ -96,8 +97,10 @@ def check_templates(brand: Brand, problems: Problems) -> None:
 
 def build(root: Path, target: str = "all", editions: list[str] | None = None,
           strict: bool = False, progress: Callable[..., None] = lambda *_: None,
-          force: bool = False, jobs: int | None = None) -> tuple[list[Artifact], list[Problem]]:
-    """Build `target` for the chosen editions; return what was written and the warnings.
+          force: bool = False, jobs: int | None = None,
+          recipients: Path | None = None) -> tuple[list[Artifact], list[Problem]]:
+    """Build `target` for the chosen editions; return what was written and the problems that did
+    not stop it: warnings, and (personalised booklets) the recipients' rows that were left out.
 
     `progress(message, done=None, total=None)` hears what is happening: "rendering <path>" with
     the count of documents made so far and how many this build makes, then "preflight of N files".
@@ -105,14 +108,64 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     A document whose inputs are unchanged since the last build (build/manifest.json) is not made
     again: a build with nothing to do renders nothing and never imports WeasyPrint."""
     checked = check_project(root, strict)
+    rows = Problems()
+    people = read_people(checked, recipients, editions, rows) if target == "personalised" else []
     from .render import Renderer
 
     renderer = Renderer(root, checked.brand, cache_dir(), strict)
     _PROJECTS[(str(renderer.root), strict)] = (checked, renderer)  # inherited by forked workers
     out = root / "build"
     with build_lock(out):
-        return _build_locked(root, checked, renderer, out, target, editions, strict, progress, force,
-                             jobs or os.cpu_count() or 1)
+        written, problems = _build_locked(root, checked, renderer, out, target, editions, strict,
+                                          progress, force, jobs or os.cpu_count() or 1, people)
+    found = rows.warnings + problems + rows.errors
+    left_out = sorted((p for p in found if not p.warning),
+                      key=lambda p: (str(p.location.path), p.location.line, p.location.col))
+    return written, [p for p in found if p.warning] + left_out
+
+
+def read_people(checked: Checked, path: Path | None, editions: list[str] | None,
+                problems: Problems) -> list:
+    """The recipients of personalised booklets: the good rows of the CSV, each of whose texts the
+    fonts can draw. A bad row is a problem at its line and column, and is left out."""
+    from .glyphs import coverage, missing_characters
+    from .recipients import read_recipients
+
+    settings = checked.content.settings
+    first = checked.content.editions[0]
+    if path is None:
+        raise ProjectError([Problem(Location(first.files[0]), "personalised booklets need a list "
+                                    "of recipients", "give it with --recipients people.csv "
+                                    "(make personalised RECIPIENTS=people.csv)")])
+    missing = [e for e in checked.content.editions if not e.data.get("welcome")]
+    if missing:
+        raise ProjectError([Problem(Location(missing[0].files[-1]), "personalised booklets need a "
+                                    "welcome letter: the content has no welcome:",
+                                    "add welcome: with cover, title and body (docs/content.md)")])
+    languages = [e.lang for e in checked.content.editions]
+    people = read_recipients(path, settings.get("recipients") or {}, languages, problems)
+    covered = frozenset().union(*(coverage(checked.brand, lang, cache_dir() / "cmaps")
+                                  for lang in languages))
+    families = ", ".join(dict.fromkeys(f.family for f in checked.brand.faces))
+    good = []
+    for person in people:
+        texts = {"name": person.name, **{k: v for k, v in person.values.items() if isinstance(v, str)}}
+        bad = [(column, ch) for column, text in texts.items()
+               for ch in missing_characters(text, covered)]
+        if bad:
+            import unicodedata
+
+            column, ch = bad[0]
+            cell = person.cells[column]
+            at = texts[column].index(ch)
+            problems.error(Location(cell.path, cell.line, cell.col + at),
+                           f"character '{ch}' (U+{ord(ch):04X} "
+                           f"{unicodedata.name(ch, 'unnamed character')}) in the {column} is not in "
+                           f"the fonts ({families})", "write it in another script, or add a font "
+                           "that has it to the theme")
+        elif editions is None or person.language in ("", *editions):
+            good.append(person)
+    return good
 
 
 @dataclass(frozen=True)
@@ -122,9 +175,10 @@ class Leaf:
 
     root: str
     strict: bool
-    kind: str  # booklet | poster | print-booklet | print-poster
+    kind: str  # [print-]booklet | [print-]poster | [print-]personal-shared | [print-]personal-pages
     lang: str
     subject: str = ""  # a poster's slug
+    recipients: tuple = ()  # personal pages: the recipients (recipients.Recipient) of one batch
 
 
 _PROJECTS: dict[tuple[str, bool], tuple] = {}  # (root, strict) -> (Checked, Renderer), per process
@@ -147,18 +201,53 @@ def make_leaf(leaf: Leaf):
     checked, renderer = project_for(leaf.root, leaf.strict)
     edition = next(e for e in checked.content.editions if e.lang == leaf.lang)
     print_edition = leaf.kind.startswith("print-")
-    if leaf.kind.endswith("booklet"):
+    kind = leaf.kind.removeprefix("print-")
+    if kind == "booklet":
         rendered = renderer.booklet(edition, print_edition=print_edition)
+    elif kind == "personal-shared":
+        rendered = renderer.booklet(edition, print_edition=print_edition, personalised=True)
+    elif kind == "personal-pages":
+        found = letters(renderer, checked, edition, leaf.recipients)
+        rows = [person.cells["name"] for person in leaf.recipients]
+        if print_edition:  # the print file: one document for the group, sharing its fonts
+            batches = [renderer.personal_pages(edition, found, rows, print_edition=True)]
+        else:  # each recipient's own document: their booklet depends on nothing but their row
+            batches = [renderer.personal_pages(edition, [letter], [row])
+                       for letter, row in zip(found, rows, strict=True)]
+        marks = _marks_for(checked.brand) if print_edition else (lambda data: data)
+        return [dataclasses.replace(b, data=marks(b.data) if b.data else b"") for b in batches]
     else:
         subject = next(s for slug, _, s in poster_subjects(edition, renderer) if slug == leaf.subject)
         rendered = renderer.poster(edition, subject, edition.poster_size, print_edition=print_edition)
     if print_edition:
-        from .prepress import Marks, add_slug_and_marks
-
-        bleed, slug, condition = print_marks(checked.brand)
-        rendered = _rendered(add_slug_and_marks(rendered.data, Marks(bleed=bleed, slug=slug),
-                                                condition), rendered.pages)
+        rendered = dataclasses.replace(rendered, data=_marks_for(checked.brand)(rendered.data))
     return rendered
+
+
+def _marks_for(brand: Brand) -> Callable[[bytes], bytes]:
+    """What puts a print edition's pages on a slug with crop and registration marks."""
+    from .prepress import Marks, add_slug_and_marks
+
+    bleed, slug, condition = print_marks(brand)
+    return lambda data: add_slug_and_marks(data, Marks(bleed=bleed, slug=slug), condition)
+
+
+def letters(renderer, checked: Checked, edition: Edition, recipients) -> list[dict]:
+    """What the layouts' cover and letter show for each recipient, in this edition."""
+    from .glyphs import coverage, missing_characters
+    from .personalise import letter_for
+    from .render import format_date
+
+    labels = renderer.context(edition)["labels"]
+    langs = [edition.lang] + [e.lang for e in checked.content.editions if e.lang != edition.lang]
+    covered = {lang: coverage(checked.brand, lang, cache_dir() / "cmaps") for lang in langs}
+
+    def script_of(text: str) -> str | None:
+        return next((lang for lang in langs if not missing_characters(text, covered[lang])),
+                    None) if missing_characters(text, covered[edition.lang]) else None
+
+    return [letter_for(r, edition.data["welcome"], lambda d: format_date(d, labels), script_of)
+            for r in recipients]
 
 
 def print_marks(brand: Brand) -> tuple[float, float, str]:
@@ -252,20 +341,21 @@ def _worker_start() -> None:
         os.close(_LOCK_FD)
 
 
-def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force, jobs):
+def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force, jobs,
+                  people):
     chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
     previous = {} if force else load_manifest(out)
     # A first pass only plans (which documents must be made), so progress can count to a total.
     plan = Outputs(out, previous, stamp(checked), progress, dry=True)
     for edition in chosen:
-        render_edition(renderer, edition, target, plan)
+        render_edition(renderer, edition, target, plan, people)
     made = Outputs(out, previous, plan.stamp, progress, total=plan.to_make)
     if jobs > 1 and len(plan.leaves) > 1:
         made.ready = render_in_pool(plan.leaves, jobs, progress, plan.to_make)
     for edition in chosen:
-        render_edition(renderer, edition, target, made)
+        render_edition(renderer, edition, target, made, people)
     notes = Problems()
-    if PARTS[target] & {"print"} and checked.brand.output_profile() is None:
+    if PARTS[target] & {"print", "personalised"} and checked.brand.output_profile() is None:
         notes.warn(checked.brand.setting_location("print"),
                    "the print editions are CMYK but not PDF/X-4: no output profile is named",
                    "add the print shop's CMYK profile as print.output-profile in theme.yaml")
@@ -281,7 +371,7 @@ def _build_locked(root, checked, renderer, out, target, editions, strict, progre
         from .preflight import write_reports
 
         write_reports(out, {**earlier, **findings})
-    return artifacts, checked.warnings + notes.warnings + warnings
+    return artifacts, checked.warnings + notes.warnings + warnings + made.rejected
 
 
 @dataclass
@@ -295,6 +385,7 @@ class Output:
     pages: int
     inputs: str
     fresh: bool
+    preflight: bool = True  # False: made the same way as a document of the build that is checked
 
 
 class Outputs:
@@ -309,9 +400,23 @@ class Outputs:
         self.total = total
         self.leaves: dict[str, Leaf] = {}  # (planning) renders that need no other document
         self.ready: dict[str, object] = {}  # documents already made by the worker pool
+        self.rejected: list[Problem] = []  # recipients whose personal pages failed a check
+
+    def digest(self, kind: str, inputs: str | bytes) -> str:
+        """The hash of everything a document of this kind is made from."""
+        return hashlib.sha256(self.stamp.encode() + kind.encode() + b"\0"
+                              + (inputs.encode() if isinstance(inputs, str) else inputs)).hexdigest()
+
+    def current(self, kind: str, path: Path, inputs: str | bytes) -> bool:
+        """Whether the file at `path` is what the last build made from these same inputs."""
+        entry = self.previous.get(path.relative_to(self.out).as_posix())
+        if not entry or entry.get("inputs") != self.digest(kind, inputs) or not path.is_file():
+            return False
+        # The bytes are checked while planning too: the plan and the build must agree on it.
+        return hashlib.sha256(path.read_bytes()).hexdigest() == entry.get("sha256")
 
     def make(self, kind: str, edition: str, path: Path, inputs: str, render: Callable | Leaf,
-             emit: bool = True):
+             emit: bool = True, preflight: bool = True):
         """The document at `path` made from `inputs` (text or bytes): the file of the last build
         when they are unchanged, else `render()`. With emit=False it is only needed by another
         document (the screen booklet of a print build), not written. A `Leaf` needs no other
@@ -319,8 +424,7 @@ class Outputs:
         leaf = render if isinstance(render, Leaf) else None
         from .render import Rendered
 
-        digest = hashlib.sha256(self.stamp.encode() + kind.encode() + b"\0"
-                                + (inputs.encode() if isinstance(inputs, str) else inputs)).hexdigest()
+        digest = self.digest(kind, inputs)
         rel = path.relative_to(self.out).as_posix()
         entry = self.previous.get(rel)
         reused = None
@@ -345,7 +449,7 @@ class Outputs:
             self.progress(f"up to date {rel}")
         if emit:
             self.items.append(Output(kind, edition, path, (reused or rendered).data,
-                                     (reused or rendered).pages, digest, reused is None))
+                                     (reused or rendered).pages, digest, reused is None, preflight))
         result = reused or rendered
         return result, digest
 
@@ -409,6 +513,8 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earli
                              root / "fonts")
     findings, problems = {}, Problems()
     for output in outputs:
+        if not output.preflight:
+            continue
         kind, lang, path, data = output.kind, output.edition, output.path, output.data
         key = path.relative_to(out).as_posix()
         if output.fresh or key not in earlier:
@@ -439,6 +545,7 @@ PARTS = {
     "bundle": {"booklet", "posters", "bundle"},
     "print": {"print"},
     "all": {"booklet", "posters", "bundle", "print"},
+    "personalised": {"personalised"},  # with --recipients; not part of "all"
 }
 
 
@@ -452,7 +559,8 @@ def _pixel_size(file: Path) -> tuple[int, int] | None:
         return None
 
 
-def render_edition(renderer, edition: Edition, target: str, made: Outputs) -> None:
+def render_edition(renderer, edition: Edition, target: str, made: Outputs,
+                   people: list = ()) -> None:
     """Make one edition's documents (in memory), each only if its inputs changed. (The PDF tools are
     imported inside the renders: planning a build that has nothing to do stays light.)"""
     parts = PARTS[target]
@@ -493,6 +601,8 @@ def render_edition(renderer, edition: Edition, target: str, made: Outputs) -> No
                   repr((sorted(info.items()), list(zip(titles, keys, strict=True)))), bundle)
     if "print" in parts:
         render_print(renderer, edition, (booklet, booklet_key), posters, folder / "print", made)
+    if "personalised" in parts:
+        render_personalised(renderer, edition, people, made)
 
 
 def _rendered(data: bytes, pages: int):
@@ -541,6 +651,143 @@ def render_print(renderer, edition: Edition, screen_booklet, posters, folder: Pa
 
         made.make("tiles", lang, folder / "tiles" / f"{slug}.pdf",
                   repr((poster_key, plan, title)), tiles)
+
+
+def render_personalised(renderer, edition: Edition, people: list, made: Outputs) -> None:
+    """One booklet per recipient (build/<lang>/personalised/<slug>.pdf), every recipient's booklet
+    in one print file (build/<lang>/print/personalised.pdf), and recipients.csv for a mail merge.
+
+    The shared pages are rendered once; each recipient's cover and letter on their own, by the
+    worker pool in groups. A recipient's booklet is made again only when their row or the shared
+    booklet changed."""
+    lang = edition.lang
+    mine = [p for p in people if p.language in ("", lang)]
+    if not mine:
+        return
+    folder = made.out / lang / "personalised"
+    shared_html = renderer.booklet_html(edition, personalised=True)
+    inputs = {p.slug: shared_html + repr(_row(p)) for p in mine}
+    pending = [p for p in mine if not made.current("personalised", folder / f"{p.slug}.pdf",
+                                                   inputs[p.slug])]
+    personal = personal_pages(renderer, edition, pending, folder, "personal", made)
+    files = {}
+    if pending:
+        shared, _ = made.make("personal-shared", lang, folder / "shared.pdf", shared_html,
+                              Leaf(str(renderer.root), renderer.strict, "personal-shared", lang),
+                              emit=False)
+        splicer = _Lazy(lambda: _splicer(shared.data))
+        first = True
+        for person in pending:
+            if made.dry:
+                made.to_make += 1
+            elif person.slug in personal:
+                batch, i = personal[person.slug]
+                files[person.slug] = made.make(  # the first booklet stands for all in preflight
+                    "personalised", lang, folder / f"{person.slug}.pdf", inputs[person.slug],
+                    lambda b=batch, i=i: _rendered(splicer.get().booklet(b, i), shared.pages),
+                    preflight=first)[0]
+                first = False
+    for person in mine if not made.dry else ():
+        if person not in pending:
+            files[person.slug] = made.make("personalised", lang, folder / f"{person.slug}.pdf",
+                                           inputs[person.slug], lambda: None)[0]
+    render_personalised_print(renderer, edition, mine, inputs, made)
+    if made.dry:
+        made.to_make += bool(pending)  # recipients.csv
+        return
+    table = ["recipient,email,file,pages,bytes,sha256"]
+    for person in mine:
+        if person.slug in files:
+            made_file = files[person.slug]
+            table.append(_csv_line([person.name, person.email, f"{person.slug}.pdf",
+                                    str(made_file.pages), str(len(made_file.data)),
+                                    hashlib.sha256(made_file.data).hexdigest()]))
+    text = "\n".join(table) + "\n"
+    made.make("recipients", lang, folder / "recipients.csv", text,
+              lambda: _rendered(text.encode(), 0), preflight=False)
+
+
+def personal_pages(renderer, edition: Edition, people: list, folder: Path, kind: str,
+                   made: Outputs) -> dict:
+    """Each recipient's personal pages (cover and letter) by slug, as (PersonalPages, index),
+    rendered by the worker pool in groups; a recipient whose pages do not fit is left out and
+    reported. Screen pages are one document per recipient, print pages one per group."""
+    from .personalise import BATCH, PRINT_BATCH
+
+    size = PRINT_BATCH if kind.startswith("print-") else BATCH
+    found = {}
+    for start in range(0, len(people), size):
+        group = people[start:start + size]
+        rendered, _ = made.make(
+            f"{kind}-pages", edition.lang, folder / f"{kind}-pages-{start // size + 1}",
+            repr([_row(p) for p in group]),
+            Leaf(str(renderer.root), renderer.strict, f"{kind}-pages", edition.lang,
+                 recipients=tuple(group)), emit=False)
+        if made.dry:
+            continue
+        slots = [(batch, i) for batch in rendered for i in range(len(batch.ranges))]
+        for person, (batch, i) in zip(group, slots, strict=True):
+            if batch.ranges[i] is None:
+                made.rejected += [p for p in batch.problems if p not in made.rejected
+                                  and p.location == person.cells["name"]]
+            else:
+                found[person.slug] = (batch, i)
+    return found
+
+
+def render_personalised_print(renderer, edition: Edition, people: list, inputs: dict,
+                              made: Outputs) -> None:
+    """Every recipient's booklet, print edition (CMYK, bleed, marks), in one PDF for the print
+    shop: the shared pages are stored once, so it is barely larger than the personal pages."""
+    from .personalise import combine
+
+    lang = edition.lang
+    path = made.out / lang / "print" / "personalised.pdf"
+    key = renderer.booklet_html(edition, print_edition=True, personalised=True) + repr(
+        [inputs[p.slug] for p in people]) + repr(print_marks(renderer.brand))
+    if made.current("print-personalised", path, key):
+        made.make("print-personalised", lang, path, key, lambda: None)
+        return
+    folder = made.out / lang / "personalised"
+    shared, _ = made.make("print-personal-shared", lang, folder / "print-shared.pdf", key,
+                          Leaf(str(renderer.root), renderer.strict, "print-personal-shared", lang),
+                          emit=False)
+    personal = personal_pages(renderer, edition, people, folder, "print-personal", made)
+    parts = [personal[p.slug] for p in people if p.slug in personal]
+    made.make("print-personalised", lang, path, key,
+              lambda: _rendered(combine(shared.data, parts), shared.pages * len(parts)))
+
+
+class _Lazy:
+    """A value made on first use (the shared booklet's reader, only if a booklet is made)."""
+
+    def __init__(self, make: Callable):
+        self.make, self.value = make, None
+
+    def get(self):
+        if self.value is None:
+            self.value = self.make()
+        return self.value
+
+
+def _splicer(shared: bytes):
+    from .personalise import Splicer
+
+    return Splicer(shared)
+
+
+def _row(person) -> tuple:
+    """What a recipient's pages are made from."""
+    return (person.name, person.email, person.slug, sorted(person.values.items(), key=str))
+
+
+def _csv_line(cells: list[str]) -> str:
+    import csv
+    import io
+
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(cells)
+    return out.getvalue()
 
 
 def tile_plan(brand: Brand, poster_size: str):

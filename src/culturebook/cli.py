@@ -50,16 +50,26 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Make every document again, changed or not.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Render in N worker processes. Default: the number of cores.")
+@click.option("--recipients", type=click.Path(path_type=Path), default=None, metavar="CSV",
+              help="personalised: the people to make a booklet for, one CSV row each (name; "
+              "optional email, slug, language and the columns the content declares).")
 @debug_option
 def build_command(target: str, editions: tuple[str, ...], project: Path | None, strict: bool,
-                  quiet: bool, verbose: bool, force: bool, jobs: int | None, debug: bool) -> None:
-    """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF), print or all.
+                  quiet: bool, verbose: bool, force: bool, jobs: int | None,
+                  recipients: Path | None, debug: bool) -> None:
+    """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF), print, all
+    (the four), or personalised (one booklet per row of --recipients).
 
     Writes build/<lang>/booklet.pdf, build/<lang>/posters/<slug>.pdf,
     build/<lang>/culture-kit.pdf, the print editions under build/<lang>/print/ and
     build/manifest.json. A document whose inputs have not changed since the last build is
     not made again. Every new PDF is preflighted; nothing is written unless every document
     renders and passes.
+
+    personalised writes build/<lang>/personalised/<slug>.pdf (the recipient's name on the
+    cover, their welcome letter on page 2), recipients.csv beside them for a mail merge, and
+    build/<lang>/print/personalised.pdf, every booklet in one print file. A bad row is reported
+    at its line and column and left out; the others are built, and the exit status is 1.
     """
     root = _root(project)
     languages = _languages(root)
@@ -70,8 +80,9 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
     started = time.perf_counter()
     with _reporting(root, debug), _Progress(quiet, verbose) as progress:
         artifacts, warnings = build(root, target, list(editions) or None, strict, progress, force,
-                                    jobs)
+                                    jobs, recipients and recipients.resolve())
     _print_problems(warnings, root)
+    left_out = [p for p in warnings if not p.warning]  # recipients' rows: the others were built
     if not quiet and not artifacts:
         out.print(f"nothing to do: everything is up to date ({time.perf_counter() - started:.1f} s; "
                   "--force makes it all again)")
@@ -89,6 +100,10 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
         shown = ", ".join(str(p.relative_to(root)) for p in reports)
         out.print(f"preflight: {len(artifacts)} files, {_count(errors, 'error')}, "
                   f"{_count(warned, 'warning')} ({shown})")
+    if left_out:
+        err.print(f"{_count(len(left_out), 'recipient')} left out (see above); every other "
+                  "booklet was built")
+        sys.exit(1)
 
 
 @main.command("check")

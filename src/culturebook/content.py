@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import Location, Problems, ProjectError
 from .markup import ImageRef, parse_images
-from .schema import SETTINGS, TEXTS, Field, ListOf, Markdown, Struct
+from .schema import SETTINGS, TEXTS, Field, ListOf, MapOf, Markdown, Struct
 from .yamlsource import Node, load_yaml
 
 SETTINGS_FILE = "publication.yaml"
@@ -118,6 +118,8 @@ def load_content(project_root: Path, problems: Problems) -> Content:
             files=(settings_path, content_dir / f"{source}.yaml", content_dir / f"{lang}.yaml"),
         ))
         _check_translation_fields(lang_nodes[lang], problems)
+    for edition in editions:
+        _check_placeholders(edition, settings, problems)
     problems.raise_if_errors()
     return Content(content_dir, settings, tuple(editions))
 
@@ -172,6 +174,32 @@ def _convert_file(spec: Struct, node: Node, path: Path, problems: Problems, requ
         problems.error(Location(path, 1, 1), "file is empty", f"it needs at least {needed}")
         return {}
     return spec.convert(node, "", problems, required=required) or {}
+
+
+PLACEHOLDER = re.compile(r"\{([^{}\s]*)\}")
+
+
+def placeholder_names(settings: dict) -> list[str]:
+    """What a welcome letter may fill in: the recipient's name and email, and each column the
+    settings declare under `recipients`."""
+    return ["name", "email", *(settings.get("recipients") or {})]
+
+
+def _check_placeholders(edition: Edition, settings: dict, problems: Problems) -> None:
+    """A {column} in the welcome letter that no recipients CSV can fill is an error at its place."""
+    known = placeholder_names(settings)
+    for run in edition.runs:
+        if not run.path.startswith("welcome."):
+            continue
+        names = [m.group(1) for m in PLACEHOLDER.finditer(run.text)]
+        if run.path.startswith("welcome.details."):  # a details key is a column, its text a label
+            names = [run.path.removeprefix("welcome.details.")]
+        for name in names:
+            if name not in known:
+                hint = (f"the columns are: {', '.join(known)}; declare others under recipients: in "
+                        f"{SETTINGS_FILE}")
+                problems.error(run.loc, f"{run.path} names '{{{name}}}', which no recipients "
+                               "column fills", hint)
 
 
 def _check_translation_fields(node: Node, problems: Problems) -> None:
@@ -262,6 +290,12 @@ class _Resolver:
             for i, c in enumerate(node.value):
                 self.run(f"{label}[{i + 1}]", texts[i], lang, c.loc)
             return texts
+        if isinstance(typ, MapOf) and isinstance(node.value, dict):
+            out = typ.convert(node, label, Problems())
+            for key, child in node.value.items():
+                if key in out and isinstance(out[key], str):
+                    self.run(f"{label}.{key}", out[key], lang, child.loc)
+            return out
         text = typ.convert(node, label, Problems())
         if text is None:
             return None

@@ -107,8 +107,9 @@ def guess_kind(path: str) -> str:
     folder = parts[-2] if len(parts) > 1 else ""
     if name == "booklet-imposed.pdf":
         return "imposed"
-    if name == "booklet.pdf":
-        return "booklet"
+    if name == "booklet.pdf" or folder == "personalised" or (folder, name) == ("print",
+                                                                              "personalised.pdf"):
+        return "booklet"  # personalised booklets too, one per file or all in one print file
     if name == "culture-kit.pdf":
         return "bundle"
     if folder == "posters":

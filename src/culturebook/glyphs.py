@@ -57,21 +57,27 @@ def _ranges(codes: list[int]) -> list[list[int]]:
     return ranges
 
 
+def coverage(brand: Brand, lang: str, cache_dir: Path | None = None) -> frozenset[int]:
+    """The code points the fonts of a language's stacks can draw."""
+    families = set(brand.families_for(lang))
+    cmaps = [font_cmap(f.file, cache_dir) for f in brand.faces if f.family in families]
+    return frozenset().union(*cmaps) if cmaps else frozenset()
+
+
+def missing_characters(text: str, covered: frozenset[int]) -> list[str]:
+    """The characters of `text` (each once, in order) that `covered` lacks and that are drawn."""
+    return [ch for ch in dict.fromkeys(text)
+            if ch not in _INVISIBLE and ch != " " and ord(ch) not in covered]
+
+
 def check_glyphs(edition: Edition, brand: Brand, problems: Problems,
                  cache_dir: Path | None = None) -> None:
     """Report characters of the edition's text that none of their language's fonts contain."""
     covered: dict[str, frozenset[int]] = {}
     for run in edition.runs:
         if run.lang not in covered:
-            families = set(brand.families_for(run.lang))
-            cmaps = [font_cmap(f.file, cache_dir) for f in brand.faces if f.family in families]
-            covered[run.lang] = frozenset().union(*cmaps) if cmaps else frozenset()
-        missing = []
-        for ch in dict.fromkeys(run.text):
-            if ch in _INVISIBLE or ord(ch) in covered[run.lang] or ch == " ":
-                continue
-            missing.append(ch)
-        for ch in missing:
+            covered[run.lang] = coverage(brand, run.lang, cache_dir)
+        for ch in missing_characters(run.text, covered[run.lang]):
             name = unicodedata.name(ch, "unnamed character")
             families = ", ".join(brand.families_for(run.lang))
             line, col = _position(run, ch)

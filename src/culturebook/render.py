@@ -142,17 +142,22 @@ class Renderer:
 
     # --- documents --------------------------------------------------------------------------
 
-    def booklet(self, edition: Edition, print_edition: bool = False) -> Rendered:
+    def booklet(self, edition: Edition, print_edition: bool = False,
+                personalised: bool = False, recipient: dict | None = None) -> Rendered:
         """The A5 booklet, padded with intentional pages to a multiple of four.
 
         A chapter opens on a right-hand page; where that leaves the page before it blank, a second
         pass fills that page with a frontispiece (the chapter's number and the next highlight), so
-        a booklet has no accidental blank pages.
+        a booklet has no accidental blank pages. The `personalised` booklet is the shared part of
+        personalised booklets: its first two pages (cover and letter) are placeholders that each
+        recipient's personal pages replace. (With a `recipient`, one person's whole booklet.)
         """
         frontispieces: list[str] = []
+        if recipient or personalised:
+            recipient = {**(recipient or PLACEHOLDER_RECIPIENT), "index": 0}
         for _ in range(MAX_LAYOUT_PASSES):
             html = self.html("booklet.html", edition, print_edition, padding=PADDING_CANDIDATES,
-                             frontispieces=frontispieces)
+                             frontispieces=frontispieces, recipient=recipient)
             document = self.layout(html, edition)
             # A frontispiece takes exactly the blank page, so one more pass normally settles it;
             # passes repeat only if a frontispiece somehow moved later pages.
@@ -222,30 +227,59 @@ class Renderer:
         check_frames(document, edition, f"its {size} poster", one_page=True)
         return self.write(document, edition, print_edition)
 
-    def booklet_html(self, edition: Edition, print_edition: bool = False) -> str:
+    def booklet_html(self, edition: Edition, print_edition: bool = False,
+                     personalised: bool = False) -> str:
         """The booklet's HTML as first laid out: with its inputs, what decides its PDF."""
-        key = ("booklet", edition.lang, print_edition)
+        key = ("booklet", edition.lang, print_edition, personalised)
         if key not in self._html:
-            self._html[key] = self.html("booklet.html", edition, print_edition,
-                                        padding=PADDING_CANDIDATES, frontispieces=[])
+            self._html[key] = self.html(
+                "booklet.html", edition, print_edition, padding=PADDING_CANDIDATES,
+                frontispieces=[], recipient=PLACEHOLDER_RECIPIENT if personalised else None)
         return self._html[key]
 
-    def poster_html(self, edition: Edition, subject: dict, size: str,
-                    print_edition: bool = False) -> str:
-        """A poster's HTML, its type scaled to the sheet (theme sizes are given for A2)."""
-        key = ("poster", edition.lang, print_edition, size, repr(subject))
-        if key not in self._html:
-            width, height = POSTER_SIZES_MM[size]
-            scale = min(width / 420, height / 594)
-            self._html[key] = self.html(
-                "poster.html", edition, print_edition, subject=subject,
-                sheet={"name": size, "width": width, "height": height, "scale": scale})
-        return self._html[key]
+    def personal_html(self, edition: Edition, letters: list[dict],
+                      print_edition: bool = False) -> str:
+        """The personal pages (cover and welcome letter) of these recipients, in one document."""
+        letters = [{**letter, "index": i} for i, letter in enumerate(letters)]
+        return self.html("personal.html", edition, print_edition, recipients=letters)
+
+    def personal_pages(self, edition: Edition, letters: list[dict], rows: list[Location],
+                       print_edition: bool = False):
+        """Lay out the personal pages of these recipients (`letters`, from
+        personalise.letter_for; `rows` says where each came from) in one document. A name or
+        letter that does not fit its page is a problem at the recipient's row, returned rather
+        than raised: the other recipients go on."""
+        from .personalise import PERSONAL_PAGES, PersonalPages
+
+        document = self.layout(self.personal_html(edition, letters, print_edition), edition,
+                               "personal.html", stylesheets=("booklet.css",))
+        starts = [next(n for n, page in enumerate(document.pages) if f"cover-{i}" in page.anchors)
+                  for i in range(len(letters))]
+        ranges: list[tuple[int, int] | None] = []
+        problems = []
+        for i, (first, end) in enumerate(zip(starts, starts[1:] + [len(document.pages)],
+                                             strict=True)):
+            pages = document.pages[first:end]
+            found = [f"{field} is too long for its page: {message}"
+                     for field, message in _frame_overflow(pages, {})]
+            if len(pages) != PERSONAL_PAGES:
+                spilled = [f for page in pages[PERSONAL_PAGES:]
+                           for f, _ in _field_boxes(page._page_box)]
+                found.insert(0, f"{(spilled or ['the welcome letter'])[0]} runs the welcome "
+                                f"letter onto {len(pages) - 1} pages")
+            ranges.append(None if found else (first, len(pages)))
+            if found:
+                problems.append(Problem(rows[i], f"{letters[i]['plain_name']}: {found[0]}",
+                                        "shorten the welcome letter in the content, or this "
+                                        "row's text"))
+        data = self.write(document, edition, print_edition).data if any(ranges) else b""
+        return PersonalPages(data, tuple(ranges), tuple(problems))
 
     # --- stages -----------------------------------------------------------------------------
 
     def html(self, template: str, edition: Edition, print_edition: bool = False, **extra) -> str:
         """Fill a layout template; template errors name the template file and line."""
+        extra.setdefault("recipient", None)
         try:
             context = self.context(edition, print_edition)
             return self.env.get_template(template).render(**context, **extra)
@@ -261,14 +295,19 @@ class Renderer:
             message = getattr(exc, "message", None) or str(exc)
             raise ProjectError([Problem(loc, f"template error: {message}")]) from None
 
-    def layout(self, html: str, edition: Edition, template: str = "booklet.html"):
-        """Lay the HTML out with WeasyPrint; fail on anything it would only have logged."""
+    def layout(self, html: str, edition: Edition, template: str = "booklet.html",
+               stylesheets: tuple[str, ...] = ()):
+        """Lay the HTML out with WeasyPrint; fail on anything it would only have logged.
+        `stylesheets` are theme files applied besides those the HTML links, parsed once per
+        process (for documents laid out many times, such as each recipient's personal pages)."""
         from weasyprint import HTML
 
         fetcher = ConfinedFetcher(self.root)
+        sheets = [self.stylesheet(name) for name in stylesheets]
         with _LogCapture() as capture:
             document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
-                            url_fetcher=fetcher).render(font_config=self.font_config)
+                            url_fetcher=fetcher).render(font_config=self.font_config,
+                                                        stylesheets=sheets)
         problems = Problems()
         for url in fetcher.refused:
             _refused(problems, self.find_reference(url, edition), url)
@@ -280,6 +319,15 @@ class Renderer:
             problems.error(Location(source), message)
         problems.raise_if_errors()
         return document
+
+    @functools.cache  # noqa: B019 - one Renderer per process, kept for its life
+    def stylesheet(self, name: str):
+        """A theme stylesheet, parsed once."""
+        from weasyprint import CSS
+
+        path = Path(self.asset(name).removeprefix("file://"))
+        return CSS(filename=str(path), url_fetcher=ConfinedFetcher(self.root),
+                   font_config=self.font_config)
 
     def profile_css(self) -> str:
         """The output profile as WeasyPrint's device-cmyk colour profile (PDF/X output intent)."""
@@ -344,13 +392,18 @@ class Renderer:
 
 PX_TO_MM = 25.4 / 96
 
+# What the shared booklet of personalised booklets has on its personal pages, which every
+# recipient's own pages replace: the same one page each, with nothing of anyone's.
+PLACEHOLDER_RECIPIENT = {"index": 0, "name": "", "plain_name": "", "cover": "", "title": "", "body": "",
+                         "details": [], "note": "", "note_by": "", "signature": ""}
+
 
 def check_frames(document, edition: Edition, where: str, one_page: bool = False) -> None:
     """Fail with one problem per field whose text leaves its frame, runs into other text, or (for a
     one-page document) runs onto another page; each at the place in the content it comes from."""
     problems = Problems()
     texts = {r.path: r.text for r in reversed(edition.runs)}
-    overflows = _frame_overflow(document, texts)
+    overflows = _frame_overflow(document.pages, texts)
     if one_page:
         overflows = _page_overflow(document) + overflows
     for field, message in overflows:
@@ -368,14 +421,15 @@ def _page_overflow(document) -> list[tuple[str, str]]:
     return [(f, f"it runs onto {len(document.pages)} pages") for f in fields[:1] or [""]]
 
 
-def _frame_overflow(document, texts: dict[str, str]) -> list[tuple[str, str]]:
-    """Fields (elements with data-field) that leave their frame (data-frame) or overlap another.
+def _frame_overflow(pages, texts: dict[str, str]) -> list[tuple[str, str]]:
+    """Fields (elements with data-field) on these pages that leave their frame (data-frame) or
+    overlap another.
 
     Read from the laid-out boxes, so text that would only be clipped or drawn over other text
     is measured: WeasyPrint itself keeps quiet about both. Of two fields that overlap, the one
     with the longer text is named as too long."""
     found = []
-    for page in document.pages:
+    for page in pages:
         boxes = list(_field_boxes(page._page_box))
         for field, (x0, y0, x1, y1, frame) in boxes:
             if frame is not None:

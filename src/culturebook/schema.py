@@ -17,6 +17,7 @@ from .yamlsource import Node
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 POSTER_SIZES = ("A3", "A2", "A1", "Letter", "Tabloid")
+COLUMN_TYPES = ("text", "date")  # of a recipients CSV's declared columns
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,11 @@ SETTINGS = Struct(
             Field("size", Choice(POSTER_SIZES), "Poster sheet size.", default="A2",
                   example="A2", shown_in="posters"),
         )), "Poster options.", example="{size: A2}"),
+        Field("recipients", MapOf(Choice(COLUMN_TYPES)), "The columns a recipients CSV may have "
+              "for personalised booklets, besides name, email, slug and language: each column's "
+              "name and its type (text, or date written YEAR-MONTH-DAY).",
+              example="{team: text, start-date: date, manager: text, manager-note: text}",
+              shown_in="welcome letter"),
     ),
 )
 
@@ -313,6 +319,26 @@ TRANSLATION = Struct("translation", (
           example="Translated from the English original.", shown_in="inside cover"),
 ))
 
+WELCOME = Struct("welcome", (
+    Field("cover", Text(), "The line on a personalised cover; {name} is the recipient's name.",
+          required=True, example='"Prepared for {name}"', shown_in="personalised cover"),
+    Field("title", Text(), "The letter's heading.", required=True, example='"Welcome, {name}"',
+          shown_in="welcome letter"),
+    Field("body", Markdown(), "The letter. {name}, {email} and the declared recipients columns "
+          "in braces are filled in per recipient; a paragraph that names a column the recipient's "
+          "row leaves empty is left out.", required=True,
+          example="|\n  We are glad you join {team} on {start-date}.", shown_in="welcome letter"),
+    Field("details", MapOf(Text()), "Columns listed beneath the letter, each with its label; "
+          "a detail the row leaves empty is left out.", example="{team: Team, start-date: Starts}",
+          shown_in="welcome letter"),
+    Field("note", Text(), "A line quoted at the foot of the letter, e.g. from the manager; left out "
+          "when a column it names is empty.", example='"{manager-note}"', shown_in="welcome letter"),
+    Field("note_by", Text(), "Who the quoted line is from.", example='"{manager}, your manager"',
+          shown_in="welcome letter"),
+    Field("signature", Text(), "Who signs the letter.", example="Ana Silva, CEO",
+          shown_in="welcome letter"),
+))
+
 LABEL_KEYS = ("contents", "mission", "vision", "values", "milestones", "notes", "edition",
               "published", "organisation", "translation", "date_format", "months")
 LABELS = Struct("labels", tuple(
@@ -356,5 +382,8 @@ TEXTS = Struct(
               example="- text: ...", shown_in="quote pages"),
         Field("closing", CLOSING, "The closing page.", example="{title: ..., body: ...}",
               shown_in="closing page"),
+        Field("welcome", WELCOME, "The welcome letter of personalised booklets "
+              "(culturebook build personalised).", example="{cover: ..., title: ..., body: ...}",
+              shown_in="personalised booklets"),
     ),
 )

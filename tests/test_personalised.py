@@ -1,0 +1,253 @@
+"""Personalised booklets (personalise.py, and the build's `personalised` target): one booklet per
+recipient with their name on the cover and their letter on page 2, the shared pages rendered once,
+one print file for the batch, recipients.csv, and every bad row reported at its line and column."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import page_text, read_pdf
+from projectkit import PROJECTS, make_project, run_cli
+
+from culturebook.build import build
+from culturebook.personalise import letter_for
+from culturebook.recipients import Recipient
+
+PEOPLE = PROJECTS / "personalised" / "people.csv"
+SLUGS = ["ana-silva", "han-meimei", "jose-nunez"]
+
+
+def person(name: str, **values) -> Recipient:
+    columns = {"team": None, "start-date": None, "manager": None, "manager-note": None}
+    return Recipient(line=2, name=name, email="x@example.com", slug="x", language="",
+                     values={**columns, **values}, cells={})
+
+
+WELCOME = {"cover": "For {name}", "title": "Welcome, {name}",
+           "body": "We are glad.\n\nYou join {team} on {start-date}.",
+           "details": {"team": "Team", "start-date": "Start date"},
+           "note": "{manager-note}", "note_by": "{manager}, your manager", "signature": "Example Co"}
+
+
+def fill(recipient: Recipient, script_of=lambda text: None) -> dict:
+    return letter_for(recipient, WELCOME, lambda d: d.strftime("%d/%m/%Y"), script_of)
+
+
+def test_the_letter_is_filled_in_and_escaped():
+    letter = fill(person("Ana <b>Silva</b>", team="R&D", **{"start-date": dt.date(2025, 3, 3)}))
+    assert str(letter["cover"]) == "For Ana &lt;b&gt;Silva&lt;/b&gt;"
+    assert str(letter["body"]) == ("<p>We are glad.</p>\n"
+                                   "<p>You join R&amp;D on 03/03/2025.</p>\n")
+    assert [(label, str(value)) for label, value in letter["details"]] == [
+        ("Team", "R&amp;D"), ("Start date", "03/03/2025")]
+    assert letter["note"] == ""  # the manager's line names an empty column: left out
+
+
+def test_a_paragraph_naming_an_empty_column_is_left_out():
+    letter = fill(person("José Núñez"))
+    assert str(letter["body"]) == "<p>We are glad.</p>\n"
+    assert letter["details"] == []
+
+
+def test_a_name_the_editions_fonts_lack_is_marked_with_a_language_that_has_them():
+    def script_of(text):
+        return "zh-Hans" if any(ord(c) > 0x3000 for c in text) else None
+
+    letter = fill(person("韩梅梅", manager="Li Lei", **{"manager-note": "欢迎！"}), script_of)
+    assert str(letter["title"]) == 'Welcome, <span lang="zh-Hans">韩梅梅</span>'
+    assert str(letter["note"]) == '<span lang="zh-Hans">欢迎！</span>'
+    assert str(letter["note_by"]) == "Li Lei, your manager"
+
+
+# --- the build ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory) -> Path:
+    """The personalised test project built for the three people of people.csv."""
+    root = make_project(tmp_path_factory.mktemp("personalised") / "project", "personalised")
+    written, problems = build(root, "personalised", recipients=PEOPLE, jobs=2)
+    assert [p for p in problems if not p.warning] == []
+    return root
+
+
+def booklets(root: Path, lang: str) -> dict[str, Path]:
+    return {slug: root / "build" / lang / "personalised" / f"{slug}.pdf" for slug in SLUGS}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_one_booklet_per_row_with_the_name_on_the_cover_and_the_letter_on_page_2(batch, lang):
+    files = booklets(batch, lang)
+    readers = {slug: read_pdf(path) for slug, path in files.items()}
+    counts = {len(r.pages) for r in readers.values()}
+    assert len(counts) == 1 and counts.pop() % 4 == 0
+    ana, han, jose = (readers[s] for s in SLUGS)
+    cover, letter = ("For Ana Silva", "Welcome, Ana Silva") if lang == "en" else \
+        ("致 Ana Silva", "Ana Silva，欢迎你")
+    assert cover in page_text(ana, 0)
+    assert letter in page_text(ana, 1)
+    assert "韩梅梅" in page_text(han, 0) and "韩梅梅" in page_text(han, 1)
+    assert ("Platform" in page_text(ana, 1)) and ("Li Lei" in page_text(ana, 1))
+    assert ("3 March 2025" if lang == "en" else "2025年3月3日") in page_text(ana, 1)
+    joins = "You join" if lang == "en" else "你将于"
+    assert joins in page_text(ana, 1) and joins not in page_text(jose, 1)
+    # Every other page is the shared booklet's, the same for everyone.
+    for n in range(2, len(ana.pages)):
+        assert page_text(ana, n) == page_text(jose, n) == page_text(han, n)
+
+
+def test_a_chinese_name_in_the_english_edition_is_set_in_the_chinese_font(batch):
+    reader = read_pdf(booklets(batch, "en")["han-meimei"])
+    fonts = [str(f.get_object()["/BaseFont"]) for f in
+             reader.pages[0]["/Resources"]["/Font"].values()]
+    assert any("Noto-Sans-CJK" in f for f in fonts), fonts
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_contents_page_numbers_hold_in_every_booklet(batch, lang):
+    reader = read_pdf(booklets(batch, lang)["ana-silva"])
+    contents = page_text(reader, 2)
+    title = "Why we exist" if lang == "en" else "我们为何存在"
+    number = int(re.search(r"\d+", contents.split(title)[1]).group())
+    assert title in page_text(reader, number - 1)
+
+
+def test_recipients_csv_lists_every_file_for_a_mail_merge(batch):
+    folder = batch / "build" / "en" / "personalised"
+    rows = list(csv.DictReader((folder / "recipients.csv").read_text(encoding="utf-8").splitlines()))
+    assert [r["recipient"] for r in rows] == ["Ana Silva", "韩梅梅", "José Núñez"]
+    assert [r["email"] for r in rows] == ["ana@example.com", "han.meimei@example.com",
+                                         "jose@example.com"]
+    for row in rows:
+        data = (folder / row["file"]).read_bytes()
+        assert (int(row["bytes"]), row["sha256"]) == (len(data), hashlib.sha256(data).hexdigest())
+        assert int(row["pages"]) == len(read_pdf(folder / row["file"]).pages)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_one_print_file_holds_every_booklet_and_stores_shared_pages_once(batch, lang):
+    combined = batch / "build" / lang / "print" / "personalised.pdf"
+    reader = read_pdf(combined)
+    pages = len(read_pdf(booklets(batch, lang)["ana-silva"]).pages)
+    assert len(reader.pages) == 3 * pages
+    for i, name in enumerate(["Ana Silva", "韩梅梅", "José Núñez"]):
+        assert name in page_text(reader, i * pages)
+        assert page_text(reader, i * pages + 4) == page_text(reader, 4)
+    box = reader.pages[0]
+    assert box.trimbox != box.mediabox and box.bleedbox != box.trimbox  # a print edition
+    largest = max(p.stat().st_size for p in booklets(batch, lang).values())
+    assert combined.stat().st_size < 2 * largest  # three booklets in less room than two
+
+
+def test_a_changed_row_remakes_only_that_recipients_files(batch, tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_text(PEOPLE.read_text(encoding="utf-8").replace("Platform", "Platforms"),
+                      encoding="utf-8")
+    written, _ = build(batch, "personalised", recipients=people, jobs=1)
+    assert sorted(a.path for a in written) == sorted(
+        [f"{lang}/personalised/ana-silva.pdf" for lang in ("en", "zh-Hans")]
+        + [f"{lang}/personalised/recipients.csv" for lang in ("en", "zh-Hans")]
+        + [f"{lang}/print/personalised.pdf" for lang in ("en", "zh-Hans")])
+    again, _ = build(batch, "personalised", recipients=people, jobs=1)
+    assert again == []
+    back, _ = build(batch, "personalised", recipients=PEOPLE, jobs=2)  # as the other tests expect
+    assert sorted(a.path for a in back) == sorted(a.path for a in written)
+
+
+def test_the_same_rows_give_the_same_bytes_in_another_folder(batch, tmp_path):
+    other = make_project(tmp_path / "other", "personalised")
+    build(other, "personalised", recipients=PEOPLE, jobs=1, editions=["en"])
+    for slug, path in booklets(batch, "en").items():
+        assert (other / "build" / "en" / "personalised" / f"{slug}.pdf").read_bytes() == \
+            path.read_bytes(), slug
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    return make_project(tmp_path / "project", "personalised")
+
+
+def test_bad_rows_are_reported_at_their_cell_and_the_good_rows_are_built(project):
+    long_note = "We will do great things together. " * 60
+    (project / "people.csv").write_text(
+        "name,email,team,start-date,manager,manager-note\n"
+        "Ana Silva,ana@example.com,Platform,2025-03-03,Li Lei,Hi\n"
+        ",nobody@example.com,,,,\n"
+        "Bo Chen,ANA@example.com,,,,\n"
+        "Priya नमस्ते,priya@example.com,,,,\n"
+        "Carl Berg,carl@example.com,,03/03/2025,,\n"
+        f"Dana Ek,dana@example.com,,,Li Lei,{long_note}\n", encoding="utf-8")
+    result = run_cli("build", "personalised", "--recipients", "people.csv", "--edition", "en",
+                     "-j", "1", cwd=project)
+    assert result.returncode == 1, result.stderr
+    errors = [line for line in result.stderr.splitlines()
+              if line.startswith("people.csv:")]
+    assert errors == [
+        "people.csv:3:1: the name is empty",
+        "people.csv:4:9: duplicate email 'ANA@example.com' (also on line 2)",
+        "people.csv:5:7: character 'न' (U+0928 DEVANAGARI LETTER NA) in the name is not in the "
+        "fonts (Inter, Inter Display, Noto Sans CJK SC)",
+        "people.csv:6:29: start-date '03/03/2025' is not a date written YYYY-MM-DD",
+        "people.csv:7:1: Dana Ek: welcome.note runs the welcome letter onto 2 pages",
+    ]
+    assert result.stderr.splitlines()[-1] == \
+        "5 recipients left out (see above); every other booklet was built"
+    built = sorted(p.name for p in (project / "build" / "en" / "personalised").glob("*.pdf"))
+    assert built == ["ana-silva.pdf"]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "people.csv:1:1: the recipients file is empty"),
+    ("name;email\nAna;ana@example.com\n", None),  # semicolons are read: it builds
+    ("name,email\n\"Ana,ana@example.com\n", "people.csv:2:1: a quoted cell is not closed"),
+])
+def test_a_file_that_cannot_be_read_is_one_line_and_nothing_is_written(project, text, message):
+    (project / "people.csv").write_text(text, encoding="utf-8")
+    result = run_cli("build", "personalised", "--recipients", "people.csv", "--edition", "en",
+                     "-j", "1", cwd=project)
+    if message is None:
+        assert result.returncode == 0, result.stderr
+        return
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == message
+    assert result.stderr.splitlines()[-1].endswith("nothing was written")
+    assert not (project / "build" / "en" / "personalised").exists()
+
+
+def test_no_recipients_and_no_letter_are_one_line_each(project):
+    result = run_cli("build", "personalised", cwd=project)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[:2] == [
+        "content/publication.yaml: personalised booklets need a list of recipients",
+        "    hint: give it with --recipients people.csv (make personalised RECIPIENTS=people.csv)"]
+    for name in ("en.yaml", "zh-Hans.yaml"):
+        path = project / "content" / name
+        path.write_text(path.read_text(encoding="utf-8").split("\nwelcome:")[0], encoding="utf-8")
+    shutil.copy(PEOPLE, project / "people.csv")
+    result = run_cli("build", "personalised", "--recipients", "people.csv", cwd=project)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[0] == (
+        "content/en.yaml: personalised booklets need a welcome letter: the content has no welcome:")
+
+
+def test_a_placeholder_no_column_fills_is_an_error_at_its_field(project):
+    en = project / "content" / "en.yaml"
+    en.write_text(en.read_text(encoding="utf-8").replace("You join {team}", "You join {teem}"),
+                  encoding="utf-8")
+    result = run_cli("check", cwd=project)
+    assert result.returncode == 1
+    lines = en.read_text(encoding="utf-8").splitlines()
+    line = next(i for i, text in enumerate(lines, 1) if text.startswith("  body:"))
+    assert result.stderr.splitlines()[:2] == [
+        f"content/en.yaml:{line}:9: welcome.body names '{{teem}}', which no recipients column fills",
+        "    hint: the columns are: name, email, team, start-date, manager, manager-note; declare "
+        "others under recipients: in publication.yaml"]
