@@ -96,14 +96,18 @@ def check_templates(brand: Brand, problems: Problems) -> None:
 
 def build(root: Path, target: str = "all", editions: list[str] | None = None,
           strict: bool = False, progress: Callable[..., None] = lambda *_: None,
-          force: bool = False, jobs: int | None = None) -> tuple[list[Artifact], list[Problem]]:
+          force: bool = False, jobs: int | None = None,
+          cluster: str | None = None) -> tuple[list[Artifact], list[Problem]]:
     """Build `target` for the chosen editions; return what was written and the warnings.
 
     `progress(message, done=None, total=None)` hears what is happening: "rendering <path>" with
     the count of documents made so far and how many this build makes, then "preflight of N files".
 
     A document whose inputs are unchanged since the last build (build/manifest.json) is not made
-    again: a build with nothing to do renders nothing and never imports WeasyPrint."""
+    again: a build with nothing to do renders nothing and never imports WeasyPrint.
+
+    With `cluster` (a Dask scheduler's address) the documents that need no other document are
+    rendered on that cluster instead of in local worker processes; everything else stays here."""
     checked = check_project(root, strict)
     from .render import Renderer
 
@@ -112,7 +116,7 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     out = root / "build"
     with build_lock(out):
         return _build_locked(root, checked, renderer, out, target, editions, strict, progress, force,
-                             jobs or os.cpu_count() or 1)
+                             jobs or os.cpu_count() or 1, cluster)
 
 
 @dataclass(frozen=True)
@@ -252,7 +256,8 @@ def _worker_start() -> None:
         os.close(_LOCK_FD)
 
 
-def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force, jobs):
+def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force, jobs,
+                  cluster=None):
     chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
     previous = {} if force else load_manifest(out)
     # A first pass only plans (which documents must be made), so progress can count to a total.
@@ -260,7 +265,11 @@ def _build_locked(root, checked, renderer, out, target, editions, strict, progre
     for edition in chosen:
         render_edition(renderer, edition, target, plan)
     made = Outputs(out, previous, plan.stamp, progress, total=plan.to_make)
-    if jobs > 1 and len(plan.leaves) > 1:
+    if cluster and plan.leaves:  # even one: --cluster means the renders happen there
+        from .cluster import render_on_cluster
+
+        made.ready = render_on_cluster(cluster, plan.leaves, progress, plan.to_make)
+    elif jobs > 1 and len(plan.leaves) > 1:
         made.ready = render_in_pool(plan.leaves, jobs, progress, plan.to_make)
     for edition in chosen:
         render_edition(renderer, edition, target, made)

@@ -50,9 +50,14 @@ def main() -> None:
 @click.option("--force", is_flag=True, help="Make every document again, changed or not.")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Render in N worker processes. Default: the number of cores.")
+@click.option("--cluster", metavar="ADDRESS", default=None,
+              help="Render on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786) "
+              "instead of in local processes; its workers must see the project at the same path. "
+              "Needs the cluster extra: pip install 'culturebook[cluster]'.")
 @debug_option
 def build_command(target: str, editions: tuple[str, ...], project: Path | None, strict: bool,
-                  quiet: bool, verbose: bool, force: bool, jobs: int | None, debug: bool) -> None:
+                  quiet: bool, verbose: bool, force: bool, jobs: int | None, cluster: str | None,
+                  debug: bool) -> None:
     """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF), print or all.
 
     Writes build/<lang>/booklet.pdf, build/<lang>/posters/<slug>.pdf,
@@ -70,7 +75,7 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
     started = time.perf_counter()
     with _reporting(root, debug), _Progress(quiet, verbose) as progress:
         artifacts, warnings = build(root, target, list(editions) or None, strict, progress, force,
-                                    jobs)
+                                    jobs, cluster)
     _print_problems(warnings, root)
     if not quiet and not artifacts:
         out.print(f"nothing to do: everything is up to date ({time.perf_counter() - started:.1f} s; "
