@@ -12,12 +12,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import page_text, read_pdf
-from projectkit import PROJECTS, make_project, run_cli
 
+from conftest import page_text, read_pdf
 from culturebook.build import build
 from culturebook.personalise import letter_for
 from culturebook.recipients import Recipient
+from projectkit import PROJECTS, make_project, run_cli
 
 PEOPLE = PROJECTS / "personalised" / "people.csv"
 SLUGS = ["ana-silva", "han-meimei", "jose-nunez"]

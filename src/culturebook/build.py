@@ -98,7 +98,8 @@ def check_templates(brand: Brand, problems: Problems) -> None:
 def build(root: Path, target: str = "all", editions: list[str] | None = None,
           strict: bool = False, progress: Callable[..., None] = lambda *_: None,
           force: bool = False, jobs: int | None = None,
-          recipients: Path | None = None) -> tuple[list[Artifact], list[Problem]]:
+          recipients: Path | None = None,
+          cluster: str | None = None) -> tuple[list[Artifact], list[Problem]]:
     """Build `target` for the chosen editions; return what was written and the problems that did
     not stop it: warnings, and (personalised booklets) the recipients' rows that were left out.
 
@@ -106,7 +107,10 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     the count of documents made so far and how many this build makes, then "preflight of N files".
 
     A document whose inputs are unchanged since the last build (build/manifest.json) is not made
-    again: a build with nothing to do renders nothing and never imports WeasyPrint."""
+    again: a build with nothing to do renders nothing and never imports WeasyPrint.
+
+    With `cluster` (a Dask scheduler's address) the documents that need no other document are
+    rendered on that cluster instead of in local worker processes; everything else stays here."""
     checked = check_project(root, strict)
     rows = Problems()
     people = read_people(checked, recipients, editions, rows) if target == "personalised" else []
@@ -117,7 +121,8 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     out = root / "build"
     with build_lock(out):
         written, problems = _build_locked(root, checked, renderer, out, target, editions, strict,
-                                          progress, force, jobs or os.cpu_count() or 1, people)
+                                          progress, force, jobs or os.cpu_count() or 1, people,
+                                          cluster)
     found = rows.warnings + problems + rows.errors
     left_out = sorted((p for p in found if not p.warning),
                       key=lambda p: (str(p.location.path), p.location.line, p.location.col))
@@ -342,7 +347,7 @@ def _worker_start() -> None:
 
 
 def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force, jobs,
-                  people):
+                  people=(), cluster=None):
     chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
     previous = {} if force else load_manifest(out)
     # A first pass only plans (which documents must be made), so progress can count to a total.
@@ -350,7 +355,11 @@ def _build_locked(root, checked, renderer, out, target, editions, strict, progre
     for edition in chosen:
         render_edition(renderer, edition, target, plan, people)
     made = Outputs(out, previous, plan.stamp, progress, total=plan.to_make)
-    if jobs > 1 and len(plan.leaves) > 1:
+    if cluster and plan.leaves:  # even one: --cluster means the renders happen there
+        from .cluster import render_on_cluster
+
+        made.ready = render_on_cluster(cluster, plan.leaves, progress, plan.to_make)
+    elif jobs > 1 and len(plan.leaves) > 1:
         made.ready = render_in_pool(plan.leaves, jobs, progress, plan.to_make)
     for edition in chosen:
         render_edition(renderer, edition, target, made, people)

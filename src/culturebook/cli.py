@@ -53,10 +53,14 @@ def main() -> None:
 @click.option("--recipients", type=click.Path(path_type=Path), default=None, metavar="CSV",
               help="personalised: the people to make a booklet for, one CSV row each (name; "
               "optional email, slug, language and the columns the content declares).")
+@click.option("--cluster", metavar="ADDRESS", default=None,
+              help="Render on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786) "
+              "instead of in local processes; its workers must see the project at the same path. "
+              "Needs the cluster extra: pip install 'culturebook[cluster]'.")
 @debug_option
 def build_command(target: str, editions: tuple[str, ...], project: Path | None, strict: bool,
                   quiet: bool, verbose: bool, force: bool, jobs: int | None,
-                  recipients: Path | None, debug: bool) -> None:
+                  recipients: Path | None, cluster: str | None, debug: bool) -> None:
     """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF), print, all
     (the four), or personalised (one booklet per row of --recipients).
 
@@ -80,7 +84,7 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
     started = time.perf_counter()
     with _reporting(root, debug), _Progress(quiet, verbose) as progress:
         artifacts, warnings = build(root, target, list(editions) or None, strict, progress, force,
-                                    jobs, recipients and recipients.resolve())
+                                    jobs, recipients and recipients.resolve(), cluster)
     _print_problems(warnings, root)
     left_out = [p for p in warnings if not p.warning]  # recipients' rows: the others were built
     if not quiet and not artifacts:
