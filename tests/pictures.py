@@ -52,6 +52,14 @@ def main() -> int:
                                                                       optimize=True)
     row(pages(folder / "tiles" / "integrity.pdf", 1, 3, 20), gap=16).save(DOCS / "tiles-en.png",
                                                                           optimize=True)
+    # Personalised booklets: the cover and letter of one recipient per edition.
+    subprocess.run([sys.executable, "-m", "culturebook", "build", "personalised", "-q",
+                    "--recipients", str(ROOT / "content" / "people.example.csv"),
+                    "--project", str(ROOT)], check=True)
+    personal = [ROOT / "build" / "en" / "personalised" / "li-lei.pdf",
+                ROOT / "build" / "zh-Hans" / "personalised" / "han-meimei.pdf"]
+    row([page for pdf in personal for page in pages(pdf, 1, 2, 40)], gap=24).save(
+        DOCS / "personalised.png", optimize=True)
     print(f"wrote {len(list(DOCS.glob('*.png')))} pictures in {DOCS}")
     return 0
 

@@ -237,6 +237,18 @@ class Renderer:
                 frontispieces=[], recipient=PLACEHOLDER_RECIPIENT if personalised else None)
         return self._html[key]
 
+    def poster_html(self, edition: Edition, subject: dict, size: str,
+                    print_edition: bool = False) -> str:
+        """A poster's HTML, its type scaled to the sheet (theme sizes are given for A2)."""
+        key = ("poster", edition.lang, print_edition, size, repr(subject))
+        if key not in self._html:
+            width, height = POSTER_SIZES_MM[size]
+            scale = min(width / 420, height / 594)
+            self._html[key] = self.html(
+                "poster.html", edition, print_edition, subject=subject,
+                sheet={"name": size, "width": width, "height": height, "scale": scale})
+        return self._html[key]
+
     def personal_html(self, edition: Edition, letters: list[dict],
                       print_edition: bool = False) -> str:
         """The personal pages (cover and welcome letter) of these recipients, in one document."""
