@@ -8,6 +8,7 @@ and the size of what they write.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import statistics
@@ -24,7 +25,7 @@ HAN = ["李雷", "韩梅梅", "王小明", "张伟", "刘洋", "陈静", "杨帆
 
 def people_csv(path: Path, count: int) -> Path:
     """`count` recipients, one in five with a Chinese name, most with every optional column."""
-    lines = ["name,email,team,start-date,manager,manager-note"]
+    rows = [["name", "email", "team", "start-date", "manager", "manager-note"]]
     for i in range(count):
         if i % 5 == 4:
             name = HAN[i % 10] + str(i)
@@ -33,8 +34,9 @@ def people_csv(path: Path, count: int) -> Path:
         team = "" if i % 7 == 6 else ["Platform", "Games", "Cloud", "微信事业群"][i % 4]
         date = "" if i % 7 == 6 else f"2027-0{1 + i % 9}-{10 + i % 18}"
         note = "" if i % 3 == 2 else "Glad to have you with us. Ask me anything, any time."
-        lines.append(f"{name},person{i}@example.com,{team},{date},Zhang Wei,{note}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        rows.append([name, f"person{i}@example.com", team, date, "Zhang Wei", note])
+    with path.open("w", encoding="utf-8", newline="") as out:
+        csv.writer(out).writerows(rows)
     return path
 
 

@@ -145,19 +145,25 @@ def test_one_print_file_holds_every_booklet_and_stores_shared_pages_once(batch, 
     assert combined.stat().st_size < 2 * largest  # three booklets in less room than two
 
 
-def test_a_changed_row_remakes_only_that_recipients_files(batch, tmp_path):
+def test_a_changed_row_remakes_only_the_booklets_of_its_batch(batch, tmp_path, monkeypatch):
+    import culturebook.personalise
+
+    # Two recipients' pages to a document: Ana and Han Meimei share one, José has his own.
+    monkeypatch.setattr(culturebook.personalise, "BATCH", 2)
+    build(batch, "personalised", recipients=PEOPLE, jobs=1)
     people = tmp_path / "people.csv"
     people.write_text(PEOPLE.read_text(encoding="utf-8").replace("Platform", "Platforms"),
                       encoding="utf-8")
     written, _ = build(batch, "personalised", recipients=people, jobs=1)
     assert sorted(a.path for a in written) == sorted(
-        [f"{lang}/personalised/ana-silva.pdf" for lang in ("en", "zh-Hans")]
+        [f"{lang}/personalised/{slug}.pdf" for lang in ("en", "zh-Hans")
+         for slug in ("ana-silva", "han-meimei")]
         + [f"{lang}/personalised/recipients.csv" for lang in ("en", "zh-Hans")]
         + [f"{lang}/print/personalised.pdf" for lang in ("en", "zh-Hans")])
     again, _ = build(batch, "personalised", recipients=people, jobs=1)
     assert again == []
-    back, _ = build(batch, "personalised", recipients=PEOPLE, jobs=2)  # as the other tests expect
-    assert sorted(a.path for a in back) == sorted(a.path for a in written)
+    monkeypatch.undo()
+    build(batch, "personalised", recipients=PEOPLE, jobs=2)  # as the other tests expect it
 
 
 def test_the_same_rows_give_the_same_bytes_in_another_folder(batch, tmp_path):
@@ -251,3 +257,30 @@ def test_a_placeholder_no_column_fills_is_an_error_at_its_field(project):
         f"content/en.yaml:{line}:9: welcome.body names '{{teem}}', which no recipients column fills",
         "    hint: the columns are: name, email, team, start-date, manager, manager-note; declare "
         "others under recipients: in publication.yaml"]
+
+
+def test_declaring_a_built_in_column_is_an_error_at_its_key(project):
+    settings = project / "content" / "publication.yaml"
+    text = settings.read_text(encoding="utf-8").replace("  team: text\n", "  team: text\n  email: text\n")
+    settings.write_text(text, encoding="utf-8")
+    result = run_cli("check", cwd=project)
+    assert result.returncode == 1
+    line = text.splitlines().index("  email: text") + 1
+    assert result.stderr.splitlines()[:2] == [
+        f"content/publication.yaml:{line}:3: recipients: 'email' is a column every recipients CSV "
+        "has; declare only the others",
+        "    hint: remove it (name, email, slug, language need no declaring)"]
+
+
+def test_a_person_taken_off_the_list_loses_their_booklet(project):
+    build(project, "personalised", recipients=PEOPLE, editions=["en"], jobs=1)
+    folder = project / "build" / "en" / "personalised"
+    assert (folder / "jose-nunez.pdf").is_file()
+    fewer = project / "people.csv"
+    fewer.write_text("".join(PEOPLE.read_text(encoding="utf-8").splitlines(True)[:3]),
+                     encoding="utf-8")
+    build(project, "personalised", recipients=fewer, editions=["en"], jobs=1)
+    assert sorted(p.name for p in folder.glob("*.pdf")) == ["ana-silva.pdf", "han-meimei.pdf"]
+    listed = (project / "build" / "manifest.json").read_text(encoding="utf-8")
+    assert "jose-nunez" not in listed
+    assert "jose" not in (folder / "recipients.csv").read_text(encoding="utf-8")

@@ -122,7 +122,7 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     with build_lock(out):
         written, problems = _build_locked(root, checked, renderer, out, target, editions, strict,
                                           progress, force, jobs or os.cpu_count() or 1, people,
-                                          cluster)
+                                          cluster, prune=not rows.errors)
     found = rows.warnings + problems + rows.errors
     left_out = sorted((p for p in found if not p.warning),
                       key=lambda p: (str(p.location.path), p.location.line, p.location.col))
@@ -212,21 +212,56 @@ def make_leaf(leaf: Leaf):
     elif kind == "personal-shared":
         rendered = renderer.booklet(edition, print_edition=print_edition, personalised=True)
     elif kind == "personal-pages":
-        found = letters(renderer, checked, edition, leaf.recipients)
-        rows = [person.cells["name"] for person in leaf.recipients]
-        if print_edition:  # the print file: one document for the group, sharing its fonts
-            batches = [renderer.personal_pages(edition, found, rows, print_edition=True)]
-        else:  # each recipient's own document: their booklet depends on nothing but their row
-            batches = [renderer.personal_pages(edition, [letter], [row])
-                       for letter, row in zip(found, rows, strict=True)]
-        marks = _marks_for(checked.brand) if print_edition else (lambda data: data)
-        return [dataclasses.replace(b, data=marks(b.data) if b.data else b"") for b in batches]
+        rendered = renderer.personal_pages(
+            edition, letters(renderer, checked, edition, leaf.recipients),
+            [person.cells["name"] for person in leaf.recipients], print_edition=print_edition)
+    elif kind == "personal-booklets":  # the pages of a batch, spliced into the shared booklet
+        return personal_booklets(renderer, checked, edition, leaf.recipients)
     else:
         subject = next(s for slug, _, s in poster_subjects(edition, renderer) if slug == leaf.subject)
         rendered = renderer.poster(edition, subject, edition.poster_size, print_edition=print_edition)
-    if print_edition:
+    if print_edition and rendered.data:
         rendered = dataclasses.replace(rendered, data=_marks_for(checked.brand)(rendered.data))
+    if kind.startswith("personal-") and print_edition and rendered.data:
+        rendered = dataclasses.replace(rendered, findings=_preflight_part(checked, leaf, rendered))
     return rendered
+
+
+def _preflight_part(checked: Checked, leaf: Leaf, rendered) -> tuple:
+    """Preflight a part of the print file of personalised booklets where it was rendered, in a
+    worker: the file repeats the shared pages for every recipient, so checking its parts checks
+    every page it draws, once, and in parallel."""
+    from .expect import Finding, expect_for, settings_from
+    from .preflight import preflight_pdf
+
+    settings = settings_from(checked.brand, checked.content.editions[0].poster_size,
+                             [e.lang for e in checked.content.editions], Path(leaf.root) / "fonts")
+    expect = expect_for(f"{leaf.lang}/print/personalised.pdf", settings, "booklet", leaf.lang)
+    if leaf.recipients:  # a batch's covers and letters: two pages each, not a booklet of 4n
+        expect = dataclasses.replace(expect, page_multiple=1)
+        rows = [p.cells["name"].line for p in leaf.recipients]
+        part = f"the personal pages of CSV lines {rows[0]}-{rows[-1]}"
+    else:
+        part = "the shared pages"
+    return tuple(Finding(f.check, f.error, None, f"{part}: {f.message}", f.pixels)
+                 for f in preflight_pdf(rendered.data, expect))
+
+
+def personal_booklets(renderer, checked: Checked, edition: Edition, recipients):
+    """The booklets of a batch of recipients: their personal pages laid out in one document, each
+    spliced into the shared booklet. The shared booklet is rendered once per worker process and
+    kept, so that splicing happens beside the rendering rather than after it, in the build."""
+    from .personalise import PersonalBooklets, Splicer
+
+    key = ("shared booklet", edition.lang)
+    if key not in renderer.kept:
+        renderer.kept[key] = Splicer(renderer.booklet(edition, personalised=True).data)
+    splicer = renderer.kept[key]
+    pages = renderer.personal_pages(edition, letters(renderer, checked, edition, recipients),
+                                    [person.cells["name"] for person in recipients])
+    files = tuple(splicer.booklet(pages, i) if pages.ranges[i] else None
+                  for i in range(len(recipients)))
+    return PersonalBooklets(files, len(splicer.base.pages), pages.problems)
 
 
 def _marks_for(brand: Brand) -> Callable[[bytes], bytes]:
@@ -347,7 +382,9 @@ def _worker_start() -> None:
 
 
 def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force, jobs,
-                  people=(), cluster=None):
+                  people=(), cluster=None, prune=False):
+    """The build, under its lock. With `prune`, personalised booklets of people no longer in the
+    recipients CSV are removed (not when some rows had errors: theirs are kept as they were)."""
     chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
     previous = {} if force else load_manifest(out)
     # A first pass only plans (which documents must be made), so progress can count to a total.
@@ -375,6 +412,9 @@ def _build_locked(root, checked, renderer, out, target, editions, strict, progre
     # Documents made again are preflighted; unchanged ones keep (and report again) their findings.
     earlier = previous_findings(out, {o.edition for o in made.items})
     findings, warnings = preflight_outputs(root, checked, made.items, strict, earlier)
+    if prune and not made.rejected:
+        for path in made.stale:
+            path.unlink(missing_ok=True)  # and so out of the manifest
     artifacts = write_outputs(out, made.items)
     if fresh:
         from .preflight import write_reports
@@ -395,6 +435,7 @@ class Output:
     inputs: str
     fresh: bool
     preflight: bool = True  # False: made the same way as a document of the build that is checked
+    findings: list | None = None  # found already, on the parts it was made of
 
 
 class Outputs:
@@ -410,6 +451,7 @@ class Outputs:
         self.leaves: dict[str, Leaf] = {}  # (planning) renders that need no other document
         self.ready: dict[str, object] = {}  # documents already made by the worker pool
         self.rejected: list[Problem] = []  # recipients whose personal pages failed a check
+        self.stale: list[Path] = []  # personalised booklets of people no longer listed
 
     def digest(self, kind: str, inputs: str | bytes) -> str:
         """The hash of everything a document of this kind is made from."""
@@ -425,7 +467,7 @@ class Outputs:
         return hashlib.sha256(path.read_bytes()).hexdigest() == entry.get("sha256")
 
     def make(self, kind: str, edition: str, path: Path, inputs: str, render: Callable | Leaf,
-             emit: bool = True, preflight: bool = True):
+             emit: bool = True, preflight: bool = True, findings: list | None = None):
         """The document at `path` made from `inputs` (text or bytes): the file of the last build
         when they are unchanged, else `render()`. With emit=False it is only needed by another
         document (the screen booklet of a print build), not written. A `Leaf` needs no other
@@ -458,7 +500,8 @@ class Outputs:
             self.progress(f"up to date {rel}")
         if emit:
             self.items.append(Output(kind, edition, path, (reused or rendered).data,
-                                     (reused or rendered).pages, digest, reused is None, preflight))
+                                     (reused or rendered).pages, digest, reused is None, preflight,
+                                     findings))
         result = reused or rendered
         return result, digest
 
@@ -526,7 +569,9 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earli
             continue
         kind, lang, path, data = output.kind, output.edition, output.path, output.data
         key = path.relative_to(out).as_posix()
-        if output.fresh or key not in earlier:
+        if output.fresh and output.findings is not None:
+            findings[key] = list(output.findings)
+        elif output.fresh or key not in earlier:
             from .preflight import preflight_pdf  # reads PDFs (pypdf): only for new documents
 
             findings[key] = preflight_pdf(data, expect_for(key, settings, kind, lang))
@@ -666,44 +711,50 @@ def render_personalised(renderer, edition: Edition, people: list, made: Outputs)
     """One booklet per recipient (build/<lang>/personalised/<slug>.pdf), every recipient's booklet
     in one print file (build/<lang>/print/personalised.pdf), and recipients.csv for a mail merge.
 
-    The shared pages are rendered once; each recipient's cover and letter on their own, by the
-    worker pool in groups. A recipient's booklet is made again only when their row or the shared
-    booklet changed."""
+    The shared pages are rendered once (per worker). The personal pages (cover and letter) are
+    laid out BATCH recipients to a document, in the order of the CSV, so that they share their
+    fonts; a booklet is therefore made from its batch's rows, and made again (with its batch) when
+    one of them or the shared booklet changed. The same CSV always gives the same bytes."""
+    from .personalise import BATCH
+
     lang = edition.lang
     mine = [p for p in people if p.language in ("", lang)]
     if not mine:
         return
     folder = made.out / lang / "personalised"
     shared_html = renderer.booklet_html(edition, personalised=True)
-    inputs = {p.slug: shared_html + repr(_row(p)) for p in mine}
-    pending = [p for p in mine if not made.current("personalised", folder / f"{p.slug}.pdf",
-                                                   inputs[p.slug])]
-    personal = personal_pages(renderer, edition, pending, folder, "personal", made)
+    batches = [mine[i:i + BATCH] for i in range(0, len(mine), BATCH)]
+    inputs = {p.slug: shared_html + repr([_row(q) for q in batch]) + p.slug
+              for batch in batches for p in batch}
     files = {}
-    if pending:
-        shared, _ = made.make("personal-shared", lang, folder / "shared.pdf", shared_html,
-                              Leaf(str(renderer.root), renderer.strict, "personal-shared", lang),
-                              emit=False)
-        splicer = _Lazy(lambda: _splicer(shared.data))
-        first = True
-        for person in pending:
-            if made.dry:
-                made.to_make += 1
-            elif person.slug in personal:
-                batch, i = personal[person.slug]
-                files[person.slug] = made.make(  # the first booklet stands for all in preflight
+    first = True
+    for number, batch in enumerate(batches, 1):
+        if all(made.current("personalised", folder / f"{p.slug}.pdf", inputs[p.slug])
+               for p in batch):
+            for person in batch if not made.dry else ():
+                files[person.slug] = made.make("personalised", lang, folder / f"{person.slug}.pdf",
+                                               inputs[person.slug], lambda: None)[0]
+            continue
+        booklets, _ = made.make(
+            "personal-booklets", lang, folder / f"batch-{number}", repr([_row(p) for p in batch]),
+            Leaf(str(renderer.root), renderer.strict, "personal-booklets", lang,
+                 recipients=tuple(batch)), emit=False)
+        if made.dry:
+            made.to_make += len(batch)
+            continue
+        made.rejected += [p for p in booklets.problems if p not in made.rejected]
+        for person, data in zip(batch, booklets.files, strict=True):
+            if data is not None:  # the first booklet stands for all in preflight
+                files[person.slug] = made.make(
                     "personalised", lang, folder / f"{person.slug}.pdf", inputs[person.slug],
-                    lambda b=batch, i=i: _rendered(splicer.get().booklet(b, i), shared.pages),
+                    lambda data=data, pages=booklets.pages: _rendered(data, pages),
                     preflight=first)[0]
                 first = False
-    for person in mine if not made.dry else ():
-        if person not in pending:
-            files[person.slug] = made.make("personalised", lang, folder / f"{person.slug}.pdf",
-                                           inputs[person.slug], lambda: None)[0]
-    render_personalised_print(renderer, edition, mine, inputs, made)
+    render_personalised_print(renderer, edition, batches, inputs, made)
     if made.dry:
-        made.to_make += bool(pending)  # recipients.csv
+        made.to_make += 1  # recipients.csv
         return
+    made.stale += [p for p in folder.glob("*.pdf") if p.stem not in inputs]
     table = ["recipient,email,file,pages,bytes,sha256"]
     for person in mine:
         if person.slug in files:
@@ -716,44 +767,32 @@ def render_personalised(renderer, edition: Edition, people: list, made: Outputs)
               lambda: _rendered(text.encode(), 0), preflight=False)
 
 
-def personal_pages(renderer, edition: Edition, people: list, folder: Path, kind: str,
+def personal_pages(renderer, edition: Edition, batch: list, number: int, folder: Path, kind: str,
                    made: Outputs) -> dict:
-    """Each recipient's personal pages (cover and letter) by slug, as (PersonalPages, index),
-    rendered by the worker pool in groups; a recipient whose pages do not fit is left out and
-    reported. Screen pages are one document per recipient, print pages one per group."""
-    from .personalise import BATCH, PRINT_BATCH
-
-    size = PRINT_BATCH if kind.startswith("print-") else BATCH
-    found = {}
-    for start in range(0, len(people), size):
-        group = people[start:start + size]
-        rendered, _ = made.make(
-            f"{kind}-pages", edition.lang, folder / f"{kind}-pages-{start // size + 1}",
-            repr([_row(p) for p in group]),
-            Leaf(str(renderer.root), renderer.strict, f"{kind}-pages", edition.lang,
-                 recipients=tuple(group)), emit=False)
-        if made.dry:
-            continue
-        slots = [(batch, i) for batch in rendered for i in range(len(batch.ranges))]
-        for person, (batch, i) in zip(group, slots, strict=True):
-            if batch.ranges[i] is None:
-                made.rejected += [p for p in batch.problems if p not in made.rejected
-                                  and p.location == person.cells["name"]]
-            else:
-                found[person.slug] = (batch, i)
-    return found
+    """The personal pages (cover and letter) of a batch of recipients, laid out in one document by
+    a worker: {slug: (PersonalPages, index)}. A recipient whose pages do not fit is left out and
+    reported at their row."""
+    pages, _ = made.make(
+        f"{kind}-pages", edition.lang, folder / f"{kind}-pages-{number + 1}",
+        repr([_row(p) for p in batch]),
+        Leaf(str(renderer.root), renderer.strict, f"{kind}-pages", edition.lang,
+             recipients=tuple(batch)), emit=False)
+    if made.dry:
+        return {}
+    made.rejected += [p for p in pages.problems if p not in made.rejected]
+    return {person.slug: (pages, i) for i, person in enumerate(batch) if pages.ranges[i]}
 
 
-def render_personalised_print(renderer, edition: Edition, people: list, inputs: dict,
+def render_personalised_print(renderer, edition: Edition, batches: list[list], inputs: dict,
                               made: Outputs) -> None:
     """Every recipient's booklet, print edition (CMYK, bleed, marks), in one PDF for the print
-    shop: the shared pages are stored once, so it is barely larger than the personal pages."""
+    shop: the shared pages are stored once, and each batch's personal pages share their fonts."""
     from .personalise import combine
 
     lang = edition.lang
     path = made.out / lang / "print" / "personalised.pdf"
     key = renderer.booklet_html(edition, print_edition=True, personalised=True) + repr(
-        [inputs[p.slug] for p in people]) + repr(print_marks(renderer.brand))
+        [inputs[p.slug] for batch in batches for p in batch]) + repr(print_marks(renderer.brand))
     if made.current("print-personalised", path, key):
         made.make("print-personalised", lang, path, key, lambda: None)
         return
@@ -761,28 +800,15 @@ def render_personalised_print(renderer, edition: Edition, people: list, inputs: 
     shared, _ = made.make("print-personal-shared", lang, folder / "print-shared.pdf", key,
                           Leaf(str(renderer.root), renderer.strict, "print-personal-shared", lang),
                           emit=False)
-    personal = personal_pages(renderer, edition, people, folder, "print-personal", made)
-    parts = [personal[p.slug] for p in people if p.slug in personal]
+    parts, findings = [], list(shared.findings)
+    for number, batch in enumerate(batches):
+        personal = personal_pages(renderer, edition, batch, number, folder, "print-personal", made)
+        parts += [personal[p.slug] for p in batch if p.slug in personal]
+        documents = {id(pages): pages for pages, _ in personal.values()}  # the batch's, if any
+        findings += [f for pages in documents.values() for f in pages.findings]
     made.make("print-personalised", lang, path, key,
-              lambda: _rendered(combine(shared.data, parts), shared.pages * len(parts)))
-
-
-class _Lazy:
-    """A value made on first use (the shared booklet's reader, only if a booklet is made)."""
-
-    def __init__(self, make: Callable):
-        self.make, self.value = make, None
-
-    def get(self):
-        if self.value is None:
-            self.value = self.make()
-        return self.value
-
-
-def _splicer(shared: bytes):
-    from .personalise import Splicer
-
-    return Splicer(shared)
+              lambda: _rendered(combine(shared.data, parts), shared.pages * len(parts)),
+              findings=findings)
 
 
 def _row(person) -> tuple:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .errors import Location, Problems, ProjectError
 from .markup import ImageRef, parse_images
-from .schema import SETTINGS, TEXTS, Field, ListOf, MapOf, Markdown, Struct
+from .schema import BUILTIN_COLUMNS, SETTINGS, TEXTS, Field, ListOf, MapOf, Markdown, Struct
 from .yamlsource import Node, load_yaml
 
 SETTINGS_FILE = "publication.yaml"
@@ -76,6 +76,14 @@ def load_content(project_root: Path, problems: Problems) -> Content:
         raise ProjectError([_missing_settings(project_root, settings_path)])
     settings_node = load_yaml(settings_path)
     settings = _convert_file(SETTINGS, settings_node, settings_path, problems)
+    problems.raise_if_errors()
+
+    columns = settings_node.value.get("recipients")
+    for key, child in (columns.value.items() if columns and isinstance(columns.value, dict) else ()):
+        if key.lower() in BUILTIN_COLUMNS:
+            problems.error(child.key_loc or child.loc, f"recipients: '{key}' is a column every "
+                           "recipients CSV has; declare only the others",
+                           f"remove it ({', '.join(BUILTIN_COLUMNS)} need no declaring)")
     problems.raise_if_errors()
 
     languages = settings["languages"]

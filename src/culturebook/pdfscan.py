@@ -74,8 +74,37 @@ class Document:
 
     @functools.cached_property
     def scans(self) -> list[PageScan]:
-        """What each page draws, in page order."""
-        return [_Walker(self, page, self.track_edges).scan for page in self.pages]
+        """What each page draws, in page order. Pages that draw the same content with the same
+        resources in the same boxes (the shared pages of a personalised print file, say) are
+        walked once and share their scan."""
+        walked: dict[tuple, PageScan] = {}
+        found = []
+        for index, page in enumerate(self.pages):
+            key = self.page_key(index)
+            if key not in walked:
+                walked[key] = _Walker(self, page, self.track_edges).scan
+            found.append(walked[key])
+        return found
+
+    def page_key(self, index: int) -> tuple:
+        """What decides how page `index` looks: its content streams, resources, boxes, rotation
+        and group, by object identity (unique for a page whose parts are not shared)."""
+        page = self.pages[index]
+
+        def ident(value) -> object:
+            if value is None:
+                return None
+            if hasattr(value, "idnum"):
+                return ("ref", value.idnum, value.generation)
+            if isinstance(value, list):
+                return tuple(ident(v) for v in value)
+            if isinstance(value, (int, float, str)):  # numbers (boxes, rotation) and names
+                return value
+            return ("direct", index)  # a dictionary or stream of this page's own
+
+        return tuple(ident(page.raw_get(k) if k in page else None) for k in
+                     ("/Contents", "/Resources", "/MediaBox", "/TrimBox", "/BleedBox",
+                      "/Rotate", "/Group"))
 
     def font(self, ref) -> PdfFont:
         """The font a /Font resource entry refers to, read once per document."""

@@ -1,12 +1,11 @@
 """Personalised booklets: recipients' letters filled in, and their pages spliced into the shared ones.
 
 A personalised booklet is the edition's booklet with two personal pages: the cover (with the
-recipient's name) and a welcome letter on page 2. The shared pages are rendered once per edition
-and each recipient's two pages in a small document of their own; then each recipient's PDF is the
-shared PDF with pages 1 and 2 drawing theirs. Page objects stay where they are, so the contents'
-links, bookmarks and page numbers of the shared pages stay right, and a booklet's bytes depend only
-on its recipient's row and the shared booklet. The print file of the whole batch lays out the
-personal pages of 40 recipients per document, so that they share their fonts.
+recipient's name) and a welcome letter on page 2. The shared pages are rendered once per edition,
+the personal pages of BATCH recipients (in the order of the CSV) in one document, so that they
+share the work of laying out and embedding fonts; then each recipient's PDF is the shared PDF with
+pages 1 and 2 drawing theirs. Page objects stay where they are, so the contents' links, bookmarks and
+page numbers of the shared pages stay right.
 """
 
 from __future__ import annotations
@@ -24,8 +23,7 @@ from .errors import Problem
 from .markup import render_markdown
 
 PERSONAL_PAGES = 2  # the cover and the welcome letter: pages 1 and 2 of every personalised booklet
-BATCH = 10  # recipients a worker is given at a time (each booklet's pages: a document of their own)
-PRINT_BATCH = 40  # recipients whose print pages share one document (and its fonts) in the print file
+BATCH = 40  # recipients whose personal pages are laid out in one document (and share its fonts)
 
 
 @dataclass(frozen=True)
@@ -35,6 +33,17 @@ class PersonalPages:
 
     data: bytes
     ranges: tuple[tuple[int, int] | None, ...]
+    problems: tuple[Problem, ...]
+    findings: tuple = ()  # preflight's, for the pages of the print file
+
+
+@dataclass(frozen=True)
+class PersonalBooklets:
+    """A batch of recipients' booklets, each of `pages` pages; None for a recipient whose pages
+    failed a check (in `problems`)."""
+
+    files: tuple[bytes | None, ...]
+    pages: int
     problems: tuple[Problem, ...]
 
 
@@ -87,13 +96,16 @@ class Splicer:
 
         self.shared = shared
         self.base = PdfReader(io.BytesIO(shared))
+        self.batches: dict[int, tuple[PersonalPages, list]] = {}  # each batch is read once
 
     def booklet(self, personal: PersonalPages, index: int = 0) -> bytes:
         """Recipient `index`'s booklet: the shared one with its first pages drawing theirs."""
         from pypdf import PdfReader, PdfWriter
 
         writer = PdfWriter(clone_from=self.base)
-        pages = PdfReader(io.BytesIO(personal.data)).pages
+        if id(personal) not in self.batches:
+            self.batches[id(personal)] = (personal, PdfReader(io.BytesIO(personal.data)).pages)
+        pages = self.batches[id(personal)][1]
         first, count = personal.ranges[index]
         for n in range(count):
             _take_page(writer, writer.pages[n], pages[first + n])
@@ -120,7 +132,9 @@ def combine(shared: bytes, personal: list[tuple[PersonalPages, int]]) -> bytes:
             del page[NameObject("/Annots")]
     readers: dict[int, list] = {}
     for copy, (batch, index) in enumerate(personal):
-        pages = readers.setdefault(id(batch), PdfReader(io.BytesIO(batch.data)).pages)
+        if id(batch) not in readers:  # each batch document is read once
+            readers[id(batch)] = PdfReader(io.BytesIO(batch.data)).pages
+        pages = readers[id(batch)]
         first, count = batch.ranges[index]
         for n, shared_page in enumerate(template):
             page = shared_page if copy == 0 else writer.add_blank_page(1, 1)

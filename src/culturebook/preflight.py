@@ -387,18 +387,23 @@ def check_bleed(doc: Document, expect: Expect) -> list[Finding]:
     except pdfium.PdfiumError as exc:
         return [Finding("bleed", False, None, f"bleed coverage not checked: PDFium cannot open the "
                         f"file ({exc})")]
+    found: dict[tuple, list[str]] = {}  # a page drawn like an earlier one is not drawn again
     try:
         for index, edges in pages:
             page = doc.pages[index]
             trim, bleed = page_box(page, "/TrimBox"), page_box(page, "/BleedBox")
             if trim is None or bleed is None or int(entry(page, "/Rotate") or 0) % 360:
                 continue  # the boxes check reports missing boxes
-            pixels = _draw(pdf, index, scale)
-            for side in ("left", "right", "top", "bottom"):
-                bare = pixels.uncovered(side, trim, bleed) if side in edges else 0.0
-                if bare >= 2 / MM_PER_PT:  # 2 mm of edge
-                    items.append((index + 1, f"the background stops at the trim on the {side} "
-                                  f"side (bleed not covered along {_mm(bare):.0f} mm)"))
+            key = doc.page_key(index)
+            if key not in found:
+                pixels = _draw(pdf, index, scale)
+                found[key] = []
+                for side in ("left", "right", "top", "bottom"):
+                    bare = pixels.uncovered(side, trim, bleed) if side in edges else 0.0
+                    if bare >= 2 / MM_PER_PT:  # 2 mm of edge
+                        found[key].append(f"the background stops at the trim on the {side} side "
+                                          f"(bleed not covered along {_mm(bare):.0f} mm)")
+            items += [(index + 1, message) for message in found[key]]
     finally:
         pdf.close()
     return _merge("bleed", True, items)

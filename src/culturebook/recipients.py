@@ -32,9 +32,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from .errors import Location, Problem, Problems, ProjectError
+from .schema import BUILTIN_COLUMNS, COLUMN_TYPES
 
-COLUMN_TYPES = ("text", "date")
-BUILTIN_COLUMNS = ("name", "email", "slug", "language")
 MAX_SLUG = 60
 
 EMPTY_HINT = "the first line names the columns, e.g. name,email,team; then one row per recipient"

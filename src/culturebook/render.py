@@ -37,10 +37,12 @@ MAX_LAYOUT_PASSES = 4  # booklet layouts with frontispieces added where blanks w
 
 @dataclass(frozen=True)
 class Rendered:
-    """One PDF in memory, ready to be written."""
+    """One PDF in memory, ready to be written (with its preflight findings, when they were found
+    where it was rendered)."""
 
     data: bytes
     pages: int
+    findings: tuple = ()
 
 
 def setup_fontconfig(fonts_dir: Path, cache_dir: Path) -> Path:
@@ -118,6 +120,7 @@ class Renderer:
         )
         self.env.globals["asset"] = self.asset
         self._html: dict[tuple, str] = {}  # the HTML of each document, made once per build
+        self.kept: dict[tuple, object] = {}  # what later documents reuse (a shared booklet)
         content_dir = self.root / "content"
         self.env.filters["markdown"] = lambda text: Markup(render_markdown(text or "", content_dir))
         self.env.filters["inline"] = lambda text: Markup(render_inline(text or ""))

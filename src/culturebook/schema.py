@@ -18,6 +18,7 @@ LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 POSTER_SIZES = ("A3", "A2", "A1", "Letter", "Tabloid")
 COLUMN_TYPES = ("text", "date")  # of a recipients CSV's declared columns
+BUILTIN_COLUMNS = ("name", "email", "slug", "language")  # every recipients CSV may have these
 
 
 @dataclass(frozen=True)
