@@ -214,8 +214,8 @@ def main() -> int:
 def print_engine(console: Console, e: dict) -> None:
     """Rows 2-5: the engine's table, then the sizes of what a whole build writes."""
     mib = 1024 * 1024
-    table = Table(title="The build engine (median of the rounds; memory: every process of the "
-                  "build summed)", title_justify="left")
+    table = Table(title="The build engine (median of the rounds; memory: the peak of every process "
+                  "of the build summed, by PSS)", title_justify="left")
     for column in ("run", "median s", "target", "notes"):
         table.add_column(column, justify="left" if column in ("run", "notes") else "right")
 

@@ -41,8 +41,10 @@ def people_csv(path: Path, count: int) -> Path:
 
 
 class TreeMemory:
-    """Samples the resident memory of a process and all its descendants (every 20 ms, from /proc)
-    and keeps the peak of their sum: a build's workers count, not just its main process."""
+    """Samples the memory of a process and all its descendants (every 20 ms, from /proc) and keeps
+    the peak of their sum: a build's workers count, not just its main process. Each process counts
+    its proportional set size (PSS): the pages forked workers still share with the build are
+    counted once in the sum, not once per process as resident sizes would be."""
 
     def __init__(self, pid: int):
         self.pid, self.peak, self.stop = pid, 0, threading.Event()
@@ -50,12 +52,12 @@ class TreeMemory:
         self.thread.start()
 
     def _run(self) -> None:
-        page = os.sysconf("SC_PAGE_SIZE")
         while not self.stop.wait(0.02):
             total = 0
             for pid in self._tree():
                 try:
-                    total += int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+                    rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+                    total += int(rollup.split("\nPss:", 1)[1].split()[0]) * 1024
                 except (OSError, IndexError, ValueError):
                     pass
             self.peak = max(self.peak, total)
@@ -134,7 +136,8 @@ def engine_rows(root: Path, env: dict[str, str], rounds: int, people: int, tmp: 
     whole = sorted(out.glob("*.pdf"))
 
     all_seconds, all_peak = timed(cb + ["build", "all", "--force", "-q"] + project, env)
-    sizes = {p: (root / "build" / p).stat().st_size for p in manifest(root)}
+    sizes = {p: (root / "build" / p).stat().st_size for p in manifest(root)
+             if "personalised" not in p}  # what build all writes
     return {
         "noop": noop, "poster": poster, "bundle": bundle, "remade": sorted(remade),
         "people": people, "ours": ours, "ours_peak": ours_peak, "theirs": theirs,

@@ -84,12 +84,18 @@ def check_project(root: Path, strict: bool = False) -> Checked:
 
 
 def check_templates(brand: Brand, problems: Problems) -> None:
-    """Compile every layout template so a syntax error is reported with its file and line."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(d) for d in brand.dirs]))
+    """Compile every layout template so a syntax error is reported with its file and line (a
+    template compiled before, unchanged, comes from the cache)."""
+    from .render import template_environment
+
+    env = template_environment(brand, cache_dir())
     for directory in brand.dirs:
         for template in sorted(directory.glob("*.html")):
             try:
-                env.parse(template.read_text(encoding="utf-8"), template.name, str(template))
+                if env.loader.get_source(env, template.name)[1] == str(template):
+                    env.get_template(template.name)
+                else:  # a parent theme's template that the theme replaces: parse it only
+                    env.parse(template.read_text(encoding="utf-8"), template.name, str(template))
             except jinja2.TemplateSyntaxError as exc:
                 problems.error(Location(template, exc.lineno or 0, 1),
                                f"template error: {exc.message}")

@@ -10,17 +10,37 @@ import traceback
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 from . import __version__
 from .build import TARGETS, build, check_project, find_project
 from .errors import Problem, ProjectError
 
+
+class _Console:
+    """A rich Console made on first use: a build that prints nothing (-q, nothing to do) does not
+    pay for importing rich."""
+
+    def __init__(self, **options):
+        self.options, self.console = options, None
+
+    def __getattr__(self, name: str):
+        if self.console is None:
+            from rich.console import Console
+
+            self.console = Console(**self.options)
+        return getattr(self.console, name)
+
+
 # soft_wrap: a problem is one line however long, never folded at the terminal's (or 80) columns,
 # so editors and scripts can read `path:line:col: message` from it.
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = _Console(highlight=False, soft_wrap=True)
+err = _Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def Table(**options):  # noqa: N802 - rich's Table, imported when a table is printed
+    from rich.table import Table as RichTable
+
+    return RichTable(**options)
 
 project_option = click.option(
     "--project", "project", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -266,6 +286,10 @@ class _reporting:
 
 
 def _print_problems(problems: list[Problem], root: Path) -> None:
+    if not sys.stderr.isatty():  # a log or a pipe: the lines as they are, without loading rich
+        for problem in problems:
+            print(problem.format(root), file=sys.stderr)
+        return
     for problem in problems:
         text = problem.format(root)
         first, _, rest = text.partition("\n")

@@ -7,6 +7,7 @@ content file, line and field instead.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import unicodedata
 from functools import cache
@@ -72,7 +73,13 @@ def missing_characters(text: str, covered: frozenset[int]) -> list[str]:
 
 def check_glyphs(edition: Edition, brand: Brand, problems: Problems,
                  cache_dir: Path | None = None) -> None:
-    """Report characters of the edition's text that none of their language's fonts contain."""
+    """Report characters of the edition's text that none of their language's fonts contain.
+    Text found complete once, with the same fonts, is not checked again (a marker in the cache:
+    loading a CJK font's cmap is most of a build with nothing to do)."""
+    marker = _checked_marker(edition, brand, cache_dir)
+    if marker is not None and marker.exists():
+        return
+    before = len(problems.items)
     covered: dict[str, frozenset[int]] = {}
     for run in edition.runs:
         if run.lang not in covered:
@@ -87,6 +94,33 @@ def check_glyphs(edition: Edition, brand: Brand, problems: Problems,
                 f"{run.lang} fonts ({families})",
                 "replace it, or add a font that has it to the theme's fonts",
             )
+    if len(problems.items) == before:
+        _note_checked(marker)
+
+
+def _checked_marker(edition: Edition, brand: Brand, cache_dir: Path | None) -> Path | None:
+    """Where a complete check of this text against these fonts is noted."""
+    if cache_dir is None:
+        return None
+    digest = hashlib.sha256()
+    for face in brand.faces:
+        stat = face.file.stat()
+        digest.update(f"{face.family}\0{face.file}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    for lang in sorted({run.lang for run in edition.runs}):
+        digest.update(f"{lang}:{','.join(brand.families_for(lang))}\n".encode())
+    for run in edition.runs:
+        digest.update(f"{run.lang}\0{run.text}\0".encode())
+    return cache_dir / "checked" / digest.hexdigest()
+
+
+def _note_checked(marker: Path | None) -> None:
+    if marker is None:
+        return
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # a read-only cache: the text is checked again next time
 
 
 def _position(run, ch: str) -> tuple[int, int]:

@@ -101,6 +101,43 @@ def _refused(problems: Problems, location: Location, url: str) -> None:
                    "nothing is fetched from the network or from outside the project")
 
 
+def template_environment(brand: Brand, cache: Path | None = None,
+                         content_dir: Path | None = None) -> jinja2.Environment:
+    """The layouts' Jinja environment: autoescaped, strict about undefined names, with the
+    `markdown` and `inline` filters (images relative to `content_dir`). With a `cache` folder,
+    compiled templates are kept there (checked against their source), so a build that renders
+    nothing does not compile them again."""
+    bytecode = None
+    if cache is not None:
+        folder = cache / "jinja" / jinja2.__version__
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            bytecode = _QuietBytecodeCache(str(folder))
+        except OSError:
+            pass  # no cache: templates are compiled each time
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(d) for d in brand.dirs]),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        bytecode_cache=bytecode,
+    )
+    env.filters["markdown"] = lambda text: Markup(render_markdown(text or "", content_dir))
+    env.filters["inline"] = lambda text: Markup(render_inline(text or ""))
+    return env
+
+
+class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """A cache that cannot be written is no cache, not a failed build."""
+
+    def dump_bytecode(self, bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
 class Renderer:
     """Renders booklets and posters for one project; keep one per process."""
 
@@ -111,19 +148,10 @@ class Renderer:
         fonts = self.root / "fonts"
         key = hashlib.sha256(str(fonts).encode()).hexdigest()[:16]
         setup_fontconfig(fonts, cache / "fontconfig" / key)
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([str(d) for d in brand.dirs]),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        self.env = template_environment(brand, cache, self.root / "content")
         self.env.globals["asset"] = self.asset
         self._html: dict[tuple, str] = {}  # the HTML of each document, made once per build
         self.kept: dict[tuple, object] = {}  # what later documents reuse (a shared booklet)
-        content_dir = self.root / "content"
-        self.env.filters["markdown"] = lambda text: Markup(render_markdown(text or "", content_dir))
-        self.env.filters["inline"] = lambda text: Markup(render_inline(text or ""))
 
     @functools.cached_property
     def font_config(self):
