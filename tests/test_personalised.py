@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import page_text, read_pdf
+from conftest import page_text, read_pdf, text_pieces
 from culturebook.build import build
 from culturebook.personalise import letter_for
 from culturebook.recipients import Recipient
@@ -74,6 +74,7 @@ def batch(tmp_path_factory) -> Path:
     root = make_project(tmp_path_factory.mktemp("personalised") / "project", "personalised")
     written, problems = build(root, "personalised", recipients=PEOPLE, jobs=2)
     assert [p for p in problems if not p.warning] == []
+    build(root, "booklet", jobs=2)  # the same project's booklet, to compare covers with
     return root
 
 
@@ -100,6 +101,20 @@ def test_one_booklet_per_row_with_the_name_on_the_cover_and_the_letter_on_page_2
     # Every other page is the shared booklet's, the same for everyone.
     for n in range(2, len(ana.pages)):
         assert page_text(ana, n) == page_text(jose, n) == page_text(han, n)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_the_personal_cover_is_the_booklets_cover_with_a_name(batch, lang):
+    plain = read_pdf(batch / "build" / lang / "booklet.pdf")
+    personal = read_pdf(booklets(batch, lang)["ana-silva"])
+    assert personal.pages[0].mediabox == plain.pages[0].mediabox
+
+    def placed(reader) -> list[tuple[str, int, int, int]]:
+        return [(p.text, round(p.x), round(p.y), round(p.size)) for p in text_pieces(reader, 0)]
+
+    name = [p for p in placed(personal) if "Ana Silva" in p[0]]
+    assert len(name) == 1
+    assert [p for p in placed(personal) if p not in name] == placed(plain)
 
 
 def test_a_chinese_name_in_the_english_edition_is_set_in_the_chinese_font(batch):

@@ -295,7 +295,7 @@ class Renderer:
         from .personalise import PERSONAL_PAGES, PersonalPages
 
         document = self.layout(self.personal_html(edition, letters, print_edition), edition,
-                               "personal.html", stylesheets=("booklet.css",))
+                               "personal.html")
         starts = [next(n for n, page in enumerate(document.pages) if f"cover-{i}" in page.anchors)
                   for i in range(len(letters))]
         ranges: list[tuple[int, int] | None] = []
@@ -338,19 +338,14 @@ class Renderer:
             message = getattr(exc, "message", None) or str(exc)
             raise ProjectError([Problem(loc, f"template error: {message}")]) from None
 
-    def layout(self, html: str, edition: Edition, template: str = "booklet.html",
-               stylesheets: tuple[str, ...] = ()):
-        """Lay the HTML out with WeasyPrint; fail on anything it would only have logged.
-        `stylesheets` are theme files applied besides those the HTML links, parsed once per
-        process (for documents laid out many times, such as each recipient's personal pages)."""
+    def layout(self, html: str, edition: Edition, template: str = "booklet.html"):
+        """Lay the HTML out with WeasyPrint; fail on anything it would only have logged."""
         from weasyprint import HTML
 
         fetcher = ConfinedFetcher(self.root)
-        sheets = [self.stylesheet(name) for name in stylesheets]
         with _LogCapture() as capture:
             document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
-                            url_fetcher=fetcher).render(font_config=self.font_config,
-                                                        stylesheets=sheets)
+                            url_fetcher=fetcher).render(font_config=self.font_config)
         problems = Problems()
         for url in fetcher.refused:
             _refused(problems, self.find_reference(url, edition), url)
@@ -362,15 +357,6 @@ class Renderer:
             problems.error(Location(source), message)
         problems.raise_if_errors()
         return document
-
-    @functools.cache  # noqa: B019 - one Renderer per process, kept for its life
-    def stylesheet(self, name: str):
-        """A theme stylesheet, parsed once."""
-        from weasyprint import CSS
-
-        path = Path(self.asset(name).removeprefix("file://"))
-        return CSS(filename=str(path), url_fetcher=ConfinedFetcher(self.root),
-                   font_config=self.font_config)
 
     def profile_css(self) -> str:
         """The output profile as WeasyPrint's device-cmyk colour profile (PDF/X output intent)."""
