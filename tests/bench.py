@@ -10,10 +10,12 @@ Side by side in one run, on a copy of the default project, in interleaved rounds
   (b) weasyprint: one `weasyprint in.html out.pdf` process per document, on the very HTML culturebook
       lays out (the booklet and every poster of each edition), summed.
 
-Prints median seconds over the rounds, the ratio a/b (target: below 0.5), the peak RSS of the culturebook
-process and the per-document breakdown of (b).
+Prints median seconds over the rounds, the ratio a/b (target: at most 0.3), the peak RSS of the culturebook
+process and the per-document breakdown of (b); then the engine's rows (tests/bench_engine.py): a build
+with nothing to do, one changed poster, N personalised booklets against N whole ones, peak memory and
+output sizes.
 
-    python tests/bench.py [--rounds N] [--warmup N] [--project DIR]
+    python tests/bench.py [--rounds N] [--warmup N] [--project DIR] [--people N]
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from bench_engine import engine_rows  # noqa: E402
 from conftest import REPO, copy_project  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
-TARGET_RATIO = 0.5
+TARGET_RATIO = 0.3
 
 
 @dataclass(frozen=True)
@@ -188,9 +190,9 @@ def main() -> int:
                   f"{min(theirs_s):.2f}", f"{max(theirs_s):.2f}",
                   f"{max(r.max_rss_kib for rnd in theirs for r in rnd.values()) / 1024:.0f} MiB "
                   "(largest)")
-    verdict = "[green]meets[/green]" if ratio < TARGET_RATIO else "[red]misses[/red]"
+    verdict = "[green]meets[/green]" if ratio <= TARGET_RATIO else "[red]misses[/red]"
     table.add_row("ratio culturebook / weasyprint", "", f"{ratio:.2f}x", "", "",
-                  f"{verdict} < {TARGET_RATIO}x")
+                  f"{verdict} <= {TARGET_RATIO}x")
     console.print(table)
 
     detail = Table(title="weasyprint CLI per document (median s)", title_justify="left")
