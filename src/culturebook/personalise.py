@@ -164,16 +164,35 @@ def file_id(shared: bytes, personal: list[tuple[PersonalPages, int]]):
 def _take_page(writer, target, source) -> None:
     """Make `target` (a page of `writer`) draw `source`'s content with `source`'s resources, and
     keep `source`'s web links (its internal links would point into another document)."""
-    from pypdf.generic import ArrayObject, NameObject
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
-    for key in ("/Contents", "/Resources"):
-        if key in source:
-            target[NameObject(key)] = source.raw_get(key).clone(writer)
-        elif key in target:
-            del target[NameObject(key)]
+    if "/Contents" in source:
+        target[NameObject("/Contents")] = source.raw_get("/Contents").clone(writer)
+    elif "/Contents" in target:
+        del target[NameObject("/Contents")]
+    # The fonts of a batch's document are one dictionary for all its pages: take only those this
+    # page sets text in, so a booklet does not carry the subsets of its batch-mates' names.
+    resources = DictionaryObject()
+    for key, value in (source.get("/Resources") or {}).items():
+        if key == "/Font":
+            used = _fonts_used(source)
+            value = DictionaryObject({NameObject(name): ref for name, ref in value.get_object().items()
+                                      if name[1:] in used})
+        resources[NameObject(key)] = value.clone(writer)
+    target[NameObject("/Resources")] = resources
     links = [a.clone(writer) for a in source.get("/Annots", [])
              if a.get_object().get("/A", {}).get("/S") == "/URI"]
     if links:
         target[NameObject("/Annots")] = ArrayObject(links)
     elif "/Annots" in target:
         del target[NameObject("/Annots")]
+
+
+_SET_FONT = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s+[-+\d.]+\s+Tf\b")
+
+
+def _fonts_used(page) -> set[str]:
+    """The names of the fonts a page's content sets text in (its Tf operators)."""
+    contents = page.get_contents()
+    data = contents.get_data() if contents is not None else b""
+    return {name.decode("latin-1") for name in _SET_FONT.findall(data)}

@@ -296,8 +296,15 @@ class Renderer:
 
         document = self.layout(self.personal_html(edition, letters, print_edition), edition,
                                "personal.html")
-        starts = [next(n for n, page in enumerate(document.pages) if f"cover-{i}" in page.anchors)
-                  for i in range(len(letters))]
+        anchors = {a: n for n, page in enumerate(document.pages) for a in page.anchors}
+        starts = [anchors.get(f"cover-{i}") for i in range(len(letters))]
+        if None in starts or starts != sorted(starts):
+            template = next((d / "personal.html" for d in self.brand.dirs
+                             if (d / "personal.html").is_file()), self.brand.dirs[0])
+            raise ProjectError([Problem(Location(template), "personal.html must lay out "
+                                        "pages.cover(recipient) and pages.letter(recipient) for "
+                                        "each of `recipients`, in order",
+                                        "start from the default theme's personal.html")])
         ranges: list[tuple[int, int] | None] = []
         problems = []
         for i, (first, end) in enumerate(zip(starts, starts[1:] + [len(document.pages)],
