@@ -1,11 +1,11 @@
 """Personalised booklets: recipients' letters filled in, and their pages spliced into the shared ones.
 
 A personalised booklet is the edition's booklet with two personal pages: the cover (with the
-recipient's name) and a welcome letter on page 2. The shared pages are rendered once per edition,
-the personal pages of BATCH recipients (in the order of the CSV) in one document, so that they
-share the work of laying out and embedding fonts; then each recipient's PDF is the shared PDF with
-pages 1 and 2 drawing theirs. Page objects stay where they are, so the contents' links, bookmarks and
-page numbers of the shared pages stay right.
+recipient's name) and a welcome letter on page 2. The shared pages are rendered once per edition (in
+each worker); the personal pages of BATCH recipients, in the order of the CSV, in one document, so
+that they share the work of laying out and embedding fonts. Each recipient's PDF is then the shared
+PDF with pages 1 and 2 drawing theirs. Page objects stay where they are, so the contents' links,
+bookmarks and page numbers of the shared pages stay right.
 """
 
 from __future__ import annotations
@@ -96,16 +96,16 @@ class Splicer:
 
         self.shared = shared
         self.base = PdfReader(io.BytesIO(shared))
-        self.batches: dict[int, tuple[PersonalPages, list]] = {}  # each batch is read once
+        self.batch: tuple[PersonalPages | None, list] = (None, [])  # the batch being spliced
 
     def booklet(self, personal: PersonalPages, index: int = 0) -> bytes:
         """Recipient `index`'s booklet: the shared one with its first pages drawing theirs."""
         from pypdf import PdfReader, PdfWriter
 
         writer = PdfWriter(clone_from=self.base)
-        if id(personal) not in self.batches:
-            self.batches[id(personal)] = (personal, PdfReader(io.BytesIO(personal.data)).pages)
-        pages = self.batches[id(personal)][1]
+        if self.batch[0] is not personal:  # each batch is read once, and only one is kept
+            self.batch = (personal, PdfReader(io.BytesIO(personal.data)).pages)
+        pages = self.batch[1]
         first, count = personal.ranges[index]
         for n in range(count):
             _take_page(writer, writer.pages[n], pages[first + n])
