@@ -303,3 +303,11 @@ def test_a_person_taken_off_the_list_loses_their_booklet(project):
     listed = (project / "build" / "manifest.json").read_text(encoding="utf-8")
     assert "jose-nunez" not in listed
     assert "jose" not in (folder / "recipients.csv").read_text(encoding="utf-8")
+
+
+def test_recipients_for_another_target_is_a_usage_error(project):
+    result = run_cli("build", "booklet", "--recipients", "people.csv", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == \
+        "Error: Invalid value for --recipients: is for 'build personalised', not 'build booklet'"
+    assert not (project / "build").exists()

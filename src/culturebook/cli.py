@@ -95,6 +95,9 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
     build/<lang>/print/personalised.pdf, every booklet in one print file. A bad row is reported
     at its line and column and left out; the others are built, and the exit status is 1.
     """
+    if recipients is not None and target != "personalised":
+        raise click.BadParameter(f"is for 'build personalised', not 'build {target}'",
+                                 param_hint="--recipients")
     root = _root(project)
     languages = _languages(root)
     for lang in editions:
