@@ -414,7 +414,7 @@ def _build_locked(root, checked, renderer, out, target, editions, strict, progre
         notes.raise_if_errors(strict)
     fresh = [o for o in made.items if o.fresh]
     if fresh:
-        progress(f"preflight of {len(fresh)} files", made.to_make + 1, made.total)
+        progress(f"preflight of {len(fresh)} files", made.total, made.total)
     # Documents made again are preflighted; unchanged ones keep (and report again) their findings.
     earlier = previous_findings(out, {o.edition for o in made.items})
     findings, warnings = preflight_outputs(root, checked, made.items, strict, earlier)
