@@ -186,7 +186,8 @@ class Leaf:
 
     root: str
     strict: bool
-    kind: str  # [print-]booklet | [print-]poster | [print-]personal-shared | [print-]personal-pages
+    kind: str  # [print-]booklet, [print-]poster, personal-booklets (a batch's booklets, spliced),
+    #            print-personal-shared and print-personal-pages (the parts of the print file)
     lang: str
     subject: str = ""  # a poster's slug
     recipients: tuple = ()  # personal pages: the recipients (recipients.Recipient) of one batch
