@@ -152,7 +152,8 @@ def read_people(checked: Checked, path: Path | None, editions: list[str] | None,
     if missing:
         raise ProjectError([Problem(Location(missing[0].files[-1]), "personalised booklets need a "
                                     "welcome letter: the content has no welcome:",
-                                    "add welcome: with cover, title and body (docs/content.md)")])
+                                    "add welcome: with cover, title and body, as in the "
+                                    "README's Personalised booklets")])
     languages = [e.lang for e in checked.content.editions]
     people = read_recipients(path, settings.get("recipients") or {}, languages, problems)
     covered = frozenset().union(*(coverage(checked.brand, lang, cache_dir() / "cmaps")
@@ -347,20 +348,12 @@ def render_in_pool(leaves: dict[str, Leaf], jobs: int, progress: Callable[..., N
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    ready, problems = {}, []
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(leaves)), mp_context=context,
                                initializer=_worker_start)
     try:
         futures = {pool.submit(make_leaf, leaf): rel for rel, leaf in leaves.items()}
-        for future in as_completed(futures):
-            rel = futures[future]
-            try:
-                ready[rel] = future.result()
-            except ProjectError as exc:
-                problems += exc.problems
-                continue
-            progress(f"rendering {rel}", len(ready), total)
+        ready = collect(futures, as_completed(futures), progress, total)
     except BaseException:
         # Interrupted (Ctrl-C) or failed: stop the workers now rather than finish the queue.
         for process in list(getattr(pool, "_processes", {}).values()):
@@ -368,8 +361,24 @@ def render_in_pool(leaves: dict[str, Leaf], jobs: int, progress: Callable[..., N
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
+    return ready
+
+
+def collect(futures: dict, completed, progress: Callable[..., None], total: int) -> dict:
+    """The results of `futures` ({future: path under build/}) as `completed` yields them, each
+    reported to `progress`; the problems of every failed one raised together, each once (every
+    worker of a cluster may report the same one)."""
+    ready, problems = {}, []
+    for future in completed:
+        rel = futures[future]
+        try:
+            ready[rel] = future.result()
+        except ProjectError as exc:
+            problems += exc.problems
+            continue
+        progress(f"rendering {rel}", len(ready), total)
     if problems:
-        raise ProjectError(problems)
+        raise ProjectError(list(dict.fromkeys(problems)))
     return ready
 
 

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from .build import _PROJECTS, Checked, Leaf, make_leaf, project_for, stamp
+from .build import _PROJECTS, Checked, Leaf, collect, make_leaf, project_for, stamp
 from .errors import Location, Problem, ProjectError
 
 CONNECT_TIMEOUT = 10  # seconds: a wrong address fails quickly instead of after dask's 30 s
@@ -47,30 +47,20 @@ def render_on_cluster(address: str, leaves: dict[str, Leaf], progress: Callable[
     client = _connect(address, where)
     digests = {key: project_digest(project_for(*key)[0])
                for key in {(leaf.root, leaf.strict) for leaf in leaves.values()}}
-    ready, problems, futures = {}, [], {}
+    futures = {}
     try:
         from distributed import as_completed
 
         for rel, leaf in leaves.items():
             digest = digests[(leaf.root, leaf.strict)]
             futures[client.submit(render_leaf, leaf, digest, pure=False)] = rel
-        for future in as_completed(futures, loop=client.loop):
-            rel = futures[future]
-            try:
-                ready[rel] = future.result()
-            except ProjectError as exc:
-                problems += exc.problems
-                continue
-            progress(f"rendering {rel}", len(ready), total)
+        return collect(futures, as_completed(futures, loop=client.loop), progress, total)
     except BaseException:
         # Interrupted (Ctrl-C) or failed: free the workers now rather than let them finish the queue.
         client.cancel(list(futures), force=True)
         raise
     finally:
         client.close()
-    if problems:
-        raise ProjectError(list(dict.fromkeys(problems)))  # every worker reports a mismatch once
-    return ready
 
 
 def _build_folder(leaves: dict[str, Leaf]) -> Path:
