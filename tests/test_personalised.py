@@ -17,7 +17,7 @@ from conftest import page_text, read_pdf, text_pieces
 from culturebook.build import build
 from culturebook.personalise import letter_for
 from culturebook.recipients import Recipient
-from projectkit import PROJECTS, make_project, run_cli
+from projectkit import PROJECTS, make_project, problem_lines, run_cli
 
 PEOPLE = PROJECTS / "personalised" / "people.csv"
 SLUGS = ["ana-silva", "han-meimei", "jose-nunez"]
@@ -311,3 +311,18 @@ def test_recipients_for_another_target_is_a_usage_error(project):
     assert result.stderr.splitlines()[-1] == \
         "Error: Invalid value for --recipients: is for 'build personalised', not 'build booklet'"
     assert not (project / "build").exists()
+
+
+def test_a_personal_layout_without_the_covers_is_one_line_and_nothing_is_written(project):
+    shutil.copy(PEOPLE, project / "people.csv")
+    layout = project / "layouts" / "default" / "personal.html"
+    layout.write_text(layout.read_text(encoding="utf-8").replace("{{ pages.cover(recipient) }}", ""),
+                      encoding="utf-8")
+    result = run_cli("build", "personalised", "--recipients", "people.csv", "-j", "1", cwd=project)
+    assert result.returncode == 1
+    assert problem_lines(result)[:2] == [
+        "layouts/default/personal.html: personal.html must lay out pages.cover(recipient) and "
+        "pages.letter(recipient) for each of `recipients`, in order",
+        "    hint: start from the default theme's personal.html"]
+    assert "Traceback" not in result.stderr
+    assert not list((project / "build").rglob("*.pdf"))
