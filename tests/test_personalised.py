@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from conftest import page_text, read_pdf, text_pieces
 from culturebook.build import build
@@ -101,6 +102,41 @@ def test_one_booklet_per_row_with_the_name_on_the_cover_and_the_letter_on_page_2
     # Every other page is the shared booklet's, the same for everyone.
     for n in range(2, len(ana.pages)):
         assert page_text(ana, n) == page_text(jose, n) == page_text(han, n)
+
+
+def reachable(reader) -> set[int]:
+    """The numbers of the objects a reader of `reader`'s file can get to from its trailer."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    found, todo = set(), [reader.trailer.raw_get(k) for k in ("/Root", "/Info") if k in reader.trailer]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, IndirectObject):
+            if item.idnum in found:
+                continue
+            found.add(item.idnum)
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):
+            todo.extend(item.values())
+        elif isinstance(item, ArrayObject):
+            todo.extend(item)
+    return found
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_each_booklet_is_a_whole_pdf_of_its_own_pages_only(batch, lang):
+    """Booklets are put together from their batch's objects: each must be the PDF version the
+    shared booklet is, with a cross-reference table pointing at every object it holds, and hold
+    nothing but what its own pages draw (not a batch-mate's pages, nor the placeholder cover)."""
+    shared = (batch / "build" / lang / "booklet.pdf").read_bytes()[:9]
+    for path in booklets(batch, lang).values():
+        data = path.read_bytes()
+        assert data[:9] == shared == b"%PDF-1.7\n"
+        reader = PdfReader(path)  # not the shared one: reading pages caches objects in it
+        held = reader.xref[0]  # {number: offset} of the objects in use
+        for number, offset in held.items():
+            assert data[offset:].startswith(b"%d 0 obj" % number), (path.name, number)
+        assert set(held) == reachable(reader), path.name
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
@@ -305,12 +341,26 @@ def test_a_person_taken_off_the_list_loses_their_booklet(project):
     assert "jose" not in (folder / "recipients.csv").read_text(encoding="utf-8")
 
 
-def test_recipients_for_another_target_is_a_usage_error(project):
-    result = run_cli("build", "booklet", "--recipients", "people.csv", cwd=project)
+@pytest.mark.parametrize("option", ["--recipients=people.csv", "--no-print-file"])
+def test_a_personalised_option_for_another_target_is_a_usage_error(project, option):
+    result = run_cli("build", "booklet", option, cwd=project)
     assert result.returncode == 2
-    assert result.stderr.splitlines()[-1] == \
-        "Error: Invalid value for --recipients: is for 'build personalised', not 'build booklet'"
+    assert result.stderr.splitlines()[-1] == (f"Error: Invalid value for {option.split('=')[0]}: "
+                                              "is for 'build personalised', not 'build booklet'")
     assert not (project / "build").exists()
+
+
+def test_no_print_file_makes_the_booklets_and_their_list_only(project):
+    shutil.copy(PEOPLE, project / "people.csv")
+    result = run_cli("build", "personalised", "--recipients", "people.csv", "--no-print-file",
+                     "--edition", "en", "-j", "1", cwd=project)
+    assert result.returncode == 0, result.stderr
+    folder = project / "build" / "en" / "personalised"
+    assert sorted(p.name for p in folder.iterdir()) == [f"{slug}.pdf" for slug in SLUGS] + [
+        "recipients.csv"]
+    assert not (project / "build" / "en" / "print").exists()
+    # No print edition made, so no word about the print editions' colour either.
+    assert "CMYK" not in result.stderr
 
 
 def test_a_personal_layout_without_the_covers_is_one_line_and_nothing_is_written(project):

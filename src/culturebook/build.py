@@ -105,7 +105,8 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
           strict: bool = False, progress: Callable[..., None] = lambda *_: None,
           force: bool = False, jobs: int | None = None,
           recipients: Path | None = None,
-          cluster: str | None = None) -> tuple[list[Artifact], list[Problem]]:
+          cluster: str | None = None,
+          print_file: bool = True) -> tuple[list[Artifact], list[Problem]]:
     """Build `target` for the chosen editions; return what was written and the problems that did
     not stop it: warnings, and (personalised booklets) the recipients' rows that were left out.
 
@@ -116,7 +117,9 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     again: a build with nothing to do renders nothing and never imports WeasyPrint.
 
     With `cluster` (a Dask scheduler's address) the documents that need no other document are
-    rendered on that cluster instead of in local worker processes; everything else stays here."""
+    rendered on that cluster instead of in local worker processes; everything else stays here.
+    Without `print_file`, personalised booklets are made without their print file."""
+    parts = PARTS[target] - (set() if print_file else {"personalised-print"})
     checked = check_project(root, strict)
     rows = Problems()
     people = read_people(checked, recipients, editions, rows) if target == "personalised" else []
@@ -126,7 +129,7 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     _PROJECTS[(str(renderer.root), strict)] = (checked, renderer)  # inherited by forked workers
     out = root / "build"
     with build_lock(out):
-        written, problems = _build_locked(root, checked, renderer, out, target, editions, strict,
+        written, problems = _build_locked(root, checked, renderer, out, parts, editions, strict,
                                           progress, force, jobs or os.cpu_count() or 1, people,
                                           cluster, prune=not rows.errors)
     found = rows.warnings + problems + rows.errors
@@ -267,9 +270,7 @@ def personal_booklets(renderer, checked: Checked, edition: Edition, recipients):
     splicer = renderer.kept[key]
     pages = renderer.personal_pages(edition, letters(renderer, checked, edition, recipients),
                                     [person.cells["name"] for person in recipients])
-    files = tuple(splicer.booklet(pages, i) if pages.ranges[i] else None
-                  for i in range(len(recipients)))
-    return PersonalBooklets(files, len(splicer.base.pages), pages.problems)
+    return PersonalBooklets(tuple(splicer.booklets(pages)), len(splicer.base.pages), pages.problems)
 
 
 def _marks_for(brand: Brand) -> Callable[[bytes], bytes]:
@@ -397,7 +398,7 @@ def _worker_start() -> None:
         os.close(_LOCK_FD)
 
 
-def _build_locked(root, checked, renderer, out, target, editions, strict, progress, force, jobs,
+def _build_locked(root, checked, renderer, out, parts, editions, strict, progress, force, jobs,
                   people=(), cluster=None, prune=False):
     """The build, under its lock. With `prune`, personalised booklets of people no longer in the
     recipients CSV are removed (not when some rows had errors: theirs are kept as they were)."""
@@ -406,7 +407,7 @@ def _build_locked(root, checked, renderer, out, target, editions, strict, progre
     # A first pass only plans (which documents must be made), so progress can count to a total.
     plan = Outputs(out, previous, stamp(checked), progress, dry=True)
     for edition in chosen:
-        render_edition(renderer, edition, target, plan, people)
+        render_edition(renderer, edition, parts, plan, people)
     made = Outputs(out, previous, plan.stamp, progress, total=plan.to_make)
     if cluster and plan.leaves:  # even one: --cluster means the renders happen there
         from .cluster import render_on_cluster
@@ -415,9 +416,9 @@ def _build_locked(root, checked, renderer, out, target, editions, strict, progre
     elif jobs > 1 and len(plan.leaves) > 1:
         made.ready = render_in_pool(plan.leaves, jobs, progress, plan.to_make)
     for edition in chosen:
-        render_edition(renderer, edition, target, made, people)
+        render_edition(renderer, edition, parts, made, people)
     notes = Problems()
-    if PARTS[target] & {"print", "personalised"} and checked.brand.output_profile() is None:
+    if parts & {"print", "personalised-print"} and checked.brand.output_profile() is None:
         notes.warn(checked.brand.setting_location("print"),
                    "the print editions are CMYK but not PDF/X-4: no output profile is named",
                    "add the print shop's CMYK profile as print.output-profile in theme.yaml")
@@ -615,7 +616,7 @@ PARTS = {
     "bundle": {"booklet", "posters", "bundle"},
     "print": {"print"},
     "all": {"booklet", "posters", "bundle", "print"},
-    "personalised": {"personalised"},  # with --recipients; not part of "all"
+    "personalised": {"personalised", "personalised-print"},  # with --recipients; not in "all"
 }
 
 
@@ -629,11 +630,10 @@ def _pixel_size(file: Path) -> tuple[int, int] | None:
         return None
 
 
-def render_edition(renderer, edition: Edition, target: str, made: Outputs,
+def render_edition(renderer, edition: Edition, parts: set[str], made: Outputs,
                    people: list = ()) -> None:
-    """Make one edition's documents (in memory), each only if its inputs changed. (The PDF tools are
+    """Make one edition's documents of `parts` (PARTS), each only if its inputs changed. (The PDF tools are
     imported inside the renders: planning a build that has nothing to do stays light.)"""
-    parts = PARTS[target]
     folder = made.out / edition.lang
     lang = edition.lang
     booklet = booklet_key = None
@@ -672,7 +672,7 @@ def render_edition(renderer, edition: Edition, target: str, made: Outputs,
     if "print" in parts:
         render_print(renderer, edition, (booklet, booklet_key), posters, folder / "print", made)
     if "personalised" in parts:
-        render_personalised(renderer, edition, people, made)
+        render_personalised(renderer, edition, people, made, "personalised-print" in parts)
 
 
 def _rendered(data: bytes, pages: int):
@@ -723,9 +723,11 @@ def render_print(renderer, edition: Edition, screen_booklet, posters, folder: Pa
                   repr((poster_key, plan, title)), tiles)
 
 
-def render_personalised(renderer, edition: Edition, people: list, made: Outputs) -> None:
-    """One booklet per recipient (build/<lang>/personalised/<slug>.pdf), every recipient's booklet
-    in one print file (build/<lang>/print/personalised.pdf), and recipients.csv for a mail merge.
+def render_personalised(renderer, edition: Edition, people: list, made: Outputs,
+                        print_file: bool = True) -> None:
+    """One booklet per recipient (build/<lang>/personalised/<slug>.pdf), recipients.csv for a mail
+    merge and, with `print_file`, every recipient's booklet in one print file
+    (build/<lang>/print/personalised.pdf).
 
     The shared pages are rendered once (per worker). The personal pages (cover and letter) are
     laid out BATCH recipients to a document, in the order of the CSV, so that they share their
@@ -766,7 +768,8 @@ def render_personalised(renderer, edition: Edition, people: list, made: Outputs)
                     lambda data=data, pages=booklets.pages: _rendered(data, pages),
                     preflight=first)[0]
                 first = False
-    render_personalised_print(renderer, edition, batches, inputs, made)
+    if print_file:
+        render_personalised_print(renderer, edition, batches, inputs, made)
     if made.dry:
         made.to_make += 1  # recipients.csv
         return

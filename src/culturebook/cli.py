@@ -73,6 +73,10 @@ def main() -> None:
 @click.option("--recipients", type=click.Path(path_type=Path), default=None, metavar="CSV",
               help="personalised: the people to make a booklet for, one CSV row each (name; "
               "optional email, slug, language and the columns the content declares).")
+@click.option("--print-file/--no-print-file", default=True,
+              help="personalised: also make build/<lang>/print/personalised.pdf, every booklet in "
+              "one print file (the default). --no-print-file is for a mailing that will not be "
+              "printed: the print file takes about as long to make as the booklets.")
 @click.option("--cluster", metavar="ADDRESS", default=None,
               help="Render on the Dask cluster whose scheduler is at ADDRESS (e.g. tcp://host:8786) "
               "instead of in local processes; its workers must see the project at the same path. "
@@ -80,7 +84,8 @@ def main() -> None:
 @debug_option
 def build_command(target: str, editions: tuple[str, ...], project: Path | None, strict: bool,
                   quiet: bool, verbose: bool, force: bool, jobs: int | None,
-                  recipients: Path | None, cluster: str | None, debug: bool) -> None:
+                  recipients: Path | None, print_file: bool, cluster: str | None,
+                  debug: bool) -> None:
     """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF), print, all
     (the four), or personalised (one booklet per row of --recipients).
 
@@ -92,12 +97,15 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
 
     personalised writes build/<lang>/personalised/<slug>.pdf (the recipient's name on the
     cover, their welcome letter on page 2), recipients.csv beside them for a mail merge, and
-    build/<lang>/print/personalised.pdf, every booklet in one print file. A bad row is reported
-    at its line and column and left out; the others are built, and the exit status is 1.
+    (unless --no-print-file) build/<lang>/print/personalised.pdf, every booklet in one print
+    file. A bad row is reported at its line and column and left out; the others are built, and
+    the exit status is 1.
     """
-    if recipients is not None and target != "personalised":
-        raise click.BadParameter(f"is for 'build personalised', not 'build {target}'",
-                                 param_hint="--recipients")
+    for given, hint in ((recipients is not None, "--recipients"),
+                        (not print_file, "--no-print-file")):
+        if given and target != "personalised":
+            raise click.BadParameter(f"is for 'build personalised', not 'build {target}'",
+                                     param_hint=hint)
     root = _root(project)
     languages = _languages(root)
     for lang in editions:
@@ -107,7 +115,7 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
     started = time.perf_counter()
     with _reporting(root, debug), _Progress(quiet, verbose) as progress:
         artifacts, warnings = build(root, target, list(editions) or None, strict, progress, force,
-                                    jobs, recipients and recipients.resolve(), cluster)
+                                    jobs, recipients and recipients.resolve(), cluster, print_file)
     _print_problems(warnings, root)
     left_out = [p for p in warnings if not p.warning]  # recipients' rows: the others were built
     if not quiet and not artifacts:

@@ -89,30 +89,137 @@ def letter_for(recipient, welcome: dict, date_text: Callable,
 
 
 class Splicer:
-    """Makes recipients' booklets from the shared booklet, which is read once for them all."""
+    """Makes recipients' booklets from the shared booklet, which is read once for them all.
+
+    A batch's booklets are written together: the shared booklet and every recipient's personal
+    pages go into one PDF, written once; each recipient's file is then put together from that
+    file's bytes: the shared objects, their own objects and their own versions of the first page
+    objects, with a cross-reference table of its own. A booklet costs a few copies of bytes rather
+    than a whole PDF written object by object."""
 
     def __init__(self, shared: bytes):
         from pypdf import PdfReader
 
         self.shared = shared
         self.base = PdfReader(io.BytesIO(shared))
-        self.batch: tuple[PersonalPages | None, list] = (None, [])  # the batch being spliced
+        self.header = shared[:shared.index(b"\n")].decode("latin-1")  # the version WeasyPrint wrote
 
-    def booklet(self, personal: PersonalPages, index: int = 0) -> bytes:
-        """Recipient `index`'s booklet: the shared one with its first pages drawing theirs."""
+    def booklets(self, personal: PersonalPages) -> list[bytes | None]:
+        """Every booklet of a batch, None for a recipient without pages."""
         from pypdf import PdfReader, PdfWriter
+        from pypdf.generic import DictionaryObject
 
         writer = PdfWriter(clone_from=self.base)
-        if self.batch[0] is not personal:  # each batch is read once, and only one is kept
-            self.batch = (personal, PdfReader(io.BytesIO(personal.data)).pages)
-        pages = self.batch[1]
-        first, count = personal.ranges[index]
-        for n in range(count):
-            _take_page(writer, writer.pages[n], pages[first + n])
-        writer._ID = file_id(self.shared, [(personal, index)])
-        out = io.BytesIO()
-        writer.write(out)
-        return out.getvalue()
+        writer.pdf_header = self.header
+        sources = PdfReader(io.BytesIO(personal.data)).pages if any(personal.ranges) else []
+        replaced = [writer.pages[n].indirect_reference.idnum for n in range(PERSONAL_PAGES)]
+        versions: list[dict[int, DictionaryObject] | None] = []
+        for span in personal.ranges:
+            if span is None:
+                versions.append(None)
+                continue
+            first, count = span
+            mine = {}
+            for n in range(count):
+                page = DictionaryObject(writer.pages[n])  # a copy: the shared page stays
+                _take_page(writer, page, sources[first + n])
+                mine[replaced[n]] = page
+            versions.append(mine)
+        written = io.BytesIO()
+        writer.write(written)
+        data = written.getvalue()
+        spans = _object_spans(data)
+        trailer = {"/Root": writer.root_object.indirect_reference}
+        if writer._info is not None:
+            trailer["/Info"] = writer._info.indirect_reference
+        shared = _reachable(list(trailer.values()), stop=set(replaced))
+        files = []
+        for index, mine in enumerate(versions):
+            if mine is None:
+                files.append(None)
+                continue
+            own = _reachable(list(mine.values()), stop=shared)
+            files.append(_assemble(self.header, data, spans, shared | own, mine, trailer,
+                                   file_id(self.shared, [(personal, index)])))
+        return files
+
+    def booklet(self, personal: PersonalPages, index: int = 0) -> bytes:
+        """Recipient `index`'s booklet (of a batch of one, when that is all that is needed)."""
+        return self.booklets(personal)[index]
+
+
+def _object_spans(data: bytes) -> dict[int, tuple[int, int]]:
+    """{object number: (start, end)} of each object in a PDF with one classic cross-reference table
+    (as pypdf writes it): where each starts, and ends where the next one starts."""
+    xref = int(data[data.rindex(b"startxref") + 9:].split()[0])
+    head, rest = data[xref:].split(b"\n", 2)[1], data[xref:].split(b"\n", 2)[2]
+    first, count = map(int, head.split())
+    starts = {}
+    for i in range(count):
+        entry = rest[i * 20:i * 20 + 20]
+        if entry[17:18] == b"n":
+            starts[first + i] = int(entry[:10])
+    ordered = sorted(starts.items(), key=lambda item: item[1])
+    ends = [start for _, start in ordered[1:]] + [xref]
+    return {number: (start, end) for (number, start), end in zip(ordered, ends, strict=True)}
+
+
+def _reachable(roots: list, stop: set[int]) -> set[int]:
+    """The numbers of the indirect objects `roots` lead to. An object in `stop` is counted but not
+    followed (it is either known already, or replaced: its own references are not the file's)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    found: set[int] = set()
+    todo = list(roots)
+    while todo:
+        item = todo.pop()
+        if isinstance(item, IndirectObject):
+            if item.idnum in found:
+                continue
+            found.add(item.idnum)
+            if item.idnum in stop:
+                continue
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):  # streams too
+            todo.extend(item.values())
+        elif isinstance(item, ArrayObject):
+            todo.extend(item)
+    return found
+
+
+def _assemble(header: str, data: bytes, spans: dict, numbers: set[int], replaced: dict,
+              trailer: dict, identifier) -> bytes:
+    """A PDF of the objects `numbers` of `data`, the objects in `replaced` written anew, with its
+    own cross-reference table. The object numbers stay as they are; those left out are free."""
+    from pypdf.generic import DictionaryObject, NameObject, NumberObject
+
+    out = io.BytesIO()
+    out.write(header.encode("latin-1") + b"\n%\xe2\xe3\xcf\xd3\n")
+    offsets = {}
+    for number in sorted(numbers):
+        offsets[number] = out.tell()
+        if number in replaced:
+            out.write(b"%d 0 obj\n" % number)
+            replaced[number].write_to_stream(out)
+            out.write(b"\nendobj\n")
+        else:
+            start, end = spans[number]
+            out.write(data[start:end])
+    size = max(spans) + 1
+    free = [n for n in range(1, size) if n not in offsets] + [0]
+    next_free = dict(zip([0] + free[:-1], free, strict=True))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n" % size)
+    for number in range(size):
+        if number in offsets:
+            out.write(b"%010d 00000 n \n" % offsets[number])
+        else:
+            out.write(b"%010d %05d f \n" % (next_free[number], 65535 if number == 0 else 1))
+    out.write(b"trailer\n")
+    DictionaryObject({NameObject("/Size"): NumberObject(size), NameObject("/ID"): identifier,
+                      **{NameObject(k): v for k, v in trailer.items()}}).write_to_stream(out)
+    out.write(b"\nstartxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
 
 
 def combine(shared: bytes, personal: list[tuple[PersonalPages, int]]) -> bytes:
