@@ -195,3 +195,26 @@ def test_a_title_too_long_for_the_cover_names_the_field(make_project):
     message = info.value.problems[0].format(root)
     assert re.match(rf"content/en\.yaml:{line}:\d+: title is too long for its page of the booklet: "
                     r"it (runs into edition by|runs) \d+\.\d mm", message), message
+
+
+def test_weasyprint_loads_every_library_it_uses_and_leaves_library_lookup_as_it_was():
+    """load_weasyprint answers ctypes' library lookups "not found" while WeasyPrint imports, so it
+    opens its libraries by soname; in a fresh process, every one must still be found (HarfBuzz's
+    subsetter too, which WeasyPrint would otherwise do without), and the lookup be restored."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import ctypes.util\n"
+        "before = ctypes.util.find_library\n"
+        "from culturebook.render import load_weasyprint\n"
+        "load_weasyprint()\n"
+        "from weasyprint.text import ffi\n"
+        "libs = [ffi.gobject, ffi.pango, ffi.harfbuzz, ffi.harfbuzz_subset, ffi.fontconfig,"
+        " ffi.pangoft2]\n"
+        "print(all(lib is not None for lib in libs), ctypes.util.find_library is before,"
+        " ctypes.util.find_library('c') is not None)\n")
+    result = subprocess.run([sys.executable, "-W", "error", "-c", probe], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True"]
