@@ -124,8 +124,11 @@ def engine_rows(root: Path, env: dict[str, str], rounds: int, people: int, tmp: 
 
     csv = people_csv(tmp / "people.csv", people)
     jobs = str(os.cpu_count() or 1)
-    ours, ours_peak = timed(cb + ["build", "personalised", "--force", "-q", "--edition", "en",
-                                  "--recipients", str(csv), "-j", jobs] + project, env)
+    personalised = cb + ["build", "personalised", "--force", "-q", "--edition", "en",
+                         "--recipients", str(csv), "-j", jobs] + project
+    # The same files as the baseline makes (booklets; and recipients.csv), then with the print file.
+    booklets, booklets_peak = timed(personalised + ["--no-print-file"], env)
+    ours, ours_peak = timed(personalised, env)
     out = tmp / "whole"
     out.mkdir()
     theirs, theirs_peak = timed([sys.executable, __file__, "--whole-booklets", str(root), str(csv),
@@ -141,6 +144,7 @@ def engine_rows(root: Path, env: dict[str, str], rounds: int, people: int, tmp: 
     return {
         "noop": noop, "poster": poster, "bundle": bundle, "remade": sorted(remade),
         "people": people, "ours": ours, "ours_peak": ours_peak, "theirs": theirs,
+        "booklets": booklets, "booklets_peak": booklets_peak,
         "theirs_peak": theirs_peak, "single_bytes": statistics.median(p.stat().st_size for p in singles),
         "singles": len(singles), "combined_bytes": combined.stat().st_size,
         "whole_bytes": statistics.median(p.stat().st_size for p in whole), "whole": len(whole),

@@ -6,12 +6,15 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
 
+from conftest import page_text, read_pdf
 from culturebook.build import build
+from projectkit import make_project
 
 
 def manifest(root):
@@ -136,3 +139,61 @@ def test_a_bad_source_date_epoch_is_one_line(tmp_path):
         "    hint: unset it, or set it to e.g. $(git log -1 --format=%ct)",
         "1 problem in 1 file; nothing was written"]
     assert not (root / "build" / "manifest.json").exists()
+
+
+def aged(root, seconds: float = 3600):
+    """`root`'s source files, made to look edited `seconds` ago (as files are between edits)."""
+    then = time.time() - seconds
+    for folder in ("content", "layouts", "fonts"):
+        for path in (root / folder).rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                os.utime(path, (then, then))
+    return root
+
+
+def test_nothing_changed_since_the_same_build_is_answered_from_file_times(tmp_path):
+    """A build whose sources and documents are as the same build left them reads no content (not
+    even the YAML parser is imported) and reports the same problems again, warnings included."""
+    root = make_project(tmp_path / "project", "minimal")
+    css = root / "layouts" / "default" / "booklet.css"
+    css.write_text(css.read_text(encoding="utf-8") + ".cover { colour: red; }\n", encoding="utf-8")
+    _, problems = build(aged(root), "booklet")
+    assert [p.message for p in problems] == ["CSS: Ignored `colour: red`, unknown property"]
+    code = ("import sys; from pathlib import Path; from culturebook.build import build; "
+            f"written, problems = build(Path({str(root)!r}), 'booklet'); "
+            "print(len(written), 'yaml' in sys.modules, 'jinja2' in sys.modules); "
+            "print(*[p.format() for p in problems], sep='\\n')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines() == ["0 False False"] + "\n".join(
+        p.format() for p in problems).splitlines()
+
+
+def test_a_document_changed_or_removed_since_is_made_again(tmp_path):
+    root = aged(make_project(tmp_path / "project", "minimal"))
+    build(root, "booklet")
+    booklet = root / "build" / "en" / "booklet.pdf"
+    good = booklet.read_bytes()
+    booklet.write_bytes(good[:-10])
+    assert [a.path for a in build(root, "booklet")[0]] == ["en/booklet.pdf"]
+    assert booklet.read_bytes() == good
+    booklet.unlink()
+    assert [a.path for a in build(root, "booklet")[0]] == ["en/booklet.pdf"]
+    assert [a.path for a in build(root, "posters")[0]]  # other options: another build entirely
+
+
+def test_an_edit_that_keeps_size_and_time_just_after_a_build_is_still_seen(tmp_path):
+    """The race file times cannot see: a source changed in the same clock tick as the version the
+    last build read, keeping its size. A fingerprint of files that new is not trusted."""
+    root = aged(make_project(tmp_path / "project", "minimal"))
+    en = root / "content" / "en.yaml"
+    text = en.read_text(encoding="utf-8")
+    name = 'organisation: "Example Co"'
+    assert name in text
+    en.write_text(text.replace(name, name.replace("Co", "Cx")), encoding="utf-8")
+    build(root, "booklet")
+    tick = en.stat().st_mtime_ns
+    en.write_text(text.replace(name, name.replace("Co", "Cz")), encoding="utf-8")  # same size
+    os.utime(en, ns=(tick, tick))
+    written, _ = build(root, "booklet")
+    assert [a.path for a in written] == ["en/booklet.pdf"]
+    assert "Example Cz" in page_text(read_pdf(root / "build" / "en" / "booklet.pdf"), 0)

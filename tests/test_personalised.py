@@ -205,7 +205,7 @@ def test_a_changed_row_remakes_only_the_booklets_of_its_batch(batch, tmp_path, m
 
     # Two recipients' pages to a document: Ana and Han Meimei share one, José has his own.
     monkeypatch.setattr(culturebook.personalise, "BATCH", 2)
-    build(batch, "personalised", recipients=PEOPLE, jobs=1)
+    build(batch, "personalised", recipients=PEOPLE, jobs=1, force=True)  # batches made anew
     people = tmp_path / "people.csv"
     people.write_text(PEOPLE.read_text(encoding="utf-8").replace("Platform", "Platforms"),
                       encoding="utf-8")
@@ -218,7 +218,7 @@ def test_a_changed_row_remakes_only_the_booklets_of_its_batch(batch, tmp_path, m
     again, _ = build(batch, "personalised", recipients=people, jobs=1)
     assert again == []
     monkeypatch.undo()
-    build(batch, "personalised", recipients=PEOPLE, jobs=2)  # as the other tests expect it
+    build(batch, "personalised", recipients=PEOPLE, jobs=2, force=True)  # as the other tests expect
 
 
 def test_the_same_rows_give_the_same_bytes_in_another_folder(batch, tmp_path):

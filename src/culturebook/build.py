@@ -16,13 +16,13 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import jinja2
-
-from .brand import Brand, load_brand
-from .content import Content, Edition, load_content
 from .errors import Location, Problem, Problems, ProjectError
-from .glyphs import check_glyphs
+
+if TYPE_CHECKING:  # the build imports what it reads with only when it reads: see fingerprint.py
+    from .brand import Brand
+    from .content import Content, Edition
 
 TARGETS = ("booklet", "posters", "bundle", "print", "all", "personalised")
 MANIFEST = "manifest.json"
@@ -69,6 +69,9 @@ def find_project(start: Path) -> Path:
 
 def check_project(root: Path, strict: bool = False) -> Checked:
     """Validate content, theme, templates, stylesheets and glyph coverage; render nothing."""
+    from .brand import load_brand
+    from .content import load_content
+    from .glyphs import check_glyphs
     from .render import check_stylesheets  # imports WeasyPrint's CSS parser
 
     problems = Problems()
@@ -86,6 +89,8 @@ def check_project(root: Path, strict: bool = False) -> Checked:
 def check_templates(brand: Brand, problems: Problems) -> None:
     """Compile every layout template so a syntax error is reported with its file and line (a
     template compiled before, unchanged, comes from the cache)."""
+    import jinja2
+
     from .render import template_environment
 
     env = template_environment(brand, cache_dir())
@@ -119,7 +124,17 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     With `cluster` (a Dask scheduler's address) the documents that need no other document are
     rendered on that cluster instead of in local worker processes; everything else stays here.
     Without `print_file`, personalised booklets are made without their print file."""
+    from . import fingerprint
+
     parts = PARTS[target] - (set() if print_file else {"personalised-print"})
+    out = root / "build"
+    options = repr((sorted(parts), editions, strict))
+    before = fingerprint.take(root, options, [recipients] if recipients else [])
+    last = None if force else fingerprint.unchanged(out, before)
+    if last is not None:  # nothing changed since the same build: nothing to read or make
+        for rel in last.documents:
+            progress(f"up to date {rel}")
+        return [], last.problems
     checked = check_project(root, strict)
     rows = Problems()
     people = read_people(checked, recipients, editions, rows) if target == "personalised" else []
@@ -127,15 +142,17 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
 
     renderer = Renderer(root, checked.brand, cache_dir(), strict)
     _PROJECTS[(str(renderer.root), strict)] = (checked, renderer)  # inherited by forked workers
-    out = root / "build"
     with build_lock(out):
-        written, problems = _build_locked(root, checked, renderer, out, parts, editions, strict,
-                                          progress, force, jobs or os.cpu_count() or 1, people,
-                                          cluster, prune=not rows.errors)
-    found = rows.warnings + problems + rows.errors
-    left_out = sorted((p for p in found if not p.warning),
-                      key=lambda p: (str(p.location.path), p.location.line, p.location.col))
-    return written, [p for p in found if p.warning] + left_out
+        written, problems, documents = _build_locked(
+            root, checked, renderer, out, parts, editions, strict, progress, force,
+            jobs or os.cpu_count() or 1, people, cluster, prune=not rows.errors)
+        found = rows.warnings + problems + rows.errors
+        left_out = sorted((p for p in found if not p.warning),
+                          key=lambda p: (str(p.location.path), p.location.line, p.location.col))
+        reported = [p for p in found if p.warning] + left_out
+        if not left_out:
+            fingerprint.record(out, before, documents, reported)
+    return written, reported
 
 
 def read_people(checked: Checked, path: Path | None, editions: list[str] | None,
@@ -437,7 +454,8 @@ def _build_locked(root, checked, renderer, out, parts, editions, strict, progres
         from .preflight import write_reports
 
         write_reports(out, {**earlier, **findings})
-    return artifacts, checked.warnings + notes.warnings + warnings + made.rejected
+    return (artifacts, checked.warnings + notes.warnings + warnings + made.rejected,
+            [o.path for o in made.items])
 
 
 @dataclass
