@@ -150,8 +150,9 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
         left_out = sorted((p for p in found if not p.warning),
                           key=lambda p: (str(p.location.path), p.location.line, p.location.col))
         reported = [p for p in found if p.warning] + left_out
-        if not left_out:
-            fingerprint.record(out, before, documents, reported)
+        if not left_out:  # the manifest too: a build that finds it gone or changed reads it all
+            listed = [out / MANIFEST] if (out / MANIFEST).is_file() else []
+            fingerprint.record(out, before, documents + listed, reported)
     return written, reported
 
 
