@@ -203,6 +203,23 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
     sys.exit(1 if failed(results, strict) else 0)
 
 
+@main.command("reference")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the reference to this file (e.g. docs/content.md) instead of printing it.")
+def reference_command(output: Path | None) -> None:
+    """Print the reference of every field of a project's YAML files (publication.yaml, each
+    language's content file, a theme's theme.yaml): type, required, default, example, and where
+    the default layouts show it. Written from the schema that check validates against."""
+    from .build import write_atomic
+    from .reference import reference
+
+    text = reference()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text.encode("utf-8"))
+
+
 def _root(project: Path | None) -> Path:
     return project.resolve() if project else find_project(Path.cwd())
 
