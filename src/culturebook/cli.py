@@ -3,6 +3,7 @@ own."""
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -201,6 +202,39 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
     out.print(f"{_count(len(results), 'file')} checked: {_count(errors, 'error')}, "
               f"{_count(warnings, 'warning')}")
     sys.exit(1 if failed(results, strict) else 0)
+
+
+@main.command("new")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--example", type=click.Choice(["blank", "tencent"]), default="blank",
+              help="blank: every text says what to write there (the default). tencent: the "
+              "culture statement this culturebook ships with, to learn from.")
+@click.option("--name", default=None, metavar="NAME",
+              help="The organisation's name: on the cover, in the texts, and the theme's folder.")
+@click.option("--languages", default=None, metavar="LANGS",
+              help="Editions, comma-separated, the first the source language (e.g. en,zh-Hans). "
+              "Default: every language the example has.")
+@debug_option
+def new_command(folder: Path, example: str, name: str | None, languages: str | None,
+                debug: bool) -> None:
+    """Make a new project in FOLDER (new or empty): content to replace with yours, a theme of
+    its own that extends the default one, the fonts, a Makefile and a README that says what to
+    edit first. It builds at once: cd FOLDER && culturebook build."""
+    from .scaffold import languages_of, new_project
+
+    chosen = [lang.strip() for lang in languages.split(",") if lang.strip()] if languages else None
+    offered = languages_of(example)
+    for lang in chosen or ():
+        if lang not in offered:
+            raise click.BadParameter(f"the {example} project has no texts in '{lang}' (it has "
+                                     f"{', '.join(offered)})", param_hint="--languages")
+    if name is not None and (not name.strip() or "\n" in name):
+        raise click.BadParameter("give the organisation's name, on one line", param_hint="--name")
+    with _reporting(Path.cwd(), debug):
+        made = new_project(folder, example, name and name.strip(), chosen)
+    shown = os.path.relpath(made)
+    out.print(f"made {shown}: a {example} project. Next: cd {shown} && culturebook build; "
+              f"then edit content/ (see {shown}/README.md)")
 
 
 @main.command("reference")
