@@ -10,10 +10,12 @@ ARGS   ?=
 
 # Pango/HarfBuzz/fontconfig for WeasyPrint; libharfbuzz-subset0 makes Chinese font subsetting 10-20x faster.
 RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig
-# The tests draw every PDF with three independent renderers.
-TEST_PACKAGES := poppler-utils ghostscript mupdf-tools
+# The tests draw every PDF with three independent renderers; the live preview's browser test runs
+# Debian's Chromium (Playwright's own browser download is not used).
+TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
 
-.PHONY: booklet posters bundle print all personalised check test bench lint pictures clean setup setup-test
+.PHONY: booklet posters bundle print all personalised check preview test bench lint pictures clean setup \
+	setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -36,6 +38,10 @@ personalised: setup
 
 check: setup
 	$(CB) check $(ARGS)
+
+# The live preview on http://127.0.0.1:8000/ (another port: ARGS="--port 8001"); Ctrl-C stops it.
+preview: setup
+	$(CB) preview $(ARGS)
 
 test: setup-test
 	$(PY) -m pytest $(ARGS)

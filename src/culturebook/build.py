@@ -67,6 +67,19 @@ def find_project(start: Path) -> Path:
     return start
 
 
+def content_languages(root: Path) -> list[str]:
+    """The languages named in content/publication.yaml, in order (best effort: [] when it cannot
+    be read), for checking --edition before anything is loaded."""
+    from .schema import SETTINGS
+    from .yamlsource import load_yaml
+
+    try:
+        node = load_yaml(root / "content" / "publication.yaml")
+        return SETTINGS.convert(node, "", Problems()).get("languages") or []
+    except (ProjectError, AttributeError):
+        return []
+
+
 def check_project(root: Path, strict: bool = False) -> Checked:
     """Validate content, theme, templates, stylesheets and glyph coverage; render nothing."""
     from .brand import load_brand

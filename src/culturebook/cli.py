@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .build import TARGETS, build, check_project, find_project
+from .build import TARGETS, build, check_project, content_languages, find_project
 from .errors import Problem, ProjectError
 
 
@@ -108,7 +108,7 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
             raise click.BadParameter(f"is for 'build personalised', not 'build {target}'",
                                      param_hint=hint)
     root = _root(project)
-    languages = _languages(root)
+    languages = content_languages(root)
     for lang in editions:
         if languages and lang not in languages:
             raise click.BadParameter(f"'{lang}' is not one of the content's languages "
@@ -204,6 +204,38 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
     sys.exit(1 if failed(results, strict) else 0)
 
 
+@main.command("preview")
+@project_option
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="Serve on this port of 127.0.0.1.")
+@click.option("--edition", "editions", multiple=True, metavar="LANG",
+              help="Preview only this edition (repeatable). Default: every language.")
+@debug_option
+def preview_command(project: Path | None, port: int, editions: tuple[str, ...], debug: bool) -> None:
+    """Serve a live preview on http://127.0.0.1:PORT/: each edition's booklet as spreads and its
+    posters, drawn from the built PDFs, links to download every PDF, and a panel listing every
+    problem with its file and line.
+
+    Watches content/, layouts/ and fonts/: a change rebuilds what it touched (build bundle) and
+    the page updates itself. A build that fails shows its problems, and the last good pages stay.
+    Only this computer can open the page. Ctrl-C stops it, and any build it was running.
+    """
+    from .preview import Refused, serve
+
+    root = _root(project)
+    languages = content_languages(root)
+    for lang in editions:
+        if languages and lang not in languages:
+            raise click.BadParameter(f"'{lang}' is not one of the content's languages "
+                                     f"({', '.join(languages)})", param_hint="--edition")
+    with _reporting(root, debug):
+        try:
+            serve(root, port, list(editions), lambda line: err.print(_escape(line), crop=False))
+        except Refused as exc:
+            err.print(_escape(str(exc)), crop=False)
+            sys.exit(1)
+
+
 @main.command("new")
 @click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--example", type=click.Choice(["blank", "tencent"]), default="blank",
@@ -256,19 +288,6 @@ def reference_command(output: Path | None) -> None:
 
 def _root(project: Path | None) -> Path:
     return project.resolve() if project else find_project(Path.cwd())
-
-
-def _languages(root: Path) -> list[str]:
-    """The languages named in content/publication.yaml, for checking --edition (best effort)."""
-    from .errors import Problems
-    from .schema import SETTINGS
-    from .yamlsource import load_yaml
-
-    try:
-        node = load_yaml(root / "content" / "publication.yaml")
-        return SETTINGS.convert(node, "", Problems()).get("languages") or []
-    except (ProjectError, AttributeError):
-        return []
 
 
 class _Progress:
