@@ -136,9 +136,9 @@ def test_the_endpoints_serve_the_page_the_state_page_images_and_downloads(built,
         [edition] = state["editions"]
         assert (edition["lang"], edition["title"]) == ("en", "Small Things, Done Well")
         names = [d["name"] for d in edition["documents"]]
-        assert names == ["booklet.pdf", "posters/candour.pdf", "posters/care.pdf", "posters/craft.pdf",
-                         "posters/mission-vision.pdf", "culture-kit.pdf"]
-        booklet, candour, bundle = (edition["documents"][i] for i in (0, 1, 5))
+        assert names == ["booklet.pdf", "posters/mission-vision.pdf", "posters/candour.pdf",
+                         "posters/care.pdf", "posters/craft.pdf", "culture-kit.pdf"]
+        booklet, candour, bundle = (edition["documents"][i] for i in (0, 2, 5))
         assert len(booklet["pages"]) == 12 and bundle["pages"] == []  # the bundle is only a download
         assert STATEMENT in candour["pages"][0]["alt"]
         status, kind, png = get(base + booklet["pages"][0]["src"])

@@ -135,7 +135,9 @@ def load_documents(out: Path, editions: list[str], known: dict[str, Document],
         with draw_lock:
             title, pages = _read_pdf(data, entry["kind"] != "bundle")
         documents.append(Document(entry["kind"], entry["edition"], path, sha, data, title, pages))
-    documents.sort(key=lambda d: (editions.index(d.edition), SHOWN.index(d.kind), d.path))
+    # As the booklet has them: the mission and vision poster before the values' posters.
+    documents.sort(key=lambda d: (editions.index(d.edition), SHOWN.index(d.kind),
+                                  not d.path.endswith("/mission-vision.pdf"), d.path))
     return documents
 
 
@@ -237,6 +239,7 @@ class Preview:
     def __init__(self, root: Path, editions: list[str], say: Callable[[str], None] = lambda _: None):
         self.root, self.out, self.say = root, root / "build", say
         self.chosen = editions
+        self.editions: list[str] = editions  # those shown: set by each good build (see refresh)
         self.lock = threading.Lock()  # guards the state below
         self.draw_lock = threading.Lock()  # PDFium is not thread-safe
         self.version = time.time_ns() // 1_000_000  # a restarted preview's states are new ones
@@ -249,13 +252,10 @@ class Preview:
         self.stop = threading.Event()
         self.process: subprocess.Popen | None = None
 
-    def editions(self) -> list[str]:
-        return self.chosen or content_languages(self.root) or ["en"]
-
     def state(self) -> dict:
         with self.lock:
             return page_state(self.version, self.building, self.report, self.documents,
-                              self.editions(), self.root.name)
+                              self.editions, self.root.name)
 
     def image(self, sha: str, number: int) -> bytes | None:
         """The PNG of page `number` (1-based) of the document with this sha256, drawn once."""
@@ -280,8 +280,12 @@ class Preview:
         """Take the documents build/manifest.json now lists (after a good build, and at start)."""
         with self.lock:
             known = dict(self.by_sha)
-        documents = load_documents(self.out, self.editions(), known, self.draw_lock)
+        # The content's languages, read when it is good: a broken publication.yaml hides nothing.
+        editions = (self.chosen or content_languages(self.root)
+                    or sorted({entry.get("edition") for entry in load_manifest(self.out).values()}))
+        documents = load_documents(self.out, editions, known, self.draw_lock)
         with self.lock:
+            self.editions = editions
             kept = {d.sha256 for d in documents} | {d.sha256 for d in self.documents}
             self.by_sha = {d.sha256: d for d in [*self.documents, *documents]}
             self.images = {key: png for key, png in self.images.items() if key[0] in kept}
@@ -300,11 +304,15 @@ class Preview:
             with self.lock:
                 self.building = True
                 self.version += 1
-            report = self.run_build()
-            if report is None:  # stopped
-                return
-            if report.ok:
-                self.refresh()
+            try:
+                report = self.run_build()
+                if report is None:  # stopped
+                    return
+                if report.ok:
+                    self.refresh()
+            except Exception as exc:  # noqa: BLE001 - a bug here must not stop the previewing
+                problem = Problem(Location(Path("preview")), f"internal error: {type(exc).__name__}: {exc}")
+                report = BuildReport(False, (problem,), "", 0.0, time.time())
             with self.lock:
                 self.building = False
                 self.report = report
