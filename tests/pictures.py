@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from PIL import Image
@@ -29,6 +34,37 @@ def row(images: list[Image.Image], gap: int = 0, background: str = "#d9dde3") ->
         sheet.paste(image, (x, gap))
         x += image.width + gap
     return sheet
+
+
+def preview_picture() -> None:
+    """The live preview's page, as headless Chromium shows it once the first build is done."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from test_preview import CHROMIUM, CHROMIUM_ARGS
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "culturebook", "preview", "--project", str(ROOT),
+                               "--port", str(port)], start_new_session=True, stderr=subprocess.DEVNULL)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            for _ in range(100):
+                try:
+                    page.goto(f"http://127.0.0.1:{port}/")
+                    break
+                except Exception:  # not listening yet
+                    time.sleep(0.2)
+            expect(page.locator("#status")).to_contain_text("up to date", timeout=120_000)
+            page.wait_for_load_state("networkidle")
+            shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+            shot.save(DOCS / "preview.png", optimize=True)
+            browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(60)
 
 
 def main() -> int:
@@ -60,6 +96,7 @@ def main() -> int:
                 ROOT / "build" / "zh-Hans" / "personalised" / "han-meimei.pdf"]
     row([page for pdf in personal for page in pages(pdf, 1, 2, 40)], gap=24).save(
         DOCS / "personalised.png", optimize=True)
+    preview_picture()
     print(f"wrote {len(list(DOCS.glob('*.png')))} pictures in {DOCS}")
     return 0
 
