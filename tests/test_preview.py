@@ -192,6 +192,13 @@ def test_a_port_in_use_is_one_line_suggesting_a_free_one(built, tmp_path):
         probe.bind(("127.0.0.1", suggested))
 
 
+def test_an_edition_the_content_does_not_have_is_a_usage_error(built, tmp_path):
+    result = run_preview("--project", str(built), "--edition", "fr", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for --edition: 'fr' is not one of the content's languages (en)")
+
+
 # --- stopping --------------------------------------------------------------------------------------
 
 

@@ -359,8 +359,16 @@ class Preview:
         import watchfiles
 
         folders = [self.root / name for name in WATCHED if (self.root / name).is_dir()]
-        for _ in watchfiles.watch(*folders, step=200, stop_event=self.stop, raise_interrupt=False):
-            self.wanted.set()
+        try:
+            for _ in watchfiles.watch(*folders, step=200, stop_event=self.stop, raise_interrupt=False):
+                self.wanted.set()
+        except Exception as exc:  # noqa: BLE001 - e.g. out of inotify watches: say so on the page
+            problem = Problem(Location(Path("preview")), f"stopped watching for changes: {exc}",
+                              "restart the preview; the pages shown are not updated any more")
+            with self.lock:
+                self.report = BuildReport(False, (problem,), "", 0.0, time.time())
+                self.version += 1
+            self.say(problem.format())
 
     def halt(self) -> None:
         """Stop the build that is running (SIGINT to its process group, like Ctrl-C, so it removes
