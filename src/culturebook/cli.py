@@ -155,6 +155,10 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     with _reporting(root, debug):
         checked = check_project(root, strict)
     _print_problems(checked.warnings, root)
+    from .stats import edition_stats
+
+    for edition in checked.content.editions:
+        _print_stats(edition_stats(edition))
     langs = ", ".join(e.lang for e in checked.content.editions)
     out.print(f"ok: {_count(len(checked.content.editions), 'edition')} ({langs}), theme "
               f"'{checked.brand.name}', {_count(len(checked.warnings), 'warning')}")
@@ -357,6 +361,39 @@ def _print_problems(problems: list[Problem], root: Path) -> None:
         first, _, rest = text.partition("\n")
         style = "yellow" if problem.warning else "red"
         err.print(f"[{style}]{_escape(first)}[/{style}]" + (f"\n{_escape(rest)}" if rest else ""))
+
+
+def _print_stats(stats) -> None:
+    """One edition's translations, chapter lengths and poster statements, as aligned plain lines."""
+    missing = stats.untranslated
+    out.print(f"{stats.lang}: " + (f"{_count(len(missing), 'field')} untranslated: "
+                                   + ", ".join(missing) if missing else "every field translated"))
+    total = stats.total
+    reading = f"about {total.minutes:.0f} min" if total.minutes >= 1 else "under a minute"
+    out.print(f"  chapters: {total}, {reading} to read", markup=False)
+    for title, length in stats.chapters:
+        out.print(f"    {_padded(title, 44)} {str(length):>24}  {length.minutes:4.1f} min",
+                  markup=False)
+    out.print("  posters (each value's statement):", markup=False)
+    for name, length in stats.posters:
+        out.print(f"    {_padded(name, 44)} {str(length):>24}", markup=False)
+
+
+def _padded(text: str, width: int) -> str:
+    """`text` cut (with an ellipsis) or padded to `width` columns, a Chinese character being two."""
+    import unicodedata
+
+    def cells(char: str) -> int:
+        return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+    if sum(map(cells, text)) > width:
+        kept = ""
+        for char in text:
+            if sum(map(cells, kept + char)) > width - 1:
+                break
+            kept += char
+        text = kept + "…"
+    return text + " " * (width - sum(map(cells, text)))
 
 
 def _escape(text: str) -> str:

@@ -54,6 +54,7 @@ class Edition:
     runs: tuple[TextRun, ...]
     images: tuple[Image, ...]
     files: tuple[Path, ...]
+    untranslated: tuple[str, ...] = ()  # fields shown in the source language, for want of a translation
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def load_content(project_root: Path, problems: Problems) -> Content:
             poster_size=settings.get("posters", {}).get("size", "A2"),
             data=data, runs=tuple(resolver.runs), images=tuple(resolver.images),
             files=(settings_path, content_dir / f"{source}.yaml", content_dir / f"{lang}.yaml"),
+            untranslated=tuple(resolver.untranslated),
         ))
         _check_translation_fields(lang_nodes[lang], problems)
     for edition in editions:
@@ -256,6 +258,7 @@ class _Resolver:
         self.problems = problems
         self.runs: list[TextRun] = []
         self.images: list[Image] = []
+        self.untranslated: list[str] = []
 
     def struct(self, spec: Struct, src: Node | None, tr: Node | None, where: str) -> dict:
         out = {}
@@ -277,6 +280,7 @@ class _Resolver:
     def fallback(self, f: Field, src: Node, label: str) -> None:
         if self.lang == self.source or not f.translatable:
             return
+        self.untranslated.append(label)
         self.problems.warn(
             src.key_loc or src.loc,
             f"{label} has no {self.lang} translation; the {self.lang} edition uses the "
