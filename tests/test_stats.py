@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from culturebook.build import build
 from culturebook.stats import Length, length
 from projectkit import make_project, run_cli
 
@@ -36,5 +37,29 @@ def test_check_lists_each_editions_untranslated_fields_and_chapter_lengths(tmp_p
     assert lines[1] == "  chapters: 18 words, under a minute to read"
     assert lines[2].split() == ["Why", "we", "exist", "18", "words", "0.1", "min"]
     assert "zh-Hans: 1 field untranslated: subtitle" in lines
-    assert "  posters (each value's statement):" in lines
+    assert "  posters (each value's statement; how full its frame was when last built):" in lines
+    assert lines[lines.index("zh-Hans: 1 field untranslated: subtitle") - 3].split()[-3:] == [
+        "not", "built", "yet"]
     assert lines[-1] == "ok: 2 editions (en, zh-Hans), theme 'Default', 1 warning"
+
+
+def test_a_longer_statement_fills_more_of_its_posters_frame(tmp_path):
+    """check shows how full each poster's frame was when last built: the room left before a
+    statement runs into the value's name."""
+    root = make_project(tmp_path / "project", "minimal")
+    build(root, "posters")
+
+    def craft() -> str:
+        line = next(x for x in run_cli("check", cwd=root).stdout.splitlines()
+                    if x.split()[:1] == ["Craft"])
+        return line.split()[-4]
+
+    before = craft()
+    en = root / "content" / "en.yaml"
+    statement = "We finish what we start, and we finish it well."
+    en.write_text(en.read_text(encoding="utf-8").replace(statement, statement + " " + statement * 3),
+                  encoding="utf-8")
+    build(root, "posters")
+    after = craft()
+    assert before.endswith("%") and after.endswith("%")
+    assert int(after[:-1]) > int(before[:-1]) > 0

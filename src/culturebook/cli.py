@@ -155,10 +155,12 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     with _reporting(root, debug):
         checked = check_project(root, strict)
     _print_problems(checked.warnings, root)
-    from .stats import edition_stats
+    from .build import load_manifest
+    from .stats import built_fills, edition_stats
 
+    manifest = load_manifest(root / "build")
     for edition in checked.content.editions:
-        _print_stats(edition_stats(edition))
+        _print_stats(edition_stats(edition, built_fills(manifest, edition.lang)))
     langs = ", ".join(e.lang for e in checked.content.editions)
     out.print(f"ok: {_count(len(checked.content.editions), 'edition')} ({langs}), theme "
               f"'{checked.brand.name}', {_count(len(checked.warnings), 'warning')}")
@@ -374,9 +376,11 @@ def _print_stats(stats) -> None:
     for title, length in stats.chapters:
         out.print(f"    {_padded(title, 44)} {str(length):>24}  {length.minutes:4.1f} min",
                   markup=False)
-    out.print("  posters (each value's statement):", markup=False)
-    for name, length in stats.posters:
-        out.print(f"    {_padded(name, 44)} {str(length):>24}", markup=False)
+    out.print("  posters (each value's statement; how full its frame was when last built):",
+              markup=False)
+    for name, length, fill in stats.posters:
+        full = f"{fill:4.0%} of its frame" if fill is not None else "not built yet"
+        out.print(f"    {_padded(name, 44)} {str(length):>24}  {full}", markup=False)
 
 
 def _padded(text: str, width: int) -> str:

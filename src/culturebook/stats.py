@@ -46,7 +46,8 @@ class EditionStats:
     lang: str
     untranslated: tuple[str, ...]
     chapters: tuple[tuple[str, Length], ...]  # (title, length of title, pull quote and body)
-    posters: tuple[tuple[str, Length], ...]  # (value name, length of its statement)
+    posters: tuple[tuple[str, Length, float | None], ...]  # (value name, length of its statement,
+    #   the share of the poster's frame its text took when last built, if it was)
 
     @property
     def total(self) -> Length:
@@ -54,10 +55,20 @@ class EditionStats:
                       sum(n.characters for _, n in self.chapters))
 
 
-def edition_stats(edition: Edition) -> EditionStats:
+def edition_stats(edition: Edition, fills: dict[str, float] | None = None) -> EditionStats:
+    """`fills`: {poster slug (a value's id): share of its frame}, from the last build's manifest."""
     data = edition.data
+    fills = fills or {}
     chapters = tuple(
         (c["title"], length("\n\n".join(filter(None, (c["title"], c.get("pull_quote"), c["body"])))))
         for c in data["chapters"])
-    posters = tuple((v["name"], length(v["statement"])) for v in data["values"])
+    posters = tuple((v["name"], length(v["statement"]), fills.get(v["id"])) for v in data["values"])
     return EditionStats(edition.lang, edition.untranslated, chapters, posters)
+
+
+def built_fills(manifest: dict[str, dict], lang: str) -> dict[str, float]:
+    """{poster slug: share of its frame its text takes} of an edition's screen posters, as the
+    last build (build/manifest.json's entries, by path) measured them."""
+    prefix = f"{lang}/posters/"
+    return {path[len(prefix):-4]: entry["fill"] for path, entry in manifest.items()
+            if path.startswith(prefix) and path.endswith(".pdf") and entry.get("fill") is not None}
