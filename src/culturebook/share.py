@@ -611,9 +611,8 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
     writes, attachments, screen, resampled, booklet = {}, [], 0, 0, None
     record = {}
     for kind, source, stem, pdf_title in sources:
-        progress(f"preparing build/{lang}/{SHARE_DIR}/{stem}.pdf")
         path = target / f"{stem}.pdf"
-        prepared, count = _prepare_cached(source, path, pdf_title, cache, record)
+        prepared, count = _prepare_cached(source, path, pdf_title, cache, record, progress)
         writes[path] = prepared
         resampled += count
         if kind in settings.attach:
@@ -633,8 +632,7 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
             if not row.get("email") or not source.is_file():
                 continue
             path = target / "personalised" / source.name
-            progress(f"preparing build/{lang}/{SHARE_DIR}/personalised/{source.name}")
-            prepared, _ = _prepare_cached(source, path, title, cache, record)
+            prepared, _ = _prepare_cached(source, path, title, cache, record, progress)
             writes[path] = prepared
             personal[row["email"].strip().lower()] = Attachment(
                 name(words["booklet"]) + ".pdf", prepared, path.relative_to(root / "build").as_posix())
@@ -704,8 +702,8 @@ def _load_prepared(folder: Path) -> dict:
         return {}
 
 
-def _prepare_cached(source: Path, path: Path, title: str, cache: dict,
-                    record: dict) -> tuple[bytes, int]:
+def _prepare_cached(source: Path, path: Path, title: str, cache: dict, record: dict,
+                    progress) -> tuple[bytes, int]:
     """The prepared PDF for `source`: the file already at `path` when it was prepared from these
     same bytes and title (by this version), else prepared now. Notes it in `record`."""
     from . import __version__
@@ -720,6 +718,7 @@ def _prepare_cached(source: Path, path: Path, title: str, cache: dict,
         if hashlib.sha256(existing).hexdigest() == entry.get("sha256"):
             record[rel] = entry
             return existing, entry.get("resampled", 0)
+    progress(f"preparing build/{path.as_posix().rsplit('/build/', 1)[-1]}")
     prepared = prepare_pdf(data, title)
     record[rel] = {"source": key, "sha256": hashlib.sha256(prepared.data).hexdigest(),
                    "resampled": prepared.images_resampled}
