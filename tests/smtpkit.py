@@ -69,13 +69,23 @@ def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResul
 
 
 class Server:
-    """An aiosmtpd server on 127.0.0.1, started and stopped by the test."""
+    """An aiosmtpd server on 127.0.0.1, started and stopped by the test. With `tls` ("starttls" or
+    "implicit"), it presents a certificate for 127.0.0.1 from `authority` (a trustme.CA)."""
 
-    def __init__(self, auth: bool = False):
+    def __init__(self, auth: bool = False, tls: str = "", authority=None):
         self.mailbox = Mailbox()
         self.port = free_port()
         options = {"auth_required": True, "auth_require_tls": False,
                    "authenticator": _authenticator} if auth else {}
+        if tls:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            authority.issue_cert("127.0.0.1").configure_cert(context)
+            if tls == "starttls":
+                options.update(tls_context=context, require_starttls=True)
+            else:
+                options.update(ssl_context=context)
         self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
 
     def __enter__(self) -> Server:

@@ -266,6 +266,55 @@ def test_a_row_without_an_address_is_one_line_at_its_place_and_the_others_are_se
     assert lines[0] == f"{people}:3:1: No Mail has no email address: nobody to send to"
 
 
+# --- TLS -----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def authority(tmp_path_factory):
+    """A certificate authority of the test's own, trusted by the sending process via SSL_CERT_FILE."""
+    import trustme
+
+    ca = trustme.CA()
+    pem = tmp_path_factory.mktemp("ca") / "ca.pem"
+    ca.cert_pem.write_to_path(str(pem))
+    return ca, pem
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_starttls_and_implicit_tls_with_a_login(project, tmp_path, authority, security):
+    ca, pem = authority
+    with SMTPServer(auth=True, tls="starttls" if security == "starttls" else "implicit",
+                    authority=ca) as server:
+        result = send(project, server.port, "--security", security, "--to", "lei@example.com",
+                      env={"SSL_CERT_FILE": str(pem), "CULTUREBOOK_SMTP_USER": USER,
+                           "CULTUREBOOK_SMTP_PASSWORD": PASSWORD})
+        assert len(server.mailbox.messages_to("lei@example.com")) == 1
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_certificate_nobody_vouches_for_stops_with_one_line(project, authority):
+    ca, _ = authority
+    with SMTPServer(tls="implicit", authority=ca) as server:
+        result = send(project, server.port, "--security", "tls", "--to", "lei@example.com")
+        assert server.mailbox.count() == 0
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("preparing ")]
+    assert lines[:2] == [
+        f"smtp: 127.0.0.1:{server.port}: the server's certificate is not trusted (unable to get "
+        "local issuer certificate)",
+        "    hint: for a server with a private certificate authority, point SSL_CERT_FILE at that "
+        "authority's certificate"]
+
+
+def test_starttls_to_a_server_without_it_stops_with_one_line(project):
+    with SMTPServer() as server:
+        result = send(project, server.port, "--security", "starttls", "--to", "lei@example.com")
+        assert server.mailbox.count() == 0
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("preparing ")]
+    assert lines[0] == f"smtp: 127.0.0.1:{server.port} does not offer STARTTLS"
+
+
 # --- retries, in process --------------------------------------------------------------------------
 
 

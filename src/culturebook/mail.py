@@ -145,6 +145,14 @@ class _Connection:
     def open(self) -> smtplib.SMTP:
         if self.smtp is not None:
             return self.smtp
+        try:
+            return self._open()
+        except ssl.SSLCertVerificationError as exc:  # no retry will make the certificate good
+            raise SendError(f"smtp: {self.server.label}: the server's certificate is not trusted "
+                            f"({exc.verify_message})", "for a server with a private certificate "
+                            "authority, point SSL_CERT_FILE at that authority's certificate") from None
+
+    def _open(self) -> smtplib.SMTP:
         s = self.server
         context = ssl.create_default_context()
         if s.security == "tls":
