@@ -294,13 +294,13 @@ def _share_send(root, checked, shares, editions, to, recipients, send, host, por
         Person,
         Retry,
         SendError,
-        deliveries_for,
         now,
         people_from_csv,
+        plan_deliveries,
         send_all,
         server_from_env,
     )
-    from .share import OverBudget, human_size, over_budget_message, settings_from
+    from .share import human_size, settings_from
 
     settings = settings_from(checked.content.settings)
     rows = Problems()
@@ -310,17 +310,7 @@ def _share_send(root, checked, shares, editions, to, recipients, send, host, por
         else:
             people = [Person(a.strip(), "", editions[0]) for a in to]
     _print_problems(rows.items, root)
-    by_lang = {s.lang: s for s in shares}
-    date = now()
-    deliveries, failed = [], []
-    for person in people:
-        share = by_lang.get(person.lang)
-        if share is None:
-            continue
-        try:
-            deliveries += deliveries_for(share, settings, person, date)
-        except OverBudget as over:
-            failed.append(f"{person.email}: not sent: {over_budget_message(person.lang, over, settings)}")
+    deliveries, failed = plan_deliveries(shares, settings, people, now())
     for line in failed:
         click.echo(line, err=True)
     log = root / "build" / LOG

@@ -392,3 +392,22 @@ def deliveries_for(share, settings, person: Person, date: str) -> list[Delivery]
         found.append(Delivery(person.email, share.lang, number, len(groups), ident,
                               tuple(a.name for a in group), message.as_bytes()))
     return found
+
+
+def plan_deliveries(shares, settings, people: list[Person], date: str) -> tuple[list, list[str]]:
+    """Every message for `people` (each in their edition of `shares`), and a line for each person
+    whose files do not fit the budget: they are left out, the others are sent."""
+    from .share import OverBudget, over_budget_message
+
+    by_lang = {share.lang: share for share in shares}
+    deliveries, failed = [], []
+    for person in people:
+        share = by_lang.get(person.lang)
+        if share is None:
+            continue
+        try:
+            deliveries += deliveries_for(share, settings, person, date)
+        except OverBudget as over:
+            failed.append(f"{person.email}: not sent: "
+                          f"{over_budget_message(person.lang, over, settings)}")
+    return deliveries, failed
