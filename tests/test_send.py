@@ -254,6 +254,20 @@ def test_send_needs_someone_to_send_to(project):
                                           "email address")
 
 
+def test_sending_without_a_server_named_is_a_usage_error(project):
+    settings = project / "content" / "publication.yaml"
+    text = settings.read_text(encoding="utf-8")
+    settings.write_text(text.replace("    host: 127.0.0.1\n", ""), encoding="utf-8")
+    try:
+        result = run_cli("share", "--send", "--to", "lei@example.com", cwd=project)
+    finally:
+        settings.write_text(text, encoding="utf-8")
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == ("Error: no SMTP server: set share: smtp: host: in "
+                                             "content/publication.yaml or pass --host")
+    assert not (project / "build" / LOG).exists()
+
+
 def test_a_row_without_an_address_is_one_line_at_its_place_and_the_others_are_sent(project, tmp_path):
     people = tmp_path / "people.csv"
     people.write_text("name,email,language\nAna Silva,ana@example.com,en\nNo Mail,,en\n",

@@ -295,6 +295,10 @@ def test_split_sends_the_files_over_numbered_messages_each_within_budget(budget_
     ('from: "Example Co Culture <culture@example.com>"', "from: culture at example", "culture at",
      "share.from: 'culture at example' is not an email address",
      'write it as name@example.com or "Name <name@example.com>"'),
+    ("  budget: 10 MB\n", "  budget: 10 MB\n  split: maybe\n", "maybe",
+     "share.split must be true or false", None),
+    ("  budget: 10 MB\n", "  budget: 10 MB\n  rate: -5\n", "-5",
+     "share.rate is -5; it must be between 0 and 10000", None),
     ("attach: [booklet, posters]", "attach: [booklet, poster]", "poster]",
      "share.attach[2] must be one of booklet, posters, culture-kit", "did you mean 'posters'?"),
 ])

@@ -380,14 +380,14 @@ SETTINGS = Struct(
             Field("size", Choice(POSTER_SIZES), "Poster sheet size.", default="A2",
                   example="A2", shown_in="posters"),
         )), "Poster options.", example="{size: A2}"),
-        Field("share", SHARE, "How culturebook share prepares the screen editions for email "
-              "and sends them.", example="{budget: 10 MB, split: false}",
-              shown_in="build/<lang>/share/"),
         Field("recipients", MapOf(Choice(COLUMN_TYPES)), "The columns a recipients CSV may have "
               "for personalised booklets, besides name, email, slug and language: each column's "
               "name and its type (text, or date written YEAR-MONTH-DAY).",
               example="{team: text, start-date: date, manager: text, manager-note: text}",
               shown_in="welcome letter"),
+        Field("share", SHARE, "How culturebook share prepares the screen editions for email "
+              "and sends them.", example="{budget: 10 MB, split: false}",
+              shown_in="build/<lang>/share/"),
     ),
 )
 
