@@ -1,5 +1,5 @@
-"""culturebook share (share.py): the screen editions prepared for email under names a person keeps,
-the cover thumbnail, the .eml drafts parsed back with Python's `email` package, the size budget
+"""culturebook share (share.py, message.py): the screen editions prepared for email under names a
+person keeps, the cover thumbnail, the .eml drafts parsed back with Python's `email` package, the size budget
 (an error, or numbered messages), and every bad setting as one located line."""
 
 from __future__ import annotations
@@ -15,17 +15,18 @@ import pytest
 from PIL import Image
 
 from conftest import outline, read_pdf
-from culturebook.pdfscan import Document
-from culturebook.share import (
+from culturebook.message import (
     Attachment,
     Envelope,
     Letter,
     OverBudget,
     encoded_size,
-    file_stem,
+    human_size,
     plan_messages,
     subject_line,
 )
+from culturebook.pdfscan import Document
+from culturebook.share import file_stem
 from projectkit import assert_refused, edit, run_cli, snapshot, where
 
 EN_FILES = ["Example-Co-Culture-Booklet-2024-en.pdf",
@@ -241,8 +242,6 @@ def budget_project(shared) -> Path:
 
 
 def test_over_budget_is_one_line_at_the_budget_and_nothing_is_written(budget_project):
-    from culturebook.share import human_size
-
     root = budget_project
     text = edit(root / "content" / "publication.yaml", "budget: 10 MB", "budget: 300 KB")
     before = snapshot(root / "build")

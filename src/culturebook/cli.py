@@ -271,7 +271,7 @@ def share_command(editions: tuple[str, ...], to: tuple[str, ...], recipients: Pa
 
 
 def _print_shared(shares) -> None:
-    from .share import human_size
+    from .message import human_size
 
     for share in shares:
         prepared = sum(len(a.data) for a in share.attachments)
@@ -300,7 +300,8 @@ def _share_send(root, checked, shares, editions, to, recipients, send, host, por
         send_all,
         server_from_env,
     )
-    from .share import human_size, settings_from
+    from .message import human_size
+    from .share import settings_from
 
     settings = settings_from(checked.content.settings)
     rows = Problems()

@@ -4,7 +4,7 @@ Sending must never give anyone a second copy, even when a run crashes, is killed
 connection halfway. So:
 
 - every message has a Message-ID derived from its recipient, edition, part and files
-  (share.message_id): the same message always has the same ID;
+  (message.message_id): the same message always has the same ID;
 - build/share-sent.jsonl gets one JSON line per accepted message, flushed and fsynced before the
   next message is sent; a run skips every message whose ID is already in it;
 - a transient failure (a 4xx reply, a dropped connection) is retried with a growing wait on a new
@@ -376,7 +376,8 @@ def people_from_csv(path: Path, checked, editions: list[str], problems) -> list[
 def deliveries_for(share, settings, person: Person, date: str) -> list[Delivery]:
     """The message(s) `person` gets of the edition `share` (share.EditionShare): their own
     booklet where they have one, split as the budget allows. Raises share.OverBudget."""
-    from .share import Envelope, compose, message_id, plan_for, subject_line
+    from .message import Envelope, compose, message_id, subject_line
+    from .share import plan_for
 
     files = share.for_recipient(person.email)
     groups = plan_for(share, settings, files)
@@ -397,7 +398,8 @@ def deliveries_for(share, settings, person: Person, date: str) -> list[Delivery]
 def plan_deliveries(shares, settings, people: list[Person], date: str) -> tuple[list, list[str]]:
     """Every message for `people` (each in their edition of `shares`), and a line for each person
     whose files do not fit the budget: they are left out, the others are sent."""
-    from .share import OverBudget, over_budget_message
+    from .message import OverBudget
+    from .share import over_budget_message
 
     by_lang = {share.lang: share for share in shares}
     deliveries, failed = [], []
