@@ -106,6 +106,11 @@ def test_a_second_run_sends_nobody_a_second_copy(project, tmp_path):
         assert server.mailbox.count() == 3
     assert again.returncode == 0, again.stderr
     assert again.stdout.splitlines()[-1] == f"sent 0 messages, 3 already sent, 0 failed (build/{LOG})"
+    listed = run_cli("share", "--recipients", str(tmp_path / "people.csv"), cwd=project).stdout
+    assert [line.split(" (")[0] for line in listed.splitlines() if "@" in line] == [
+        "already sent: ana@example.com", "already sent: han.meimei@example.com",
+        "already sent: jose@example.com"]
+    assert listed.splitlines()[-1] == "dry run: 0 messages to send, 3 already sent; add --send to send them"
 
 
 def test_without_send_it_lists_who_would_get_what_and_sends_nothing(project, tmp_path):
@@ -363,3 +368,22 @@ def test_transient_failures_wait_longer_each_time(tmp_path):
     assert waits == [0.5, 1.0, 1.5]  # doubled each time, up to the cap
     assert events == ["retry", "retry", "retry", "sent"]
     assert [d.message_id for d in outcome.sent] == ["<x@example.com>"]
+
+
+def test_a_recipient_whose_own_booklet_is_over_budget_is_left_out_with_a_line():
+    from culturebook.mail import Person, plan_deliveries
+    from culturebook.message import Attachment, Letter
+    from culturebook.share import EditionShare, Settings
+
+    shared = (Attachment("Booklet.pdf", b"%PDF small" * 100, "en/share/Booklet.pdf"),
+              Attachment("Poster.pdf", b"%PDF poster" * 100, "en/share/Poster.pdf"))
+    own = Attachment("Booklet.pdf", bytes(200 * 1024), "en/share/personalised/ana.pdf")
+    share = EditionShare("en", Letter("Our culture, for {name}", "Dear {name},", "en"), shared,
+                         {"ana@example.com": own}, b"png", lambda *_: "<p>x</p>", "stem", (),
+                         0, 0, booklet=0)
+    people = [Person("ANA@example.com", "Ana", "en"), Person("jose@example.com", "José", "en")]
+    deliveries, failed = plan_deliveries([share], Settings(budget=128 * 1024), people, "")
+    assert [(d.to, d.files) for d in deliveries] == [("jose@example.com", ("Booklet.pdf", "Poster.pdf"))]
+    assert failed == ["ANA@example.com: not sent: en: the message is 278 KB as sent, over the share "
+                      "budget of 128 KB; largest: Booklet.pdf 274 KB, Poster.pdf 2 KB; 1 of the 2 "
+                      "files would fit (Poster.pdf)"]
