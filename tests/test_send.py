@@ -249,6 +249,31 @@ def test_a_run_killed_mid_batch_and_run_again_gives_everyone_one_copy(project, t
     assert f"{first} already sent" in again.stdout.splitlines()[-1]
 
 
+def test_ctrl_c_mid_batch_says_how_far_it_got(project, tmp_path):
+    people = tmp_path / "many.csv"
+    rows = [f"Person {i},person{i}@example.com,en" for i in range(4)]
+    people.write_text("name,email,language\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with SMTPServer() as server:
+        env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
+        # A test run in a background job starts with SIGINT ignored: let the sender hear it.
+        run = subprocess.Popen([sys.executable, "-m", "culturebook", "share", "--send", "--recipients",
+                                str(people), "--host", "127.0.0.1", "--port", str(server.port),
+                                "--security", "none", "--rate", "30"], cwd=project, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        try:
+            wait_for(lambda: len(log_lines(project)) >= 1 or run.poll() is not None)
+        finally:
+            run.send_signal(signal.SIGINT)
+            _, stderr = run.communicate(timeout=60)
+        sent = server.mailbox.count()
+    assert run.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert stderr.splitlines()[-1] == (f"interrupted: {sent} of 4 messages sent so far "
+                                       f"(build/{LOG}); run the same command again to send the rest")
+    assert len(log_lines(project)) == sent
+
+
 def test_send_needs_someone_to_send_to(project):
     result = run_cli("share", "--send", cwd=project)
     assert result.returncode == 2

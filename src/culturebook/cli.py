@@ -342,20 +342,27 @@ def _share_send(root, checked, shares, editions, to, recipients, send, host, por
         elif event == "retry" and not quiet:
             click.echo(f"{where}: {detail}", err=True)
 
-    try:
-        with _send_lock(root / "build"):
-            outcome = send_all(deliveries, settings.sender, server, log, report,
-                               Retry(retries, retry_wait), settings.rate if rate is None else rate)
-    except SendError as exc:
-        click.echo(exc.message, err=True)
-        if exc.hint:
-            click.echo(f"    hint: {exc.hint}", err=True)
+    def stopped(why: str, status: int) -> None:
         from .mail import load_log
 
         sent = len([d for d in deliveries if d.message_id in load_log(log)])
-        click.echo(f"stopped: {sent} of {_count(len(deliveries), 'message')} sent so far "
+        click.echo(f"{why}: {sent} of {_count(len(deliveries), 'message')} sent so far "
                    f"(build/{LOG}); run the same command again to send the rest", err=True)
-        sys.exit(1)
+        sys.exit(status)
+
+    with _reporting(root, debug):  # anything unforeseen: one line, the traceback saved
+        try:
+            with _send_lock(root / "build"):
+                outcome = send_all(deliveries, settings.sender, server, log, report,
+                                   Retry(retries, retry_wait),
+                                   settings.rate if rate is None else rate)
+        except SendError as exc:
+            click.echo(exc.message, err=True)
+            if exc.hint:
+                click.echo(f"    hint: {exc.hint}", err=True)
+            stopped("stopped", 1)
+        except KeyboardInterrupt:
+            stopped("interrupted", 130)
     problems = len(outcome.failed) + len(failed) + len(rows.errors)
     summary = (f"sent {_count(len(outcome.sent), 'message')}, {len(outcome.skipped)} already sent, "
                f"{problems} failed (build/{LOG})")

@@ -212,7 +212,12 @@ def _reply(code, text) -> str:
 
 
 class _Transient(Exception):
-    """Worth another try: a 4xx reply or a connection that failed or dropped."""
+    """Worth another try: a 4xx reply or a connection that failed or dropped. `unreachable`: no
+    connection could be made at all (after the last try, the run stops)."""
+
+    def __init__(self, message: str, unreachable: bool = False):
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class _Permanent(Exception):
@@ -269,7 +274,7 @@ def _send_one(connection: _Connection, delivery: Delivery, envelope_from: str, r
         except _Transient as exc:
             attempt += 1
             if attempt > retry.attempts:
-                if connection.smtp is None and "connect" in str(exc):
+                if exc.unreachable:
                     raise SendError(f"smtp: {exc}", "check share: smtp: host: and port: "
                                     "(or --host and --port), and that the server is up") from None
                 raise _Permanent(f"{exc} (gave up after {retry.attempts + 1} tries)") from None
@@ -291,7 +296,7 @@ def _attempt(connection: _Connection, delivery: Delivery, envelope_from: str) ->
         raise SendError(f"smtp: {label} answered {_reply(exc.smtp_code, exc.smtp_error)}") from None
     except (OSError, smtplib.SMTPException) as exc:
         connection.drop()
-        raise _Transient(f"cannot connect to {label}: {_why(exc)}") from None
+        raise _Transient(f"cannot connect to {label}: {_why(exc)}", unreachable=True) from None
     try:
         refused = smtp.sendmail(envelope_from, [delivery.to], delivery.data)
     except smtplib.SMTPRecipientsRefused as exc:
