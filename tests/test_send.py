@@ -412,3 +412,22 @@ def test_a_recipient_whose_own_booklet_is_over_budget_is_left_out_with_a_line():
     assert failed == ["ANA@example.com: not sent: en: the message is 278 KB as sent, over the share "
                       "budget of 128 KB; largest: Booklet.pdf 274 KB, Poster.pdf 2 KB; 1 of the 2 "
                       "files would fit (Poster.pdf)"]
+
+
+def test_the_rate_limit_spaces_the_messages(tmp_path):
+    from aiosmtpd.controller import Controller
+
+    port = free_port()
+    controller = Controller(_Busy(0), hostname="127.0.0.1", port=port)
+    controller.start()
+    waits = []
+    try:
+        deliveries = [Delivery(f"{n}@example.com", "en", 1, 1, f"<{n}@example.com>", ("a.pdf",),
+                               b"Subject: x\r\n\r\nhello\r\n") for n in ("a", "b", "c")]
+        outcome = send_all(deliveries, "me@example.com", Server("127.0.0.1", port, "none"),
+                           tmp_path / "log.jsonl", rate=30, sleep=waits.append)
+    finally:
+        controller.stop()
+    assert len(outcome.sent) == 3
+    # 30 a minute: before each message after the first, a wait of what is left of 2 seconds.
+    assert len(waits) == 2 and all(0 < w <= 2.0 for w in waits)
