@@ -13,7 +13,7 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 # The tests draw every PDF with three independent renderers.
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools
 
-.PHONY: booklet posters bundle print all personalised check test bench lint pictures clean setup setup-test
+.PHONY: booklet posters bundle print all personalised share check test bench lint pictures clean setup setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -33,6 +33,11 @@ all: setup
 # One booklet per row of a recipients CSV, e.g. make personalised RECIPIENTS=content/people.example.csv
 personalised: setup
 	$(CB) build personalised $(if $(RECIPIENTS),--recipients $(RECIPIENTS)) $(ARGS)
+
+# The screen editions ready to email, with drafts (build/<lang>/share/). To send them:
+# make share ARGS="--recipients people.csv --send" (the login from CULTUREBOOK_SMTP_USER/_PASSWORD)
+share: setup
+	$(CB) share $(ARGS)
 
 check: setup
 	$(CB) check $(ARGS)

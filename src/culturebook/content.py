@@ -199,6 +199,8 @@ def _check_placeholders(edition: Edition, settings: dict, problems: Problems) ->
     """A {column} in the welcome letter that no recipients CSV can fill is an error at its place."""
     known = placeholder_names(settings)
     for run in edition.runs:
+        if run.path.startswith("email."):
+            _check_email_placeholders(run, problems)
         if not run.path.startswith("welcome."):
             continue
         names = [m.group(1) for m in PLACEHOLDER.finditer(run.text)]
@@ -210,6 +212,24 @@ def _check_placeholders(edition: Edition, settings: dict, problems: Problems) ->
                         f"{SETTINGS_FILE}")
                 problems.error(run.loc, f"{run.path} names '{{{name}}}', which no recipients "
                                "column fills", hint)
+
+
+# What each field of `email:` may fill in (culturebook share).
+EMAIL_PLACEHOLDERS = {"email.subject": ("name", "email"), "email.body": ("name", "email"),
+                      "email.file_name": ("organisation", "document", "year", "lang"),
+                      "email.documents.poster": ("poster",)}
+
+
+def _check_email_placeholders(run: TextRun, problems: Problems) -> None:
+    """A {word} in the email texts that share cannot fill is an error at its place."""
+    known = EMAIL_PLACEHOLDERS.get(run.path, ())
+    for name in PLACEHOLDER.findall(run.text):
+        if name not in known:
+            hint = (f"{run.path} may use {', '.join('{' + k + '}' for k in known)}" if known
+                    else f"{run.path} fills in nothing; write the word itself")
+            message = f"{run.path} names '{{{name}}}', which share does not fill in"
+            if not any(p.location == run.loc and p.message == message for p in problems.items):
+                problems.error(run.loc, message, hint)  # once, not again for each edition
 
 
 def _check_translation_fields(node: Node, problems: Problems) -> None:
