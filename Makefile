@@ -55,8 +55,10 @@ lint: setup-test
 pictures: setup-test
 	$(PY) tests/pictures.py
 
+# Everything under build/ but the send log: after a clean, share --send must still know who has had
+# their copy.
 clean:
-	rm -rf build
+	@if [ -d build ]; then find build -mindepth 1 -maxdepth 1 ! -name share-sent.jsonl -exec rm -rf {} +; fi
 
 setup: $(VENV)/.installed system-packages
 
