@@ -14,8 +14,8 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 # Debian's Chromium (Playwright's own browser download is not used).
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
 
-.PHONY: booklet posters bundle print all personalised check preview test bench lint pictures clean setup \
-	setup-test
+.PHONY: booklet posters bundle print all personalised share check preview test bench lint pictures \
+	clean setup setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -35,6 +35,11 @@ all: setup
 # One booklet per row of a recipients CSV, e.g. make personalised RECIPIENTS=content/people.example.csv
 personalised: setup
 	$(CB) build personalised $(if $(RECIPIENTS),--recipients $(RECIPIENTS)) $(ARGS)
+
+# The screen editions ready to email, with drafts (build/<lang>/share/). To send them:
+# make share ARGS="--recipients people.csv --send" (the login from CULTUREBOOK_SMTP_USER/_PASSWORD)
+share: setup
+	$(CB) share $(ARGS)
 
 check: setup
 	$(CB) check $(ARGS)
@@ -56,8 +61,10 @@ lint: setup-test
 pictures: setup-test
 	$(PY) tests/pictures.py
 
+# Everything under build/ but the send log: after a clean, share --send must still know who has had
+# their copy.
 clean:
-	rm -rf build
+	@if [ -d build ]; then find build -mindepth 1 -maxdepth 1 ! -name share-sent.jsonl -exec rm -rf {} +; fi
 
 setup: $(VENV)/.installed system-packages
 

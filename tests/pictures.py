@@ -97,8 +97,43 @@ def main() -> int:
     row([page for pdf in personal for page in pages(pdf, 1, 2, 40)], gap=24).save(
         DOCS / "personalised.png", optimize=True)
     preview_picture()
+    themes_picture()
     print(f"wrote {len(list(DOCS.glob('*.png')))} pictures in {DOCS}")
     return 0
+
+
+ACME_THEME = """\
+name: "Acme"
+extends: default
+colours:
+  brand: "#C8102E"
+  brand-deep: "#8E0B21"
+  tint: "#FBEAEC"
+  on-brand-soft: "#F6CDD4"
+print:
+  colours:
+    brand: "0 100 80 5"
+    brand-deep: "0 100 75 35"
+    tint: "0 8 4 0"
+    on-brand-soft: "0 20 10 0"
+"""
+
+
+def themes_picture() -> None:
+    """docs/themes.md's picture: the default theme's cover and values spread, then the same pages
+    of a new project (`culturebook new`) whose theme changes four colours."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "culturebook", "new", "acme", "--name", "Acme",
+                        "--languages", "en"], cwd=tmp, check=True, capture_output=True)
+        project = Path(tmp) / "acme"
+        (project / "layouts" / "acme" / "theme.yaml").write_text(ACME_THEME, encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "culturebook", "build", "booklet", "-q"],
+                       cwd=project, check=True)
+        default = ROOT / "build" / "en" / "booklet.pdf"
+        acme = project / "build" / "en" / "booklet.pdf"
+        shown = [*pages(default, 1, 1, 40), *pages(default, 6, 7, 40),
+                 *pages(acme, 1, 1, 40), *pages(acme, 6, 7, 40)]
+        row(shown, gap=20).save(DOCS / "themes.png", optimize=True)
 
 
 if __name__ == "__main__":

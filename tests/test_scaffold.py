@@ -40,7 +40,7 @@ def test_the_example_project_is_the_shipped_content_under_a_theme_of_its_own(tmp
     assert (root / "content" / "people.example.csv").is_file()
     checked = run_cli("check", cwd=root)
     assert checked.returncode == 0, checked.stderr
-    assert checked.stdout.startswith("ok: 2 editions (zh-Hans, en), theme 'Tencent'")
+    assert checked.stdout.splitlines()[-1].startswith("ok: 2 editions (zh-Hans, en), theme 'Tencent'")
 
 
 def test_a_folder_that_is_not_empty_is_refused_and_left_as_it_was(tmp_path):

@@ -39,6 +39,7 @@ class Artifact:
     bytes: int
     sha256: str
     inputs: str = ""  # hash of everything the file was made from; unchanged inputs, no rebuild
+    fill: float | None = None  # a poster: the share of its frame its text takes (check shows it)
 
 
 @dataclass(frozen=True)
@@ -485,6 +486,7 @@ class Output:
     fresh: bool
     preflight: bool = True  # False: made the same way as a document of the build that is checked
     findings: list | None = None  # found already, on the parts it was made of
+    fill: float | None = None  # Rendered.fill
 
 
 class Outputs:
@@ -533,7 +535,7 @@ class Outputs:
                 return Rendered(b"", entry["pages"]), digest
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest() == entry.get("sha256"):
-                reused = Rendered(data, entry["pages"])
+                reused = Rendered(data, entry["pages"], fill=entry.get("fill"))
         if self.dry:
             self.to_make += 1
             if leaf:
@@ -547,11 +549,10 @@ class Outputs:
             rendered = make_leaf(leaf) if leaf else render()
         if reused is not None:
             self.progress(f"up to date {rel}")
-        if emit:
-            self.items.append(Output(kind, edition, path, (reused or rendered).data,
-                                     (reused or rendered).pages, digest, reused is None, preflight,
-                                     findings))
         result = reused or rendered
+        if emit:
+            self.items.append(Output(kind, edition, path, result.data, result.pages, digest,
+                                     reused is None, preflight, findings, result.fill))
         return result, digest
 
 
@@ -931,7 +932,7 @@ def write_outputs(out: Path, outputs: list[Output]) -> list[Artifact]:
     for output in outputs:
         artifact = Artifact(output.kind, output.edition, output.path.relative_to(out).as_posix(),
                             output.pages, len(output.data), hashlib.sha256(output.data).hexdigest(),
-                            output.inputs)
+                            output.inputs, output.fill)
         if output.fresh:
             write_atomic(output.path, output.data)
             written.append(artifact)

@@ -59,7 +59,7 @@ def _section(struct: Struct, path: str) -> list[str]:
         name = f"{path}.{spec.key}" if path else spec.key
         rows.append("| " + " | ".join([
             f"`{name}`", _type(spec), "yes" if spec.required else "",
-            f"`{spec.default}`" if spec.default is not None else "",
+            f"`{_default(spec)}`" if spec.default is not None else "",
             _example(spec), spec.shown_in, _cell(spec.doc + _notes(spec)),
         ]) + " |")
         inner = _struct_of(spec.type)
@@ -89,6 +89,18 @@ def _type(spec: Field) -> str:
     if isinstance(kind, ListOf) and isinstance(kind.item, Struct):
         return f"list of {kind.item.name}"
     return _cell(kind.name)
+
+
+def _default(spec: Field) -> str:
+    """The default as it would be written in YAML."""
+    value = spec.default
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(map(str, value)) + "]"
+    if getattr(spec.type, "name", "") == "size" and isinstance(value, int) and value % 2**20 == 0:
+        return f"{value // 2**20} MB"
+    return str(value)
 
 
 def _example(spec: Field) -> str:
