@@ -63,3 +63,4 @@ def test_a_longer_statement_fills_more_of_its_posters_frame(tmp_path):
     after = craft()
     assert before.endswith("%") and after.endswith("%")
     assert int(after[:-1]) > int(before[:-1]) > 0
+

@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 from .build import TARGETS, build, check_project, content_languages, find_project
-from .errors import Problem, ProjectError
+from .errors import Problem, ProjectError, by_file
 
 
 class _Console:
@@ -153,8 +153,12 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     """
     root = _root(project)
     with _reporting(root, debug):
-        checked = check_project(root, strict)
-    _print_problems(checked.warnings, root)
+        try:
+            checked = check_project(root, strict)
+        except ProjectError as exc:
+            exc.problems = by_file(exc.problems)
+            raise
+    _print_problems(by_file(checked.warnings), root)
     from .build import load_manifest
     from .stats import built_fills, edition_stats
 
