@@ -171,11 +171,11 @@ def _missing_settings(root: Path, path: Path):
 
     if not path.parent.is_dir():  # most likely run outside a project: say where we looked
         return Problem(Location(path.parent), f"no content/ folder in {root}",
-                       "run culturebook in a project folder (one with content/publication.yaml) "
-                       "or pass --project DIR")
+                       "run culturebook in a project folder (one with content/publication.yaml), "
+                       "pass --project DIR, or make a project with culturebook new DIR")
     return Problem(Location(path), "file not found: a project's settings are in this file",
                    "a project needs content/publication.yaml and content/<language>.yaml; "
-                   "copy the content/ folder of the default project to start")
+                   "culturebook new DIR makes a project to start from")
 
 
 def _convert_file(spec: Struct, node: Node, path: Path, problems: Problems, required=True) -> dict:
