@@ -13,7 +13,7 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 # The tests draw every PDF with three independent renderers.
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools
 
-.PHONY: booklet posters bundle print all personalised check test bench lint pictures clean setup setup-test
+.PHONY: booklet posters bundle print archive all personalised check test bench lint pictures clean setup setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -26,6 +26,10 @@ bundle: setup
 
 print: setup
 	$(CB) build print $(ARGS)
+
+# The booklet as PDF/A-3a for the records, with its content YAML embedded.
+archive: setup
+	$(CB) build archive $(ARGS)
 
 all: setup
 	$(CB) build all $(ARGS)

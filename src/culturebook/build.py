@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the build imports what it reads with only when it reads: se
     from .brand import Brand
     from .content import Content, Edition
 
-TARGETS = ("booklet", "posters", "bundle", "print", "all", "personalised")
+TARGETS = ("booklet", "posters", "bundle", "print", "archive", "all", "personalised")
 MANIFEST = "manifest.json"
 
 
@@ -207,8 +207,9 @@ class Leaf:
 
     root: str
     strict: bool
-    kind: str  # [print-]booklet, [print-]poster, personal-booklets (a batch's booklets, spliced),
-    #            print-personal-shared and print-personal-pages (the parts of the print file)
+    kind: str  # [print-]booklet, [print-]poster, archive-booklet, personal-booklets (a batch's
+    #            booklets, spliced), print-personal-shared and print-personal-pages (the parts of
+    #            the print file)
     lang: str
     subject: str = ""  # a poster's slug
     recipients: tuple = ()  # personal pages: the recipients (recipients.Recipient) of one batch
@@ -237,6 +238,8 @@ def make_leaf(leaf: Leaf):
     kind = leaf.kind.removeprefix("print-")
     if kind == "booklet":
         rendered = renderer.booklet(edition, print_edition=print_edition)
+    elif kind == "archive-booklet":
+        rendered = renderer.booklet(edition, archive=source_files(edition))
     elif kind == "personal-shared":
         rendered = renderer.booklet(edition, print_edition=print_edition, personalised=True)
     elif kind == "personal-pages":
@@ -633,7 +636,8 @@ PARTS = {
     "posters": {"posters"},
     "bundle": {"booklet", "posters", "bundle"},
     "print": {"print"},
-    "all": {"booklet", "posters", "bundle", "print"},
+    "archive": {"archive"},
+    "all": {"booklet", "posters", "bundle", "print", "archive"},
     "personalised": {"personalised", "personalised-print"},  # with --recipients; not in "all"
 }
 
@@ -689,8 +693,20 @@ def render_edition(renderer, edition: Edition, parts: set[str], made: Outputs,
                   repr((sorted(info.items()), list(zip(titles, keys, strict=True)))), bundle)
     if "print" in parts:
         render_print(renderer, edition, (booklet, booklet_key), posters, folder / "print", made)
+    if "archive" in parts:
+        # The archive embeds the content files, so any change to them (a comment too) remakes it.
+        sources = b"".join(hashlib.sha256(f.read_bytes()).digest() for f in source_files(edition))
+        made.make("archive", lang, folder / "archive" / "booklet.pdf",
+                  renderer.booklet_html(edition).encode() + sources,
+                  Leaf(str(renderer.root), renderer.strict, "archive-booklet", lang))
     if "personalised" in parts:
         render_personalised(renderer, edition, people, made, "personalised-print" in parts)
+
+
+def source_files(edition: Edition) -> tuple[Path, ...]:
+    """The content files an edition is made from (settings, source language, its language),
+    each once: what the archival edition carries inside it."""
+    return tuple(dict.fromkeys(edition.files))
 
 
 def _rendered(data: bytes, pages: int):
