@@ -69,6 +69,7 @@ def find_project(start: Path) -> Path:
 
 def check_project(root: Path, strict: bool = False) -> Checked:
     """Validate content, theme, templates, stylesheets and glyph coverage; render nothing."""
+    from .accessibility import check_contrast
     from .brand import load_brand
     from .content import load_content
     from .glyphs import check_glyphs
@@ -82,8 +83,31 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     check_templates(brand, problems)
     check_stylesheets(brand, problems, strict, cache_dir())
     check_print_settings(brand, content.editions[0].poster_size, problems)
+    if not problems.errors:  # the layouts compile: fill them to see their headings
+        check_layout_headings(root, content, brand, problems)
+    check_contrast(brand, problems)
     problems.raise_if_errors(strict)
     return Checked(root, content, brand, problems.warnings)
+
+
+def check_layout_headings(root: Path, content: Content, brand: Brand, problems: Problems) -> None:
+    """Fill the booklet and poster layouts for each edition (Jinja only, no layout) and check
+    that their headings never skip a level: a screen reader's outline of the PDF is the
+    headings' outline."""
+    from .accessibility import check_heading_levels
+    from .render import Renderer
+
+    renderer = Renderer(root, brand, cache_dir())
+    layouts = [d / name for d in brand.dirs for name in ("_pages.html", "_booklet_head.html")]
+    for edition in content.editions:
+        found = Problems()
+        template = next(d / "booklet.html" for d in brand.dirs if (d / "booklet.html").is_file())
+        check_heading_levels(renderer.booklet_html(edition), template, layouts, found)
+        for _, _, subject in poster_subjects(edition, renderer)[:2]:  # mission, then a value
+            template = next(d / "poster.html" for d in brand.dirs if (d / "poster.html").is_file())
+            check_heading_levels(renderer.poster_html(edition, subject, edition.poster_size),
+                                 template, layouts, found)
+        problems.items += [p for p in found.items if p not in problems.items]
 
 
 def check_templates(brand: Brand, problems: Problems) -> None:
