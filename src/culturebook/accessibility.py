@@ -157,6 +157,8 @@ def read_structure(reader, text: bool = True) -> Structure:
         return info
 
     def text_of(element, page: int | None) -> str:
+        if _get(element, "/ActualText") is not None:
+            return str(_get(element, "/ActualText"))
         out = []
         kids = _get(element, "/K")
         page = _page_of(element, pages, page)

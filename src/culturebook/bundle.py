@@ -119,9 +119,12 @@ def _merge_structure(writer: PdfWriter, copied: list[tuple[PdfReader, int]]) -> 
             element[NameObject("/S")] = NameObject("/Part")
             element[NameObject("/P")] = document_ref
             document["/K"].append(part if hasattr(part, "idnum") else writer._add_object(element))
-        for page in writer.pages[start:start + len(reader.pages)]:
-            if "/StructParents" in page:
-                page[NameObject("/StructParents")] = NumberObject(int(page["/StructParents"]) + offset)
+        # append() leaves out the pages' /StructParents: set it from the part's page, moved on.
+        for source, page in zip(reader.pages, writer.pages[start:start + len(reader.pages)],
+                                strict=True):
+            if "/StructParents" in source:
+                page[NameObject("/StructParents")] = NumberObject(
+                    int(source["/StructParents"]) + offset)
             for annot in page.get("/Annots") or []:
                 annot = annot.get_object()
                 if "/StructParent" in annot:

@@ -10,12 +10,14 @@ written:
 - running heads and folios (page-margin boxes) become artifacts; WeasyPrint tags their text as
   spans that belong to no structure element, which a reader cannot reach and a checker flags;
 - decorative elements (`aria-hidden="true"`, or `role="presentation"` on a decorative image) become
-  artifacts, so a reader skips ornaments such as a large chapter number.
+  artifacts, so a reader skips ornaments such as a large chapter number;
+- `data-actual-text` on an element becomes its /ActualText: what a reader reads instead of the
+  drawn text (a title broken into lines with its comma dropped is read whole).
 
 For PDF/A-3 it also lists each associated file once in the catalog's /AF (WeasyPrint 70 lists
-every embedded file twice there).
+every embedded file twice there), and closes the sRGB profile it reads for the output intent.
 
-It does so by wrapping three internals for the duration of one `write_pdf` call (the stream's
+It does so by wrapping four internals for the duration of one `write_pdf` call (the stream's
 `marked` and the tag tree builder): there is no public hook. The wrapped names are checked on
 import of WeasyPrint's version, so another version fails loudly rather than tagging wrongly.
 """
@@ -23,6 +25,7 @@ import of WeasyPrint's version, so another version fails loudly rather than tagg
 from __future__ import annotations
 
 import contextlib
+import io
 
 DECORATIVE = (("aria-hidden", "true"), ("role", "presentation"))
 TESTED_WEASYPRINT = "70."
@@ -82,20 +85,32 @@ def tagged(document):
         # the element's tag: a second H2 inside the H2. It is a neutral grouping instead.
         repeated = element is not None and bool(building) and building[-1] is element
         lang = element.get("lang") if element is not None and element.tag != "html" else None
+        actual = element.get("data-actual-text") if element is not None else None
         building.append(element)
         try:
             for pdf_element in build_tree(box, *args, **kwargs):
-                if repeated and pdf_element["S"] not in ("/LI", "/LBody"):
+                if repeated and pdf_element["S"] not in ("/LI", "/LBody", "/Link"):
                     pdf_element["S"] = "/NonStruct"
-                elif lang and "Lang" not in pdf_element:
-                    pdf_element["Lang"] = pydyf.String(lang)
+                else:
+                    if lang and "Lang" not in pdf_element:
+                        pdf_element["Lang"] = pydyf.String(lang)
+                    if actual:
+                        pdf_element["ActualText"] = pydyf.String(actual)
                 yield pdf_element
         finally:
             building.pop()
 
+    import weasyprint.pdf as pdf_module
     from weasyprint.pdf import VARIANTS
 
     archive_variant = VARIANTS["pdf/a-3a"]
+    colour_profile = pdf_module.ColorProfile
+
+    def closed_colour_profile(file_object, *args):
+        # PDF/A's sRGB output intent: WeasyPrint opens its ICC file and never closes it.
+        with file_object:
+            data = file_object.read()
+        return colour_profile(io.BytesIO(data), *args)
 
     def pdfa3_once(pdf, *args, **kwargs):
         archive_variant[0](pdf, *args, **kwargs)
@@ -105,9 +120,11 @@ def tagged(document):
     stream_module.Stream.marked = marked_or_artifact
     tags_module._build_box_tree = build_tree_with_languages
     VARIANTS["pdf/a-3a"] = (pdfa3_once, archive_variant[1])
+    pdf_module.ColorProfile = closed_colour_profile
     try:
         yield
     finally:
         stream_module.Stream.marked = marked
         tags_module._build_box_tree = build_tree
         VARIANTS["pdf/a-3a"] = archive_variant
+        pdf_module.ColorProfile = colour_profile
