@@ -306,3 +306,54 @@ def test_preflight_finds_a_skipped_heading_and_a_figure_without_alt():
                 if f.check == "tags"]
     assert messages == ["heading level skipped: H3 after H1",
                         "1 figure without alternative text (/Alt)"]
+
+
+def _reading_order(reader, index: int) -> list[tuple[float, float, str]]:
+    """(x, y from the top, text) of each tagged run of text on a page, in structure-tree order."""
+    from conftest import _mult
+
+    page = reader.pages[index]
+    stack, where = [], {}
+
+    def before(operator, operands, cm, tm):
+        if operator == b"BDC":
+            mcid = operands[1].get("/MCID") if hasattr(operands[1], "get") else None
+            stack.append(int(mcid) if mcid is not None else None)
+        elif operator == b"BMC":
+            stack.append(None)
+        elif operator == b"EMC":
+            stack.pop()
+
+    def text(value, cm, tm, *_):
+        if stack and stack[-1] is not None and value.strip() and stack[-1] not in where:
+            m = _mult(list(tm), list(cm))
+            where[stack[-1]] = (m[4], float(page.mediabox.top) - m[5], value.strip())
+
+    page.extract_text(visitor_operand_before=before, visitor_text=text)
+    order: list[int] = []
+
+    def walk(element) -> None:
+        kids = element.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids]:
+            if isinstance(kid, int):
+                if element.get("/Pg") == page.indirect_reference:
+                    order.append(kid)
+            elif kid is not None and "/S" in kid.get_object():
+                walk(kid.get_object())
+
+    walk(reader.trailer["/Root"]["/StructTreeRoot"]["/K"][0].get_object())
+    return [where[m] for m in order if m in where]
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_reading_order_is_the_visual_order_on_every_page(built_root, lang):
+    """In structure-tree order, each run of text starts below the one before, or on the same line
+    further right: top to bottom, left to right, on every page of the booklet (the values spread
+    and the timeline included; every page of the default layouts is one column)."""
+    reader = PdfReader(built_root / "build" / lang / "booklet.pdf")
+    for index in range(len(reader.pages)):
+        runs = _reading_order(reader, index)
+        for (x0, y0, a), (x1, y1, b) in zip(runs, runs[1:], strict=False):
+            same_line = abs(y1 - y0) < 3
+            assert y1 > y0 - 3 and (not same_line or x1 > x0 - 1), \
+                f"page {index + 1}: {b!r} read after {a!r}"

@@ -9,6 +9,7 @@ written:
 - a passage's language: an element with a `lang` attribute gets `/Lang` on its structure element;
 - running heads and folios (page-margin boxes) become artifacts; WeasyPrint tags their text as
   spans that belong to no structure element, which a reader cannot reach and a checker flags;
+- the dot leaders of the contents become artifacts (a reader would read every dot, right to left);
 - decorative elements (`aria-hidden="true"`, or `role="presentation"` on a decorative image) become
   artifacts, so a reader skips ornaments such as a large chapter number;
 - `data-actual-text` on an element becomes its /ActualText: what a reader reads instead of the
@@ -42,7 +43,8 @@ def _artifact_boxes(document) -> set[int]:
     found: set[int] = set()
 
     def collect(box, inside: bool) -> None:
-        inside = inside or isinstance(box, boxes.MarginBox) or _decorative(getattr(box, "element", None))
+        inside = (inside or isinstance(box, boxes.MarginBox) or box.is_leader
+                  or _decorative(getattr(box, "element", None)))
         if inside and isinstance(box, (boxes.TextBox, boxes.ReplacedBox)):
             found.add(id(box))
         for child in getattr(box, "children", ()):
@@ -77,10 +79,13 @@ def tagged(document):
 
     building: list = []  # the HTML elements of the boxes being built, outermost first
 
-    def build_tree_with_languages(box, *args, **kwargs):
+    def build_tree_with_languages(box, parent, pdf, page_number, nums, annotations, tags):
         element = getattr(box, "element", None)
-        if isinstance(box, boxes.MarginBox) or _decorative(element):
-            return  # drawn as artifacts: no structure element, no marked content to map
+        if isinstance(box, boxes.MarginBox) or box.is_leader or _decorative(element):
+            # Drawn as artifacts: no structure element, no marked content to map. A link drawn
+            # there (a contents entry's leader) still belongs to its parent, the Link element.
+            _keep_links(box, parent, pdf, page_number, annotations)
+            return
         # An anonymous box inside an element's box (a heading's line wrapper, say) would repeat
         # the element's tag: a second H2 inside the H2. It is a neutral grouping instead.
         repeated = element is not None and bool(building) and building[-1] is element
@@ -88,7 +93,7 @@ def tagged(document):
         actual = element.get("data-actual-text") if element is not None else None
         building.append(element)
         try:
-            for pdf_element in build_tree(box, *args, **kwargs):
+            for pdf_element in build_tree(box, parent, pdf, page_number, nums, annotations, tags):
                 if repeated and pdf_element["S"] not in ("/LI", "/LBody", "/Link"):
                     pdf_element["S"] = "/NonStruct"
                 else:
@@ -116,6 +121,20 @@ def tagged(document):
         archive_variant[0](pdf, *args, **kwargs)
         if "AF" in pdf.catalog:
             pdf.catalog["AF"] = pydyf.Array(dict.fromkeys(pdf.catalog["AF"]))
+
+    def _keep_links(box, parent, pdf, page_number, annotations) -> None:
+        stack, seen = [box], set()
+        while stack:
+            inner = stack.pop()
+            annotation = getattr(inner, "link_annotation", None)
+            if annotation is not None and id(annotation) not in seen:
+                seen.add(id(annotation))
+                reference = pydyf.Dictionary({"Type": "/OBJR", "Obj": annotation.reference,
+                                              "Pg": pdf.page_references[page_number]})
+                pdf.add_object(reference)
+                annotations.append((parent.reference, annotation))
+                parent["K"].append(reference.reference)
+            stack += reversed(getattr(inner, "children", ()))
 
     stream_module.Stream.marked = marked_or_artifact
     tags_module._build_box_tree = build_tree_with_languages
