@@ -10,10 +10,12 @@ ARGS   ?=
 
 # Pango/HarfBuzz/fontconfig for WeasyPrint; libharfbuzz-subset0 makes Chinese font subsetting 10-20x faster.
 RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig
-# The tests draw every PDF with three independent renderers.
-TEST_PACKAGES := poppler-utils ghostscript mupdf-tools
+# The tests draw every PDF with three independent renderers; the live preview's browser test runs
+# Debian's Chromium (Playwright's own browser download is not used).
+TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
 
-.PHONY: booklet posters bundle print archive all personalised check test bench lint pictures clean setup setup-test
+.PHONY: booklet posters bundle print archive all personalised share check preview test bench lint \
+	pictures clean setup setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -38,8 +40,17 @@ all: setup
 personalised: setup
 	$(CB) build personalised $(if $(RECIPIENTS),--recipients $(RECIPIENTS)) $(ARGS)
 
+# The screen editions ready to email, with drafts (build/<lang>/share/). To send them:
+# make share ARGS="--recipients people.csv --send" (the login from CULTUREBOOK_SMTP_USER/_PASSWORD)
+share: setup
+	$(CB) share $(ARGS)
+
 check: setup
 	$(CB) check $(ARGS)
+
+# The live preview on http://127.0.0.1:8000/ (another port: ARGS="--port 8001"); Ctrl-C stops it.
+preview: setup
+	$(CB) preview $(ARGS)
 
 test: setup-test
 	$(PY) -m pytest $(ARGS)
@@ -54,8 +65,10 @@ lint: setup-test
 pictures: setup-test
 	$(PY) tests/pictures.py
 
+# Everything under build/ but the send log: after a clean, share --send must still know who has had
+# their copy.
 clean:
-	rm -rf build
+	@if [ -d build ]; then find build -mindepth 1 -maxdepth 1 ! -name share-sent.jsonl -exec rm -rf {} +; fi
 
 setup: $(VENV)/.installed system-packages
 

@@ -358,3 +358,39 @@ def render_pages(pdf: Path, pages: list[int], dpi: int, renderer: str,
 def _load(path: Path) -> Image.Image:
     with Image.open(path) as image:
         return image.convert("RGB")
+
+
+# --- sharing by email -----------------------------------------------------------------------------
+
+PHOTO_PX = (2760, 1560)  # placed across the booklet's 116 mm text column: some 600 ppi
+
+
+def add_photo(root: Path) -> None:
+    """Give the project's first chapter a photograph of some 600 ppi at its placed size (made here,
+    so the repository does not carry megabytes of noise)."""
+    from PIL import ImageFilter
+
+    from projectkit import edit
+
+    grain = Image.effect_noise(PHOTO_PX, 60).filter(ImageFilter.GaussianBlur(2))
+    photo = Image.merge("RGB", (grain, grain.rotate(180), grain.transpose(Image.Transpose.FLIP_LEFT_RIGHT)))
+    (root / "content" / "images").mkdir(exist_ok=True)
+    photo.save(root / "content" / "images" / "photo.jpg", quality=85)
+    edit(root / "content" / "en.yaml", "      Everything else follows from that.\n",
+         "      Everything else follows from that.\n\n      ![Our workshop](images/photo.jpg)\n")
+
+
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory) -> Path:
+    """The share test project (tests/projects/share) with a 600 ppi photograph, its personalised
+    booklets built for people.csv, and `culturebook share` run once: build/<lang>/share/."""
+    from culturebook.build import build
+    from projectkit import PROJECTS, make_project, run_cli
+
+    root = make_project(tmp_path_factory.mktemp("share") / "project", "share")
+    add_photo(root)
+    _, problems = build(root, "personalised", recipients=PROJECTS / "share" / "people.csv", jobs=2)
+    assert [p for p in problems if not p.warning] == []
+    result = run_cli("share", cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root

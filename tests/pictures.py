@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from PIL import Image
@@ -29,6 +34,37 @@ def row(images: list[Image.Image], gap: int = 0, background: str = "#d9dde3") ->
         sheet.paste(image, (x, gap))
         x += image.width + gap
     return sheet
+
+
+def preview_picture() -> None:
+    """The live preview's page, as headless Chromium shows it once the first build is done."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from test_preview import CHROMIUM, CHROMIUM_ARGS
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "culturebook", "preview", "--project", str(ROOT),
+                               "--port", str(port)], start_new_session=True, stderr=subprocess.DEVNULL)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            for _ in range(100):
+                try:
+                    page.goto(f"http://127.0.0.1:{port}/")
+                    break
+                except Exception:  # not listening yet
+                    time.sleep(0.2)
+            expect(page.locator("#status")).to_contain_text("up to date", timeout=120_000)
+            page.wait_for_load_state("networkidle")
+            shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+            shot.save(DOCS / "preview.png", optimize=True)
+            browser.close()
+    finally:
+        os.killpg(server.pid, signal.SIGINT)
+        server.wait(60)
 
 
 def main() -> int:
@@ -60,8 +96,44 @@ def main() -> int:
                 ROOT / "build" / "zh-Hans" / "personalised" / "han-meimei.pdf"]
     row([page for pdf in personal for page in pages(pdf, 1, 2, 40)], gap=24).save(
         DOCS / "personalised.png", optimize=True)
+    preview_picture()
+    themes_picture()
     print(f"wrote {len(list(DOCS.glob('*.png')))} pictures in {DOCS}")
     return 0
+
+
+ACME_THEME = """\
+name: "Acme"
+extends: default
+colours:
+  brand: "#C8102E"
+  brand-deep: "#8E0B21"
+  tint: "#FBEAEC"
+  on-brand-soft: "#F6CDD4"
+print:
+  colours:
+    brand: "0 100 80 5"
+    brand-deep: "0 100 75 35"
+    tint: "0 8 4 0"
+    on-brand-soft: "0 20 10 0"
+"""
+
+
+def themes_picture() -> None:
+    """docs/themes.md's picture: the default theme's cover and values spread, then the same pages
+    of a new project (`culturebook new`) whose theme changes four colours."""
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "culturebook", "new", "acme", "--name", "Acme",
+                        "--languages", "en"], cwd=tmp, check=True, capture_output=True)
+        project = Path(tmp) / "acme"
+        (project / "layouts" / "acme" / "theme.yaml").write_text(ACME_THEME, encoding="utf-8")
+        subprocess.run([sys.executable, "-m", "culturebook", "build", "booklet", "-q"],
+                       cwd=project, check=True)
+        default = ROOT / "build" / "en" / "booklet.pdf"
+        acme = project / "build" / "en" / "booklet.pdf"
+        shown = [*pages(default, 1, 1, 40), *pages(default, 6, 7, 40),
+                 *pages(acme, 1, 1, 40), *pages(acme, 6, 7, 40)]
+        row(shown, gap=20).save(DOCS / "themes.png", optimize=True)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,16 @@ def test_a_theme_that_extends_default_rebrands_the_booklet(make_project, tmp_pat
     assert len(read_pdf(pdf).pages) % 4 == 0
 
 
+def test_an_extending_theme_changes_one_setting_of_a_mapping_and_keeps_the_rest(make_project):
+    root = make_project()
+    _theme(root, 'name: Acme\nextends: default\nprint:\n  colours:\n    brand: "0 100 80 0"\n')
+    brand = load_brand(root, "acme", Problems())
+    default = load_brand(root, "default", Problems())
+    assert brand.print["colours"] == {**default.print["colours"], "brand": "0 100 80 0"}
+    assert brand.print["bleed"] == default.print["bleed"]
+    assert brand.missing_cmyk() == []
+
+
 @pytest.mark.parametrize(("theme", "expected"), [
     ('name: Acme\nextends: default\ncolours:\n  brand: "#12"\n',
      "layouts/acme/theme.yaml:4:10: colours.brand: '#12' is not a valid colour"),

@@ -176,8 +176,8 @@ def test_content_file_missing_for_a_listed_language(minimal: Path) -> None:
 def test_a_folder_without_content(tmp_path: Path) -> None:
     assert_refused(run_cli("check", "--project", str(tmp_path), cwd=tmp_path),
                    f"content: no content/ folder in {tmp_path.resolve()}",
-                   "run culturebook in a project folder (one with content/publication.yaml) or "
-                   "pass --project DIR")
+                   "run culturebook in a project folder (one with content/publication.yaml), "
+                   "pass --project DIR, or make a project with culturebook new DIR")
 
 
 def test_content_without_publication_yaml(minimal: Path) -> None:

@@ -357,3 +357,20 @@ def test_a_heading_level_skipped_in_a_layout(project: Project) -> None:
     project.refused("check", first=f"{BOOKLET_HTML}:{where(text, '<h4 class=')}: heading level "
                     "skipped in booklet.html: <h4> follows <h2>",
                     hint="use <h3> here, so that a screen reader's outline has no gap")
+
+
+def test_check_shows_problems_by_file_the_files_with_errors_first():
+    from pathlib import Path
+
+    from culturebook.errors import Location, Problem, by_file
+
+    def at(path, line, warning=False):
+        return Problem(Location(Path(path), line, 1), "x", warning=warning)
+
+    problems = [at("a.css", 3, warning=True), at("b.yaml", 9), at("c.yaml", 2), at("b.yaml", 1, True),
+                at("b.yaml", 4)]
+    assert [(str(p.location.path), p.location.line, p.warning) for p in by_file(problems)] == [
+        ("b.yaml", 4, False), ("b.yaml", 9, False), ("b.yaml", 1, True),  # one file's, together
+        ("c.yaml", 2, False),
+        ("a.css", 3, True),  # a file with warnings only comes after every file with errors
+    ]

@@ -180,6 +180,9 @@ def test_a_document_changed_or_removed_since_is_made_again(tmp_path):
     assert booklet.read_bytes() == good
     booklet.unlink()
     assert [a.path for a in build(root, "booklet")[0]] == ["en/booklet.pdf"]
+    (root / "build" / "manifest.json").unlink()  # what was made from what: unknown, so made again
+    assert [a.path for a in build(root, "booklet")[0]] == ["en/booklet.pdf"]
+    assert (root / "build" / "manifest.json").is_file()
     assert [a.path for a in build(root, "posters")[0]]  # other options: another build entirely
 
 

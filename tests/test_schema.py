@@ -71,7 +71,8 @@ def test_unknown_key_without_a_close_match_lists_the_allowed_keys() -> None:
     _, problems = convert(SETTINGS, "languages: [en]\ndate: 2024-05-01\ncolour: blue\n")
     problem = only(problems)
     assert problem.message == "unknown key 'colour'"
-    assert problem.hint == "allowed keys: languages, native_language, date, theme, posters, recipients"
+    assert problem.hint == ("allowed keys: languages, native_language, date, theme, posters, recipients, "
+                            "share")
 
 
 def test_every_problem_is_reported_at_once(root: Path) -> None:

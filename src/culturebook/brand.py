@@ -75,6 +75,17 @@ THEME = Struct("theme", (
 ))
 
 
+def _merge(base: dict, top: dict) -> dict:
+    """`base` with `top`'s settings over it, mapping by mapping: a theme that extends another
+    and sets print: colours: brand: keeps the other colours of print: colours: (lists, such as
+    the font faces, are replaced whole)."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(
+            out.get(key), dict) else value
+    return out
+
+
 @dataclass(frozen=True)
 class FontFace:
     family: str
@@ -234,11 +245,7 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
 
     merged: dict = {}
     for _, data in reversed(chain):  # the base first, each extending theme on top
-        for key, value in data.items():
-            if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                merged[key] = {**merged[key], **value}
-            else:
-                merged[key] = value
+        merged = _merge(merged, data)
     fonts = merged.get("fonts", {})
     fonts_dir = project_root.resolve() / "fonts"
     manifest = chain[0][0] / "theme.yaml"

@@ -39,6 +39,7 @@ class Artifact:
     bytes: int
     sha256: str
     inputs: str = ""  # hash of everything the file was made from; unchanged inputs, no rebuild
+    fill: float | None = None  # a poster: the share of its frame its text takes (check shows it)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,19 @@ def find_project(start: Path) -> Path:
         if (folder / "content" / "publication.yaml").is_file():
             return folder
     return start
+
+
+def content_languages(root: Path) -> list[str]:
+    """The languages named in content/publication.yaml, in order (best effort: [] when it cannot
+    be read), for checking --edition before anything is loaded."""
+    from .schema import SETTINGS
+    from .yamlsource import load_yaml
+
+    try:
+        node = load_yaml(root / "content" / "publication.yaml")
+        return SETTINGS.convert(node, "", Problems()).get("languages") or []
+    except (ProjectError, AttributeError):
+        return []
 
 
 def check_project(root: Path, strict: bool = False) -> Checked:
@@ -174,8 +188,9 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
         left_out = sorted((p for p in found if not p.warning),
                           key=lambda p: (str(p.location.path), p.location.line, p.location.col))
         reported = [p for p in found if p.warning] + left_out
-        if not left_out:
-            fingerprint.record(out, before, documents, reported)
+        if not left_out:  # the manifest too: a build that finds it gone or changed reads it all
+            listed = [out / MANIFEST] if (out / MANIFEST).is_file() else []
+            fingerprint.record(out, before, documents + listed, reported)
     return written, reported
 
 
@@ -498,6 +513,7 @@ class Output:
     fresh: bool
     preflight: bool = True  # False: made the same way as a document of the build that is checked
     findings: list | None = None  # found already, on the parts it was made of
+    fill: float | None = None  # Rendered.fill
 
 
 class Outputs:
@@ -546,7 +562,7 @@ class Outputs:
                 return Rendered(b"", entry["pages"]), digest
             data = path.read_bytes()
             if hashlib.sha256(data).hexdigest() == entry.get("sha256"):
-                reused = Rendered(data, entry["pages"])
+                reused = Rendered(data, entry["pages"], fill=entry.get("fill"))
         if self.dry:
             self.to_make += 1
             if leaf:
@@ -560,11 +576,10 @@ class Outputs:
             rendered = make_leaf(leaf) if leaf else render()
         if reused is not None:
             self.progress(f"up to date {rel}")
-        if emit:
-            self.items.append(Output(kind, edition, path, (reused or rendered).data,
-                                     (reused or rendered).pages, digest, reused is None, preflight,
-                                     findings))
         result = reused or rendered
+        if emit:
+            self.items.append(Output(kind, edition, path, result.data, result.pages, digest,
+                                     reused is None, preflight, findings, result.fill))
         return result, digest
 
 
@@ -957,7 +972,7 @@ def write_outputs(out: Path, outputs: list[Output]) -> list[Artifact]:
     for output in outputs:
         artifact = Artifact(output.kind, output.edition, output.path.relative_to(out).as_posix(),
                             output.pages, len(output.data), hashlib.sha256(output.data).hexdigest(),
-                            output.inputs)
+                            output.inputs, output.fill)
         if output.fresh:
             write_atomic(output.path, output.data)
             written.append(artifact)

@@ -3,6 +3,7 @@ own."""
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -12,8 +13,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .build import TARGETS, build, check_project, find_project
-from .errors import Problem, ProjectError
+from .build import TARGETS, build, check_project, content_languages, find_project
+from .errors import Problem, ProjectError, by_file
 
 
 class _Console:
@@ -109,7 +110,7 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
             raise click.BadParameter(f"is for 'build personalised', not 'build {target}'",
                                      param_hint=hint)
     root = _root(project)
-    languages = _languages(root)
+    languages = content_languages(root)
     for lang in editions:
         if languages and lang not in languages:
             raise click.BadParameter(f"'{lang}' is not one of the content's languages "
@@ -156,8 +157,18 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     """
     root = _root(project)
     with _reporting(root, debug):
-        checked = check_project(root, strict)
-    _print_problems(checked.warnings, root)
+        try:
+            checked = check_project(root, strict)
+        except ProjectError as exc:
+            exc.problems = by_file(exc.problems)
+            raise
+    _print_problems(by_file(checked.warnings), root)
+    from .build import load_manifest
+    from .stats import built_fills, edition_stats
+
+    manifest = load_manifest(root / "build")
+    for edition in checked.content.editions:
+        _print_stats(edition_stats(edition, built_fills(manifest, edition.lang)))
     langs = ", ".join(e.lang for e in checked.content.editions)
     out.print(f"ok: {_count(len(checked.content.editions), 'edition')} ({langs}), theme "
               f"'{checked.brand.name}', {_count(len(checked.warnings), 'warning')}")
@@ -209,21 +220,288 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
     sys.exit(1 if failed(results, strict) else 0)
 
 
+@main.command("preview")
+@project_option
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True,
+              help="Serve on this port of 127.0.0.1.")
+@click.option("--edition", "editions", multiple=True, metavar="LANG",
+              help="Preview only this edition (repeatable). Default: every language.")
+@debug_option
+def preview_command(project: Path | None, port: int, editions: tuple[str, ...], debug: bool) -> None:
+    """Serve a live preview on http://127.0.0.1:PORT/: each edition's booklet as spreads and its
+    posters, drawn from the built PDFs, links to download every PDF, and a panel listing every
+    problem with its file and line.
+
+    Watches content/, layouts/ and fonts/: a change rebuilds what it touched (build bundle) and
+    the page updates itself. A build that fails shows its problems, and the last good pages stay.
+    Only this computer can open the page. Ctrl-C stops it, and any build it was running.
+    """
+    from .preview import Refused, serve
+
+    root = _root(project)
+    languages = content_languages(root)
+    for lang in editions:
+        if languages and lang not in languages:
+            raise click.BadParameter(f"'{lang}' is not one of the content's languages "
+                                     f"({', '.join(languages)})", param_hint="--edition")
+    with _reporting(root, debug):
+        try:
+            serve(root, port, list(editions), lambda line: err.print(_escape(line), crop=False))
+        except Refused as exc:
+            err.print(_escape(str(exc)), crop=False)
+            sys.exit(1)
+
+
+@main.command("new")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option("--example", type=click.Choice(["blank", "tencent"]), default="blank",
+              help="blank: every text says what to write there (the default). tencent: the "
+              "culture statement this culturebook ships with, to learn from.")
+@click.option("--name", default=None, metavar="NAME",
+              help="The organisation's name: on the cover, in the texts, and the theme's folder.")
+@click.option("--languages", default=None, metavar="LANGS",
+              help="Editions, comma-separated, the first the source language (e.g. en,zh-Hans). "
+              "Default: every language the example has.")
+@debug_option
+def new_command(folder: Path, example: str, name: str | None, languages: str | None,
+                debug: bool) -> None:
+    """Make a new project in FOLDER (new or empty): content to replace with yours, a theme of
+    its own that extends the default one, the fonts, a Makefile and a README that says what to
+    edit first. It builds at once: cd FOLDER && culturebook build."""
+    from .scaffold import languages_of, new_project
+
+    chosen = [lang.strip() for lang in languages.split(",") if lang.strip()] if languages else None
+    offered = languages_of(example)
+    for lang in chosen or ():
+        if lang not in offered:
+            raise click.BadParameter(f"the {example} project has no texts in '{lang}' (it has "
+                                     f"{', '.join(offered)})", param_hint="--languages")
+    if name is not None and (not name.strip() or "\n" in name):
+        raise click.BadParameter("give the organisation's name, on one line", param_hint="--name")
+    with _reporting(Path.cwd(), debug):
+        made = new_project(folder, example, name and name.strip(), chosen)
+    shown = os.path.relpath(made)
+    out.print(f"made {shown}: a {example} project. Next: cd {shown} && culturebook build; "
+              f"then edit content/ (see {shown}/README.md)")
+
+
+@main.command("reference")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the reference to this file (e.g. docs/content.md) instead of printing it.")
+def reference_command(output: Path | None) -> None:
+    """Print the reference of every field of a project's YAML files (publication.yaml, each
+    language's content file, a theme's theme.yaml): type, required, default, example, and where
+    the default layouts show it. Written from the schema that check validates against."""
+    from .build import write_atomic
+    from .reference import reference
+
+    text = reference()
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text.encode("utf-8"))
+
+
+@main.command("share")
+@click.option("--edition", "editions", multiple=True, metavar="LANG",
+              help="Share only this edition (repeatable). Default: every language.")
+@click.option("--to", "to", multiple=True, metavar="ADDR",
+              help="Send to this address (repeatable), in the first edition chosen.")
+@click.option("--recipients", type=click.Path(path_type=Path), default=None, metavar="CSV",
+              help="Send to each row of a recipients CSV (name, email, optional language), "
+              "each with their own personalised booklet where one was built.")
+@click.option("--send", is_flag=True, help="Send the messages. Without it, only list who would "
+              "get what (a dry run).")
+@click.option("--host", default=None, help="SMTP server. Default: share: smtp: host: in "
+              "content/publication.yaml.")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="SMTP port. Default: "
+              "share: smtp: port: (587).")
+@click.option("--security", type=click.Choice(("starttls", "tls", "none")), default=None,
+              help="starttls, tls (implicit, port 465) or none. Default: share: smtp: security:.")
+@click.option("--rate", type=click.FloatRange(min=0), default=None, metavar="N",
+              help="At most N messages a minute (0: no limit). Default: share: rate:.")
+@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True, metavar="N",
+              help="Tries after the first for a transient failure (4xx, dropped connection).")
+@click.option("--retry-wait", type=click.FloatRange(min=0), default=2.0, show_default=True,
+              metavar="SECONDS", help="Wait before the first retry; doubled for each next one.")
+@project_option
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
+@debug_option
+def share_command(editions: tuple[str, ...], to: tuple[str, ...], recipients: Path | None,
+                  send: bool, host: str | None, port: int | None, security: str | None,
+                  rate: float | None, retries: int, retry_wait: float, project: Path | None,
+                  quiet: bool, debug: bool) -> None:
+    """Prepare the screen editions for email and, with --send, send them.
+
+    Builds what is out of date (as build bundle does), then writes build/<lang>/share/: the PDFs
+    (images at 150 ppi, duplicates merged, the title in the title bar, bookmarks open) under
+    names a person keeps, personalised/ booklets where they were built, a cover thumbnail, and a
+    ready-to-open draft <name>.eml. Messages over share: budget: are an error, or split over
+    numbered messages with share: split: true.
+
+    With --to or --recipients it lists who would get what; --send sends it. The SMTP login comes
+    only from the environment variables CULTUREBOOK_SMTP_USER and CULTUREBOOK_SMTP_PASSWORD,
+    never from options or files. build/share-sent.jsonl records each message as the server
+    accepts it, so a run that was interrupted sends nobody a second copy when run again.
+    Exit status 1 when any message failed.
+    """
+    from .build import build, check_project
+    from .share import write_share
+
+    if send and not to and recipients is None:
+        raise click.UsageError("--send needs --to ADDR or --recipients CSV")
+    if to and recipients is not None:
+        raise click.UsageError("give --to or --recipients, not both")
+    from .schema import ADDRESS_RE
+
+    for address in to:
+        if not ADDRESS_RE.fullmatch(address.strip()):
+            raise click.BadParameter(f"'{address}' is not an email address", param_hint="--to")
+    root = _root(project)
+    languages = content_languages(root)
+    for lang in editions:
+        if languages and lang not in languages:
+            raise click.BadParameter(f"'{lang}' is not one of the content's languages "
+                                     f"({', '.join(languages)})", param_hint="--edition")
+    chosen = list(editions) or None
+    with _reporting(root, debug), _Progress(quiet) as progress:
+        _, warnings = build(root, "bundle", chosen, progress=progress)
+        checked = check_project(root)
+        shares = write_share(root, checked, chosen, progress)
+    _print_problems([w for w in warnings if w.warning], root)
+    if not quiet:
+        _print_shared(shares)
+    if not to and recipients is None:
+        return
+    _share_send(root, checked, shares, chosen or languages, to, recipients, send, host, port,
+                security, rate, retries, retry_wait, quiet, debug)
+
+
+def _print_shared(shares) -> None:
+    from .message import human_size
+
+    for share in shares:
+        prepared = sum(len(a.data) for a in share.attachments)
+        resampled = (f", {_count(share.images_resampled, 'image')} resampled to 150 ppi"
+                     if share.images_resampled else "")
+        out.print(f"build/{share.lang}/share/: {_count(len(share.attachments), 'file')} to attach, "
+                  f"{human_size(prepared)} (screen editions {human_size(share.screen_bytes)})"
+                  f"{resampled}; {_count(len(share.personal), 'personalised booklet')}",
+                  crop=False)
+        for draft in share.drafts:
+            out.print(f"  draft build/{draft}", crop=False)
+
+
+def _share_send(root, checked, shares, editions, to, recipients, send, host, port, security,
+                rate, retries, retry_wait, quiet, debug) -> None:
+    """Who gets what; with `send`, send it. Exit 1 when anyone's message failed."""
+    from .errors import Problems
+    from .mail import (
+        LOG,
+        Person,
+        Retry,
+        SendError,
+        now,
+        people_from_csv,
+        plan_deliveries,
+        send_all,
+        server_from_env,
+    )
+    from .message import human_size
+    from .share import settings_from
+
+    settings = settings_from(checked.content.settings)
+    rows = Problems()
+    with _reporting(root, debug):
+        if recipients is not None:
+            people = people_from_csv(recipients.resolve(), checked, editions, rows)
+        else:
+            people = [Person(a.strip(), "", editions[0]) for a in to]
+    _print_problems(rows.items, root)
+    deliveries, failed = plan_deliveries(shares, settings, people, now())
+    for line in failed:
+        click.echo(line, err=True)
+    log = root / "build" / LOG
+    if not send:
+        from .mail import load_log
+
+        done = load_log(log)
+        for d in deliveries:
+            state = "already sent" if d.message_id in done else "would send"
+            out.print(f"{state}: {d.to} ({d.lang}, message {d.part}/{d.parts}, "
+                      f"{human_size(len(d.data))}): {', '.join(d.files)}", crop=False, markup=False)
+        pending = [d for d in deliveries if d.message_id not in done]
+        out.print(f"dry run: {_count(len(pending), 'message')} to send, "
+                  f"{len(deliveries) - len(pending)} already sent; add --send to send them")
+        sys.exit(1 if failed or rows.errors else 0)
+    host = host or settings.host
+    if not host:
+        raise click.UsageError("no SMTP server: set share: smtp: host: in "
+                               "content/publication.yaml or pass --host")
+    server = server_from_env(host, port or settings.port, security or settings.security)
+
+    def report(event: str, delivery, detail: str) -> None:
+        where = f"{delivery.to} ({delivery.lang}, message {delivery.part}/{delivery.parts})"
+        if event == "sent" and not quiet:
+            out.print(f"sent: {where} {delivery.message_id}", crop=False, markup=False)
+        elif event == "failed":
+            click.echo(f"{delivery.to}: not sent: {detail}", err=True)
+        elif event == "retry" and not quiet:
+            click.echo(f"{where}: {detail}", err=True)
+
+    def stopped(why: str, status: int) -> None:
+        from .mail import load_log
+
+        sent = len([d for d in deliveries if d.message_id in load_log(log)])
+        click.echo(f"{why}: {sent} of {_count(len(deliveries), 'message')} sent so far "
+                   f"(build/{LOG}); run the same command again to send the rest", err=True)
+        sys.exit(status)
+
+    with _reporting(root, debug):  # anything unforeseen: one line, the traceback saved
+        try:
+            with _send_lock(root / "build"):
+                outcome = send_all(deliveries, settings.sender, server, log, report,
+                                   Retry(retries, retry_wait),
+                                   settings.rate if rate is None else rate)
+        except SendError as exc:
+            click.echo(exc.message, err=True)
+            if exc.hint:
+                click.echo(f"    hint: {exc.hint}", err=True)
+            stopped("stopped", 1)
+        except KeyboardInterrupt:
+            stopped("interrupted", 130)
+    problems = len(outcome.failed) + len(failed) + len(rows.errors)
+    summary = (f"sent {_count(len(outcome.sent), 'message')}, {len(outcome.skipped)} already sent, "
+               f"{problems} failed (build/{LOG})")
+    click.echo(summary, err=bool(problems))
+    sys.exit(1 if problems else 0)
+
+
+class _send_lock:
+    """One sending run of a project at a time: two would each send what the log does not have."""
+
+    def __init__(self, out: Path):
+        self.path = out / ".share-send.lock"
+
+    def __enter__(self):
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.path, "a+")  # noqa: SIM115 - closed in __exit__
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.close()
+            click.echo("share: another run is sending for this project", err=True)
+            sys.exit(1)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.close()
+
+
 def _root(project: Path | None) -> Path:
     return project.resolve() if project else find_project(Path.cwd())
-
-
-def _languages(root: Path) -> list[str]:
-    """The languages named in content/publication.yaml, for checking --edition (best effort)."""
-    from .errors import Problems
-    from .schema import SETTINGS
-    from .yamlsource import load_yaml
-
-    try:
-        node = load_yaml(root / "content" / "publication.yaml")
-        return SETTINGS.convert(node, "", Problems()).get("languages") or []
-    except (ProjectError, AttributeError):
-        return []
 
 
 class _Progress:
@@ -312,6 +590,41 @@ def _print_problems(problems: list[Problem], root: Path) -> None:
         first, _, rest = text.partition("\n")
         style = "yellow" if problem.warning else "red"
         err.print(f"[{style}]{_escape(first)}[/{style}]" + (f"\n{_escape(rest)}" if rest else ""))
+
+
+def _print_stats(stats) -> None:
+    """One edition's translations, chapter lengths and poster statements, as aligned plain lines."""
+    missing = stats.untranslated
+    out.print(f"{stats.lang}: " + (f"{_count(len(missing), 'field')} untranslated: "
+                                   + ", ".join(missing) if missing else "every field translated"))
+    total = stats.total
+    reading = f"about {total.minutes:.0f} min" if total.minutes >= 1 else "under a minute"
+    out.print(f"  chapters: {total}, {reading} to read", markup=False)
+    for title, length in stats.chapters:
+        out.print(f"    {_padded(title, 44)} {str(length):>24}  {length.minutes:4.1f} min",
+                  markup=False)
+    out.print("  posters (each value's statement; how full its frame was when last built):",
+              markup=False)
+    for name, length, fill in stats.posters:
+        full = f"{fill:4.0%} of its frame" if fill is not None else "not built yet"
+        out.print(f"    {_padded(name, 44)} {str(length):>24}  {full}", markup=False)
+
+
+def _padded(text: str, width: int) -> str:
+    """`text` cut (with an ellipsis) or padded to `width` columns, a Chinese character being two."""
+    import unicodedata
+
+    def cells(char: str) -> int:
+        return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+    if sum(map(cells, text)) > width:
+        kept = ""
+        for char in text:
+            if sum(map(cells, kept + char)) > width - 1:
+                break
+            kept += char
+        text = kept + "…"
+    return text + " " * (width - sum(map(cells, text)))
 
 
 def _escape(text: str) -> str:

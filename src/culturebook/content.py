@@ -54,6 +54,7 @@ class Edition:
     runs: tuple[TextRun, ...]
     images: tuple[Image, ...]
     files: tuple[Path, ...]
+    untranslated: tuple[str, ...] = ()  # fields shown in the source language, for want of a translation
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,7 @@ def load_content(project_root: Path, problems: Problems) -> Content:
             poster_size=settings.get("posters", {}).get("size", "A2"),
             data=data, runs=tuple(resolver.runs), images=tuple(resolver.images),
             files=(settings_path, content_dir / f"{source}.yaml", content_dir / f"{lang}.yaml"),
+            untranslated=tuple(resolver.untranslated),
         ))
         _check_translation_fields(lang_nodes[lang], problems)
     for edition in editions:
@@ -169,11 +171,11 @@ def _missing_settings(root: Path, path: Path):
 
     if not path.parent.is_dir():  # most likely run outside a project: say where we looked
         return Problem(Location(path.parent), f"no content/ folder in {root}",
-                       "run culturebook in a project folder (one with content/publication.yaml) "
-                       "or pass --project DIR")
+                       "run culturebook in a project folder (one with content/publication.yaml), "
+                       "pass --project DIR, or make a project with culturebook new DIR")
     return Problem(Location(path), "file not found: a project's settings are in this file",
                    "a project needs content/publication.yaml and content/<language>.yaml; "
-                   "copy the content/ folder of the default project to start")
+                   "culturebook new DIR makes a project to start from")
 
 
 def _convert_file(spec: Struct, node: Node, path: Path, problems: Problems, required=True) -> dict:
@@ -197,6 +199,8 @@ def _check_placeholders(edition: Edition, settings: dict, problems: Problems) ->
     """A {column} in the welcome letter that no recipients CSV can fill is an error at its place."""
     known = placeholder_names(settings)
     for run in edition.runs:
+        if run.path.startswith("email."):
+            _check_email_placeholders(run, problems)
         if not run.path.startswith("welcome."):
             continue
         names = [m.group(1) for m in PLACEHOLDER.finditer(run.text)]
@@ -208,6 +212,24 @@ def _check_placeholders(edition: Edition, settings: dict, problems: Problems) ->
                         f"{SETTINGS_FILE}")
                 problems.error(run.loc, f"{run.path} names '{{{name}}}', which no recipients "
                                "column fills", hint)
+
+
+# What each field of `email:` may fill in (culturebook share).
+EMAIL_PLACEHOLDERS = {"email.subject": ("name", "email"), "email.body": ("name", "email"),
+                      "email.file_name": ("organisation", "document", "year", "lang"),
+                      "email.documents.poster": ("poster",)}
+
+
+def _check_email_placeholders(run: TextRun, problems: Problems) -> None:
+    """A {word} in the email texts that share cannot fill is an error at its place."""
+    known = EMAIL_PLACEHOLDERS.get(run.path, ())
+    for name in PLACEHOLDER.findall(run.text):
+        if name not in known:
+            hint = (f"{run.path} may use {', '.join('{' + k + '}' for k in known)}" if known
+                    else f"{run.path} fills in nothing; write the word itself")
+            message = f"{run.path} names '{{{name}}}', which share does not fill in"
+            if not any(p.location == run.loc and p.message == message for p in problems.items):
+                problems.error(run.loc, message, hint)  # once, not again for each edition
 
 
 def _check_translation_fields(node: Node, problems: Problems) -> None:
@@ -256,6 +278,7 @@ class _Resolver:
         self.problems = problems
         self.runs: list[TextRun] = []
         self.images: list[Image] = []
+        self.untranslated: list[str] = []
 
     def struct(self, spec: Struct, src: Node | None, tr: Node | None, where: str) -> dict:
         out = {}
@@ -277,6 +300,7 @@ class _Resolver:
     def fallback(self, f: Field, src: Node, label: str) -> None:
         if self.lang == self.source or not f.translatable:
             return
+        self.untranslated.append(label)
         self.problems.warn(
             src.key_loc or src.loc,
             f"{label} has no {self.lang} translation; the {self.lang} edition uses the "

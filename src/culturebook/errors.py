@@ -84,3 +84,11 @@ def _order(problem: Problem) -> tuple:
     """Errors first (the first line printed is what stopped the build), then by place in file."""
     loc = problem.location
     return (problem.warning, str(loc.path), loc.line, loc.col)
+
+
+def by_file(problems: list[Problem]) -> list[Problem]:
+    """The problems grouped by file, in place order within each: the files with errors first (so
+    the first line is still what stops a build), and in each file its errors before its warnings."""
+    erring = {p.location.path for p in problems if not p.warning}
+    return sorted(problems, key=lambda p: (p.location.path not in erring, str(p.location.path),
+                                           p.warning, p.location.line, p.location.col))

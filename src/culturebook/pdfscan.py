@@ -46,6 +46,8 @@ class PageScan:
     images: list[tuple[str, int, int, float, float]] = field(default_factory=list)
     rgb: dict[str, list[str]] = field(default_factory=dict)  # colour kind -> what
     edges: set[str] = field(default_factory=set)  # sides of the trim that paint reaches
+    # image object number -> the largest size (pt) it is drawn at on the page (w, h)
+    placed: dict[int, tuple[float, float]] = field(default_factory=dict)
 
 
 class Document:
@@ -557,6 +559,9 @@ class _Walker:
             label = str(own or name.decode("latin-1")).lstrip("/")
             if hasattr(ref, "idnum"):
                 label += f" (object {ref.idnum})"
+                w, h = self.scan.placed.get(ref.idnum, (0.0, 0.0))
+                self.scan.placed[ref.idnum] = (max(w, math.hypot(ctm[0], ctm[1])),
+                                               max(h, math.hypot(ctm[2], ctm[3])))
             self.image(label, xobject, ctm)
         elif subtype == "/Form" and key not in forms and len(forms) < MAX_FORM_DEPTH:
             m = _matrix(entry(xobject, "/Matrix"))

@@ -9,6 +9,7 @@ and the URL fetcher serves only files inside the project; everything WeasyPrint 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import json
@@ -44,6 +45,7 @@ class Rendered:
     data: bytes
     pages: int
     findings: tuple = ()
+    fill: float | None = None  # a poster: how much of its frame's height its text takes
 
 
 def setup_fontconfig(fonts_dir: Path, cache_dir: Path) -> Path:
@@ -264,7 +266,8 @@ class Renderer:
         document = self.layout(self.poster_html(edition, subject, size, print_edition), edition,
                                "poster.html")
         check_frames(document, edition, f"its {size} poster", one_page=True)
-        return self.write(document, edition, print_edition, tagged=not print_edition)
+        written = self.write(document, edition, print_edition, tagged=not print_edition)
+        return dataclasses.replace(written, fill=frame_fill(document.pages[0]))
 
     def booklet_html(self, edition: Edition, print_edition: bool = False,
                      personalised: bool = False) -> str:
@@ -483,6 +486,19 @@ def check_frames(document, edition: Edition, where: str, one_page: bool = False)
         loc = run.loc if run else Location(edition.files[-1])
         problems.error(loc, f"{field} is too long for {where}: {message}", "shorten the text")
     problems.raise_if_errors()
+
+
+def frame_fill(page) -> float | None:
+    """The share of its frame's height that a page's framed text takes: the heights of the fields
+    in the first frame, summed. Near 1, the fields are about to run into each other."""
+    frames: dict[tuple, float] = {}
+    for _, (_, y0, _, y1, frame) in _field_boxes(page._page_box):
+        if frame is not None:
+            frames[frame] = frames.get(frame, 0.0) + (y1 - y0)
+    for (_, fy0, _, fy1), height in frames.items():
+        if fy1 > fy0:
+            return round(height / (fy1 - fy0), 3)
+    return None
 
 
 def _page_overflow(document) -> list[tuple[str, str]]:

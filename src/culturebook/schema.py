@@ -99,6 +99,97 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Number:
+    """A number, written in digits, within a range."""
+
+    name: str = "number"
+    minimum: float = 0
+    maximum: float | None = None
+    whole: bool = False
+
+    def convert(self, node: Node, where: str, problems: Problems):
+        text = node.value.strip() if isinstance(node.value, str) else None
+        try:
+            value = int(text) if self.whole else float(text)
+        except (TypeError, ValueError):
+            kind = "a whole number" if self.whole else "a number"
+            problems.error(node.loc, f"{where} must be {kind}, e.g. {self._example()}")
+            return None
+        if value < self.minimum or (self.maximum is not None and value > self.maximum):
+            limit = (f"between {self.minimum:g} and {self.maximum:g}" if self.maximum is not None
+                     else f"{self.minimum:g} or more")
+            problems.error(node.loc, f"{where} is {text}; it must be {limit}")
+            return None
+        return value
+
+    def _example(self) -> str:
+        return f"{int(self.minimum) if self.whole else self.minimum:g}"
+
+
+@dataclass(frozen=True)
+class Flag:
+    """true or false (yes or no)."""
+
+    name: str = "true or false"
+
+    def convert(self, node: Node, where: str, problems: Problems):
+        text = node.value.strip().lower() if isinstance(node.value, str) else None
+        if text in ("true", "yes", "on"):
+            return True
+        if text in ("false", "no", "off"):
+            return False
+        problems.error(node.loc, f"{where} must be true or false")
+        return None
+
+
+SIZE_RE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)\s*(KB|MB|GB)$", re.IGNORECASE)
+SIZE_UNITS = {"kb": 1024, "mb": 1024**2, "gb": 1024**3}
+
+
+@dataclass(frozen=True)
+class Size:
+    """A size in bytes, written with its unit: 500 KB, 10 MB (1 MB = 1024 KB = 1,048,576 bytes)."""
+
+    name: str = "size"
+    minimum: int = 64 * 1024
+
+    def convert(self, node: Node, where: str, problems: Problems):
+        text = node.value.strip() if isinstance(node.value, str) else ""
+        match = SIZE_RE.match(text)
+        if not match:
+            problems.error(node.loc, f"{where} must be a size with its unit, e.g. 10 MB",
+                           "write the number and KB, MB or GB")
+            return None
+        size = int(float(match[1]) * SIZE_UNITS[match[2].lower()])
+        if size < self.minimum:
+            problems.error(node.loc, f"{where} of {text} is too small for any message",
+                           "mail servers accept 10 MB (Exchange) to 25 MB (Gmail, Microsoft 365)")
+            return None
+        return size
+
+
+@dataclass(frozen=True)
+class Address:
+    """An email address, with or without a display name: "Name <name@example.com>"."""
+
+    name: str = "email address"
+
+    def convert(self, node: Node, where: str, problems: Problems):
+        from email.utils import parseaddr
+
+        text = node.value.strip() if isinstance(node.value, str) else ""
+        _, address = parseaddr(text)
+        if not ADDRESS_RE.fullmatch(address):
+            problems.error(node.loc, f"{where}: '{text}' is not an email address",
+                           'write it as name@example.com or "Name <name@example.com>"')
+            return None
+        return text
+
+
+ADDRESS_RE = re.compile(r"[^@\s<>,;]+@[^@\s.<>,;]+(\.[^@\s.<>,;]+)+")
+
+
+@dataclass(frozen=True)
 class ListOf:
     """A list of items of one type."""
 
@@ -239,6 +330,38 @@ def _did_you_mean(word: str, options) -> str:
     return f"did you mean '{close}'?" if close else ""
 
 
+SHARE_DOCUMENTS = ("booklet", "posters", "culture-kit")  # screen editions a message may attach
+SMTP_SECURITY = ("starttls", "tls", "none")
+
+SMTP = Struct("smtp", (
+    Field("host", Text(), "The SMTP server that sends the messages (credentials come only from "
+          "the environment: CULTUREBOOK_SMTP_USER and CULTUREBOOK_SMTP_PASSWORD).",
+          example="smtp.example.com"),
+    Field("port", Number("port", 1, 65535, whole=True), "Its port: 587 for STARTTLS, 465 for "
+          "implicit TLS.", default=587, example="587"),
+    Field("security", Choice(SMTP_SECURITY), "starttls (upgrade the connection), tls (implicit "
+          "TLS from the start) or none (a local relay only).", default="starttls",
+          example="starttls"),
+))
+
+SHARE = Struct("share", (
+    Field("attach", ListOf(Choice(SHARE_DOCUMENTS)), "The screen editions each message carries: "
+          "booklet, posters, culture-kit.", default=["booklet", "posters"],
+          example="[booklet, posters]", shown_in="email attachments"),
+    Field("budget", Size(), "The largest message a mail server takes, attachments counted as "
+          "sent (base64 adds about 37 %).", default=10 * 1024**2, example="10 MB",
+          shown_in="email attachments"),
+    Field("split", Flag(), "When the attachments are over budget: true sends them over numbered "
+          "messages; false (the default) stops with an error.", default=False, example="false"),
+    Field("from", Address(), "The sender of the messages.", example='"Culture team '
+          '<culture@example.com>"', shown_in="email From"),
+    Field("smtp", SMTP, "The mail server culturebook share --send uses.",
+          example="{host: smtp.example.com, port: 587, security: starttls}"),
+    Field("rate", Number("rate", 0, 10000), "At most this many messages per minute (0: no "
+          "limit), for servers that throttle.", default=0, example="30"),
+))
+
+
 # --- the files of a project -------------------------------------------------------------------
 
 SETTINGS = Struct(
@@ -262,6 +385,9 @@ SETTINGS = Struct(
               "name and its type (text, or date written YEAR-MONTH-DAY).",
               example="{team: text, start-date: date, manager: text, manager-note: text}",
               shown_in="welcome letter"),
+        Field("share", SHARE, "How culturebook share prepares the screen editions for email "
+              "and sends them.", example="{budget: 10 MB, split: false}",
+              shown_in="build/<lang>/share/"),
     ),
 )
 
@@ -340,6 +466,27 @@ WELCOME = Struct("welcome", (
           shown_in="welcome letter"),
 ))
 
+EMAIL_DOCUMENTS = Struct("documents", (
+    Field("booklet", Text(), "The booklet's word in file names.", example="Booklet"),
+    Field("culture-kit", Text(), "The bundle's word in file names.", example="Kit"),
+    Field("poster", Text(), "A poster's words in file names; {poster} is its value's name.",
+          example="Poster-{poster}"),
+))
+
+EMAIL = Struct("email", (
+    Field("subject", Text(), "The message's subject; {name} is the recipient's name.",
+          required=True, example='"Our culture, for {name}"', shown_in="email subject"),
+    Field("body", Markdown(), "The message (Markdown). {name} and {email} are filled in per "
+          "recipient; a paragraph naming them is left out of the draft, which has no recipient.",
+          required=True, example="|\n  Dear {name},", shown_in="email body"),
+    Field("file_name", Text(), "How attached files are named: {organisation}, {document}, "
+          "{year} and {lang} are filled in; .pdf is added.",
+          example='"Acme-Culture-{document}-{year}-{lang}"', shown_in="attachment names"),
+    Field("documents", EMAIL_DOCUMENTS, "The word for each document in file names.",
+          example="{booklet: Booklet, culture-kit: Kit, poster: Poster-{poster}}",
+          shown_in="attachment names"),
+))
+
 LABEL_KEYS = ("contents", "mission", "vision", "values", "milestones", "notes", "edition",
               "published", "organisation", "translation", "date_format", "months")
 LABELS = Struct("labels", tuple(
@@ -383,6 +530,9 @@ TEXTS = Struct(
               example="- text: ...", shown_in="quote pages"),
         Field("closing", CLOSING, "The closing page.", example="{title: ..., body: ...}",
               shown_in="closing page"),
+        Field("email", EMAIL, "The message that carries the PDFs (culturebook share): "
+              "subject, body and attachment names.", example="{subject: ..., body: ...}",
+              shown_in="email drafts and messages"),
         Field("welcome", WELCOME, "The welcome letter of personalised booklets "
               "(culturebook build personalised).", example="{cover: ..., title: ..., body: ...}",
               shown_in="personalised booklets"),

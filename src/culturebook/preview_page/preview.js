@@ -1,0 +1,118 @@
+// The preview's page: polls /state.json and redraws what changed. Page images are named by their
+// PDF's hash, so an unchanged page keeps its <img> (no reload, no flicker) and a changed one gets a
+// new address.
+"use strict";
+
+const POLL_MS = 500;
+let shown = -1;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  for (const child of children) node.append(child);
+  return node;
+}
+
+function status(state) {
+  const line = document.getElementById("status");
+  const build = state.build;
+  if (state.building) {
+    line.className = "building";
+    line.textContent = "building…";
+  } else if (!build) {
+    line.className = "";
+    line.textContent = "waiting for the first build";
+  } else if (build.ok) {
+    line.className = "ok";
+    line.textContent = `up to date: built at ${build.finished} in ${build.seconds} s`;
+  } else {
+    line.className = "failed";
+    line.textContent = `the build at ${build.finished} failed (${build.summary || "see the problems"}); ` +
+      "the pages are from the last good build";
+  }
+}
+
+function problems(state) {
+  const list = document.getElementById("problem-list");
+  const items = state.problems.map((p) => {
+    const item = el("li", { class: p.warning ? "warning" : "error" }, el("code", {}, p.text));
+    if (p.hint) item.append(el("div", { class: "hint" }, `hint: ${p.hint}`));
+    return item;
+  });
+  if (!items.length) items.push(el("li", { class: "none" }, state.build ? "No problems." : "…"));
+  list.replaceChildren(...items);
+}
+
+function image(page, kept) {
+  const img = kept.get(page.src) || el("img", { src: page.src, width: page.width, height: page.height });
+  img.alt = page.alt;
+  return img;
+}
+
+function spreads(doc, kept) {
+  // A booklet opens on its cover, alone on the right; then pairs of pages; the back cover alone.
+  const pages = doc.pages;
+  const groups = [[pages[0]]];
+  for (let i = 1; i < pages.length; i += 2) groups.push(pages.slice(i, i + 2));
+  const box = el("div", { class: "spreads" });
+  groups.forEach((group, n) => {
+    const spread = el("div", { class: "spread" }, ...group.map((p) => image(p, kept)));
+    if (n === 0 && pages.length > 1) {
+      spread.classList.add("alone-right");
+      const px = parseFloat(getComputedStyle(document.documentElement).getPropertyValue("--page-height"));
+      spread.style.setProperty("--spacer", `${(px * group[0].width) / group[0].height}px`);
+    }
+    box.append(spread);
+  });
+  return box;
+}
+
+function edition(ed, kept) {
+  const section = el("section", { class: "edition", id: `edition-${ed.lang}`, lang: ed.lang });
+  section.append(el("h2", {}, `${ed.title} `, el("span", { lang: "en" }, `(${ed.lang})`)));
+  const downloads = el("ul", { class: "downloads", lang: "en" });
+  for (const doc of ed.documents) {
+    const size = `${Math.max(1, Math.round(doc.bytes / 1024))} KB`;
+    downloads.append(el("li", {}, el("a", { href: doc.download, download: doc.path.replaceAll("/", "-") },
+      doc.name), ` ${size}`));
+  }
+  section.append(downloads);
+  const booklet = ed.documents.find((d) => d.kind === "booklet");
+  if (booklet && booklet.pages.length) section.append(spreads(booklet, kept));
+  const posters = el("div", { class: "posters" });
+  for (const doc of ed.documents.filter((d) => d.kind === "poster")) {
+    posters.append(el("figure", {}, image(doc.pages[0], kept), el("figcaption", { lang: "en" }, doc.name)));
+  }
+  if (posters.childElementCount) section.append(posters);
+  return section;
+}
+
+function draw(state) {
+  document.getElementById("project").textContent = state.project;
+  status(state);
+  problems(state);
+  const main = document.getElementById("editions");
+  const kept = new Map([...main.querySelectorAll("img")].map((img) => [img.getAttribute("src"), img]));
+  const sections = state.editions.map((ed) => edition(ed, kept));
+  if (!sections.length) sections.push(el("p", { class: "empty" }, "No pages yet: nothing has been built."));
+  main.replaceChildren(...sections);
+}
+
+async function poll() {
+  try {
+    const answer = await fetch("/state.json", { cache: "no-store" });
+    const state = await answer.json();
+    if (state.version !== shown) {
+      shown = state.version;
+      draw(state);
+    }
+  } catch (error) {
+    const line = document.getElementById("status");
+    line.className = "offline";
+    line.textContent = "the preview is not running (start it again with culturebook preview)";
+    shown = -1;
+  }
+  setTimeout(poll, POLL_MS);
+}
+
+poll();

@@ -1,0 +1,105 @@
+"""A real SMTP server on 127.0.0.1 for the sending tests (aiosmtpd), with the faults a mail server
+has: a login it refuses, a 552 for one recipient, a connection it drops, a reply it delays.
+
+Every message it accepts is kept as bytes with its envelope recipients; `messages_to(addr)` parses
+them back with Python's `email` package.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+USER, PASSWORD = "culture", "s3cret"
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Mailbox:
+    """The handler: what was accepted, and the faults to play."""
+
+    accepted: list[tuple[list[str], bytes]] = field(default_factory=list)
+    reject: dict[str, str] = field(default_factory=dict)  # recipient -> reply to DATA
+    drop_on: set[int] = field(default_factory=set)  # DATA commands (1-based) to drop the line on
+    attempts: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+        with self.lock:
+            self.attempts += 1
+            attempt = self.attempts
+        if attempt in self.drop_on:
+            server.transport.close()  # the line drops before the reply: nothing was accepted
+            return "421 4.4.2 closing"
+        for rcpt in envelope.rcpt_tos:
+            if rcpt in self.reject:
+                return self.reject[rcpt]
+        with self.lock:
+            self.accepted.append((list(envelope.rcpt_tos), bytes(envelope.original_content)))
+        return "250 2.0.0 OK"
+
+    def messages_to(self, address: str) -> list[EmailMessage]:
+        with self.lock:
+            found = [data for rcpts, data in self.accepted if address in rcpts]
+        return [message_from_bytes(data, policy=default) for data in found]
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.accepted)
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login == USER.encode() \
+        and auth_data.password == PASSWORD.encode()
+    return AuthResult(success=ok, handled=False)
+
+
+class Server:
+    """An aiosmtpd server on 127.0.0.1, started and stopped by the test. With `tls` ("starttls" or
+    "implicit"), it presents a certificate for 127.0.0.1 from `authority` (a trustme.CA)."""
+
+    def __init__(self, auth: bool = False, tls: str = "", authority=None):
+        self.mailbox = Mailbox()
+        self.port = free_port()
+        options = {"auth_required": True, "auth_require_tls": False,
+                   "authenticator": _authenticator} if auth else {}
+        if tls:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            authority.issue_cert("127.0.0.1").configure_cert(context)
+            if tls == "starttls":
+                options.update(tls_context=context, require_starttls=True)
+            else:
+                options.update(ssl_context=context)
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **options)
+
+    def __enter__(self) -> Server:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.controller.stop()
+
+
+def wait_for(condition, timeout: float = 60.0) -> None:
+    """Wait until `condition()` holds (polling); fail the test if it never does."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)

@@ -1,0 +1,285 @@
+"""preview.py (`culturebook preview`): problem lines read back from a build, the HTTP endpoints of
+a real server, the one-line refusals, Ctrl-C leaving nothing behind, and the issue's scenario in
+headless Chromium."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from culturebook.build import build
+from culturebook.errors import Location, Problem
+from culturebook.preview import Preview, encode_png, open_server, parse_problems
+from projectkit import edit, make_project
+
+CHROMIUM = "/usr/bin/chromium"
+# As the machine's notes say: without the background-networking flags Chromium keeps trying to
+# reach Google's hosts, which this closed network refuses.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+STATEMENT = "We say what we think, kindly and early."
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """The minimal project with its screen editions built once for the module."""
+    root = make_project(tmp_path_factory.mktemp("preview") / "built", "minimal")
+    build(root, "bundle")
+    return root
+
+
+def copy_built(built: Path, dest: Path) -> Path:
+    """A fresh project (content and layouts copied, fonts linked) holding a copy of `built`'s build/."""
+    make_project(dest, "minimal")
+    shutil.copytree(built / "build", dest / "build")
+    return dest
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_preview(root: Path, port: int, log: Path) -> subprocess.Popen:
+    """`culturebook preview` as a user starts it, in a process group of its own (the terminal's)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
+    with log.open("w") as stderr:
+        return subprocess.Popen([sys.executable, "-m", "culturebook", "preview", "--project",
+                                 str(root), "--port", str(port)], stdout=subprocess.DEVNULL,
+                                stderr=stderr, env={**env, "NO_COLOR": "1"}, start_new_session=True)
+
+
+def stop_preview(process: subprocess.Popen) -> None:
+    """Ctrl-C: SIGINT to the preview's process group; it must end by itself."""
+    os.killpg(process.pid, signal.SIGINT)
+    process.wait(timeout=30)
+
+
+def processes_mentioning(text: str) -> list[str]:
+    listing = subprocess.run(["ps", "-ww", "-eo", "pid,stat,args"], capture_output=True, text=True).stdout
+    return [line for line in listing.splitlines()[1:]
+            if text in line and " Z" not in line and "ps -eo" not in line]
+
+
+def get(url: str, host: str | None = None) -> tuple[int, str, bytes]:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    try:
+        with urllib.request.urlopen(request, timeout=20) as answer:
+            return answer.status, answer.headers["Content-Type"], answer.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers["Content-Type"], exc.read()
+
+
+# --- pure parts ------------------------------------------------------------------------------------
+
+
+def test_a_builds_problem_lines_are_read_back_with_their_hints():
+    stderr = ("content/en.yaml:14:1: unknown key 'titel'\n"
+              "    hint: did you mean 'title'?\n"
+              "content/en.yaml:84:7: warning: image 'images/team.png' is 96 ppi\n"
+              "build: another build of this project is running (pid 42)\n"
+              "2 problems in 2 files (and 1 warning); nothing was written\n")
+    problems, summary = parse_problems(stderr)
+    assert problems == [
+        Problem(Location(Path("content/en.yaml"), 14, 1), "unknown key 'titel'", "did you mean 'title'?"),
+        Problem(Location(Path("content/en.yaml"), 84, 7), "image 'images/team.png' is 96 ppi",
+                warning=True),
+        Problem(Location(Path("build")), "another build of this project is running (pid 42)"),
+    ]
+    assert summary == "2 problems in 2 files (and 1 warning); nothing was written"
+    # and printed again, they are the lines the build printed
+    assert "\n".join(p.format() for p in problems) == "\n".join(stderr.splitlines()[:4])
+
+
+def test_pixels_become_a_png_with_their_size():
+    pixels = bytes([255, 0, 0, 0, 0, 255, 9, 9]) * 2  # 2x2 RGB, rows padded to a stride of 8
+    with Image.open(io.BytesIO(encode_png(pixels, 2, 2, 8, 3))) as image:
+        assert (image.size, image.mode) == ((2, 2), "RGB")
+        assert image.getpixel((0, 0)) == (255, 0, 0) and image.getpixel((1, 1)) == (0, 0, 255)
+
+
+# --- the server ------------------------------------------------------------------------------------
+
+
+def test_the_endpoints_serve_the_page_the_state_page_images_and_downloads(built, tmp_path):
+    root = copy_built(built, tmp_path / "project")
+    preview = Preview(root, [])
+    preview.refresh()
+    server = open_server(preview, free_port())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        status, kind, body = get(base + "/")
+        assert status == 200 and kind.startswith("text/html") and b"/preview.js" in body
+        assert get(base + "/preview.js")[0] == 200 and get(base + "/preview.css")[0] == 200
+        status, kind, body = get(base + "/state.json")
+        state = json.loads(body)
+        assert status == 200 and kind == "application/json"
+        assert state["building"] is False and state["problems"] == []
+        [edition] = state["editions"]
+        assert (edition["lang"], edition["title"]) == ("en", "Small Things, Done Well")
+        names = [d["name"] for d in edition["documents"]]
+        assert names == ["booklet.pdf", "posters/mission-vision.pdf", "posters/candour.pdf",
+                         "posters/care.pdf", "posters/craft.pdf", "culture-kit.pdf"]
+        booklet, candour, bundle = (edition["documents"][i] for i in (0, 2, 5))
+        assert len(booklet["pages"]) == 12 and bundle["pages"] == []  # the bundle is only a download
+        assert STATEMENT in candour["pages"][0]["alt"]
+        status, kind, png = get(base + booklet["pages"][0]["src"])
+        assert status == 200 and kind == "image/png" and png.startswith(b"\x89PNG")
+        with Image.open(io.BytesIO(png)) as image:  # A5 at 96 dpi
+            assert image.size in ((559, 793), (560, 794)), image.size
+        status, kind, pdf = get(base + "/download/en/booklet.pdf")
+        assert (status, kind) == (200, "application/pdf")
+        assert pdf == (root / "build" / "en" / "booklet.pdf").read_bytes()
+        past_the_end = booklet["pages"][0]["src"].replace("/1.png", "/13.png")
+        for missing in ("/page/" + "0" * 64 + "/1.png", past_the_end, "/download/../content/en.yaml",
+                        "/download/en/nothing.pdf", "/build/manifest.json"):
+            assert get(base + missing)[0] == 404, missing
+        # Another site's page reaching this port through a name of its own is not answered.
+        assert get(base + "/state.json", host=f"evil.example:{server.server_port}")[0] == 421
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+# --- bad input -------------------------------------------------------------------------------------
+
+
+def run_preview(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "culturebook", "preview", *args], cwd=cwd,
+                          env={**os.environ, "NO_COLOR": "1"}, capture_output=True, text=True,
+                          timeout=60)
+
+
+def test_a_folder_without_content_is_one_line_naming_what_is_missing(tmp_path):
+    result = run_preview("--port", str(free_port()), cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"no content/publication.yaml in {tmp_path.resolve()}: not a culturebook project; make one "
+        "with culturebook new DIR, or pass --project DIR"]
+    assert result.stdout == "" and not (tmp_path / "build").exists()
+
+
+def test_a_port_in_use_is_one_line_suggesting_a_free_one(built, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_preview("--project", str(built), "--port", str(port), cwd=tmp_path)
+        [line] = result.stderr.splitlines()
+        match = re.fullmatch(rf"port {port} is in use; try --port (\d+)", line)
+        assert match and result.returncode == 1, result.stderr
+        suggested = int(match[1])
+        assert suggested != port
+    with socket.socket() as probe:  # the port suggested is one nothing listens on
+        probe.bind(("127.0.0.1", suggested))
+
+
+def test_an_edition_the_content_does_not_have_is_a_usage_error(built, tmp_path):
+    result = run_preview("--project", str(built), "--edition", "fr", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for --edition: 'fr' is not one of the content's languages (en)")
+
+
+# --- stopping --------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_during_a_build_leaves_no_process_and_no_temporary_file(built, tmp_path):
+    root = copy_built(built, tmp_path / "project")
+    edit(root / "content" / "en.yaml", STATEMENT, "We say what we think, kindly and soon.")
+    manifest = (root / "build" / "manifest.json").read_bytes()
+    process = start_preview(root, free_port(), tmp_path / "preview.log")
+    try:
+        deadline = time.monotonic() + 30
+        while not processes_mentioning(f"build bundle --project {root}"):  # the first build
+            assert time.monotonic() < deadline and process.poll() is None, \
+                (tmp_path / "preview.log").read_text()
+            time.sleep(0.1)
+        time.sleep(2.0)  # into its rendering, with its worker processes
+    finally:
+        stop_preview(process)
+    log = (tmp_path / "preview.log").read_text()
+    assert process.returncode == 0, log
+    assert log.splitlines()[-1] == "preview stopped" and "Traceback" not in log
+    assert processes_mentioning(str(root)) == []
+    assert list((root / "build").rglob("*.tmp")) == []
+    assert (root / "build" / "manifest.json").read_bytes() == manifest  # the build wrote nothing
+    for entry in json.loads(manifest)["artifacts"]:
+        data = (root / "build" / entry["path"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["path"]
+
+
+# --- the issue's scenario, in a real browser -------------------------------------------------------
+
+
+def test_edit_break_and_fix_seen_in_headless_chromium(built, tmp_path):
+    try:
+        from playwright.sync_api import expect, sync_playwright
+    except ImportError:
+        pytest.fail("Playwright for Python is not installed: run make test (the test extra has it)")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: make test installs the Debian packages chromium and "
+                    "chromium-driver (or: apt-get install chromium chromium-driver)")
+    root = copy_built(built, tmp_path / "project")
+    en = root / "content" / "en.yaml"
+    good = en.read_text(encoding="utf-8")
+    port = free_port()
+    process = start_preview(root, port, tmp_path / "preview.log")
+    try:
+        with sync_playwright() as playwright:
+            # Headless, with a new empty profile of Playwright's own for this launch.
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page()
+            deadline = time.monotonic() + 20
+            while True:  # the server listens once the project is checked
+                try:
+                    page.goto(f"http://127.0.0.1:{port}/")
+                    break
+                except Exception:
+                    assert time.monotonic() < deadline, (tmp_path / "preview.log").read_text()
+                    time.sleep(0.2)
+            status, problems = page.locator("#status"), page.locator("#problem-list")
+            expect(status).to_contain_text("up to date", timeout=30_000)
+            expect(problems).to_have_text("No problems.")
+            poster = page.locator('img[alt^="en/posters/candour.pdf page 1:"]')
+            expect(poster).to_have_attribute("alt", re.compile(re.escape(STATEMENT)))
+            before = poster.get_attribute("src")
+
+            edit(en, STATEMENT, "We say what we think, kindly and at once.")
+            expect(poster).to_have_attribute("alt", re.compile("kindly and at once"), timeout=45_000)
+            assert poster.get_attribute("src") != before  # a new image, drawn from the new PDF
+            expect(status).to_contain_text("up to date")
+
+            en.write_text(good.replace('title: "Small', 'title: "Small: x: "'), encoding="utf-8")
+            expect(problems).to_contain_text(
+                "content/en.yaml:2:21: YAML syntax error: did not find expected key", timeout=20_000)
+            expect(status).to_contain_text("failed")
+            expect(poster).to_have_attribute("alt", re.compile("kindly and at once"))  # the last good pages
+            assert page.locator("img").count() == 12 + 4
+
+            en.write_text(good.replace(STATEMENT, "We say what we think, kindly and at once."),
+                          encoding="utf-8")
+            expect(problems).to_have_text("No problems.", timeout=20_000)
+            expect(status).to_contain_text("up to date")
+            browser.close()
+    finally:
+        stop_preview(process)
+    assert process.returncode == 0

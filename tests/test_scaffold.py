@@ -1,0 +1,67 @@
+"""scaffold.py (`culturebook new`): a project in one command, that builds at once from inside it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from conftest import page_text, read_pdf
+from projectkit import run_cli, snapshot
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_a_blank_project_builds_at_once_with_the_name_on_the_cover(tmp_path):
+    made = run_cli("new", "acme", "--name", 'Acme "Labs"', "--languages", "en", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.splitlines() == [
+        "made acme: a blank project. Next: cd acme && culturebook build; then edit content/ (see "
+        "acme/README.md)"]
+    root = tmp_path / "acme"
+    assert sorted(p.name for p in (root / "content").iterdir()) == ["en.yaml", "publication.yaml"]
+    theme = (root / "layouts" / "acme-labs" / "theme.yaml").read_text(encoding="utf-8")
+    assert "extends: default" in theme and 'name: "Acme \\"Labs\\""' in theme
+    # The fonts, with their licences, are the project's own: it builds the same anywhere.
+    assert snapshot(root / "fonts") == snapshot(REPO / "fonts")
+    assert "## What to edit first" in (root / "README.md").read_text(encoding="utf-8")
+    assert run_cli("check", cwd=root).returncode == 0
+    built = run_cli("build", "booklet", "-q", cwd=root)
+    assert built.returncode == 0, built.stderr
+    booklet = read_pdf(root / "build" / "en" / "booklet.pdf")
+    assert 'Acme "Labs"' in page_text(booklet, 0) and "Our Culture" in page_text(booklet, 0)
+
+
+def test_the_example_project_is_the_shipped_content_under_a_theme_of_its_own(tmp_path):
+    made = run_cli("new", "kit", "--example", "tencent", "--languages", "zh-Hans,en", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    root = tmp_path / "kit"
+    settings = (root / "content" / "publication.yaml").read_text(encoding="utf-8")
+    assert "\nlanguages: [zh-Hans, en]" in settings and "\ntheme: tencent\n" in settings
+    assert (root / "content" / "people.example.csv").is_file()
+    checked = run_cli("check", cwd=root)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.splitlines()[-1].startswith("ok: 2 editions (zh-Hans, en), theme 'Tencent'")
+
+
+def test_a_folder_that_is_not_empty_is_refused_and_left_as_it_was(tmp_path):
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "todo.txt").write_text("keep me\n", encoding="utf-8")
+    before = snapshot(tmp_path)
+    result = run_cli("new", "notes", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "notes: is not empty; culturebook new makes a project in a new or empty folder",
+        "    hint: name a new folder, e.g. culturebook new notes-culture",
+        "1 problem in 1 file; nothing was written"]
+    assert snapshot(tmp_path) == before
+    assert [p for p in os.listdir(tmp_path) if p.startswith(".")] == []  # no work folder left
+
+
+def test_a_language_the_example_has_no_texts_in_is_a_usage_error(tmp_path):
+    result = run_cli("new", "acme", "--languages", "en,fr", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines()[-1] == (
+        "Error: Invalid value for --languages: the blank project has no texts in 'fr' (it has en, "
+        "zh-Hans)")
+    assert not (tmp_path / "acme").exists()
