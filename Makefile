@@ -14,8 +14,8 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 # Debian's Chromium (Playwright's own browser download is not used).
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
 
-.PHONY: booklet posters bundle print all personalised share check preview test bench lint pictures \
-	clean setup setup-test
+.PHONY: booklet posters bundle print archive all personalised share check preview test bench lint \
+	pictures clean setup setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -28,6 +28,10 @@ bundle: setup
 
 print: setup
 	$(CB) build print $(ARGS)
+
+# The booklet as PDF/A-3a for the records, with its content YAML embedded.
+archive: setup
+	$(CB) build archive $(ARGS)
 
 all: setup
 	$(CB) build all $(ARGS)

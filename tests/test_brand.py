@@ -36,9 +36,11 @@ def test_theme_values_reach_css_as_custom_properties(make_project):
 
 
 def test_a_theme_that_extends_default_rebrands_the_booklet(make_project, tmp_path):
-    """Two lines of YAML change the brand colour; templates and stylesheets come from default."""
+    """A few lines of YAML change the brand colour (and the soft text on it, which on red needs
+    to be lighter to keep 4.5:1); templates and stylesheets come from default."""
     root = make_project()
-    _theme(root, 'name: Acme\nextends: default\ncolours:\n  brand: "#C8102E"\n')
+    _theme(root, 'name: Acme\nextends: default\ncolours:\n  brand: "#C8102E"\n'
+           '  on-brand-soft: "#FFE8EB"\n')
     brand = load_brand(root, "acme", Problems())
     assert brand.colours["brand"] == "#C8102E" and brand.colours["ink"] == "#1D2129"
     assert [d.name for d in brand.dirs] == ["acme", "default"]

@@ -76,6 +76,7 @@ def all_pdfs(root: Path, checked) -> list[tuple[str, str, Path]]:
         found.append(("imposed", lang, root / "build" / lang / "print" / "booklet-imposed.pdf"))
         found += [("tiles", lang, p.parent.parent / "print" / "tiles" / p.name)
                   for p in poster_paths(root, checked, lang)]
+        found.append(("archive", lang, root / "build" / lang / "archive" / "booklet.pdf"))
     return found
 
 
@@ -286,7 +287,7 @@ def test_metadata_on_every_pdf(built_root, checked):
         name = path.relative_to(built_root / "build")
         title, author = meta.get("/Title"), meta.get("/Author")
         # Work sheets say what they are after the title: "… (imposed)", "…: Integrity (tiles)".
-        exact = kind in ("booklet", "bundle", "print-booklet")
+        exact = kind in ("booklet", "bundle", "print-booklet", "archive")
         if not title or (exact and title != data["title"]) or not title.startswith(
                 data["title"] if kind in ("imposed", "tiles") else ""):
             problems.append(f"{name}: /Title {title!r}")

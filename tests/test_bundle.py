@@ -161,11 +161,12 @@ def test_real_bundle_stores_each_stream_once(built_root, lang):
 @pytest.mark.parametrize("lang", EDITIONS)
 def test_real_bundle_is_no_bigger_than_its_parts(built_root, lang):
     """The parts share fonts and images, stored once in the bundle. pypdf cannot write object
-    streams, so WeasyPrint's packed small objects come out loose (measured: +0.2 % en, +2 % zh-Hans,
-    where every part's font subset differs); the bundle stays within 3 % of its parts."""
+    streams, so WeasyPrint's packed small objects come out loose. Since the parts are tagged, most
+    of those are the structure tree's elements, some 400 per edition (measured: +7.7 % en,
+    +5.4 % zh-Hans; untagged it was +0.2 % and +2 %); the bundle stays within 10 % of its parts."""
     folder = built_root / "build" / lang
     parts = [folder / "booklet.pdf", *sorted((folder / "posters").glob("*.pdf"))]
     bundle = folder / "culture-kit.pdf"
     size, total = bundle.stat().st_size, sum(p.stat().st_size for p in parts)
-    assert size <= total * 1.03, f"{lang}/culture-kit.pdf is {size} bytes, its parts {total} bytes"
+    assert size <= total * 1.10, f"{lang}/culture-kit.pdf is {size} bytes, its parts {total} bytes"
     assert len(read_pdf(bundle).pages) == sum(len(read_pdf(p).pages) for p in parts)

@@ -327,6 +327,38 @@ def test_version(tmp_path: Path) -> None:
     assert result.stdout.strip() == f"culturebook, version {culturebook.__version__}"
 
 
+# --- accessibility: each fault one line at check time ---------------------------------------------
+
+
+def test_image_without_alt_text_names_the_field(project: Project) -> None:
+    Image.new("RGB", (300, 200), "white").save(project.root / "content" / "team.png")
+    text = add_paragraph(project, "![](team.png)")
+    project.refused("check", first=f"{EN}:{where(text, '![](team.png)')}: chapters[1].body: image "
+                    "'team.png' has no alt text",
+                    hint="describe what it shows: ![what it shows](team.png); an image that is "
+                    "only decoration says so: ![decorative](team.png)")
+
+
+def test_a_text_colour_below_wcag_aa_contrast_fails_the_theme(project: Project) -> None:
+    theme = "layouts/default/theme.yaml"
+    text = project.edit(theme, 'muted: "#4E5969"', 'muted: "#8E98A8"')
+    at = where(text, 'muted: "#8E98A8"')
+    lines = project.refused(
+        "check", first=f"{theme}:{at}: colour 'muted' (#8E98A8) on "
+        "'paper' (#FFFFFF) has a contrast of 2.91:1; body text needs 4.5:1 (WCAG AA)",
+        hint="darken or lighten 'muted' or 'paper' until they differ enough",
+        summary="2 problems in 1 file; nothing was written")
+    assert "on 'tint' (#EAF1FD) has a contrast of 2.57:1" in lines[2]
+
+
+def test_a_heading_level_skipped_in_a_layout(project: Project) -> None:
+    text = project.edit(BOOKLET_HTML, '<h3 class="value-name">{{ value.name }}</h3>',
+                        '<h4 class="value-name">{{ value.name }}</h4>')
+    project.refused("check", first=f"{BOOKLET_HTML}:{where(text, '<h4 class=')}: heading level "
+                    "skipped in booklet.html: <h4> follows <h2>",
+                    hint="use <h3> here, so that a screen reader's outline has no gap")
+
+
 def test_check_shows_problems_by_file_the_files_with_errors_first():
     from pathlib import Path
 

@@ -47,6 +47,7 @@ def test_one_changed_value_remakes_only_what_shows_it(make_project):
         encoding="utf-8")
     written, _ = build(root, "all")
     assert sorted(a.path for a in written) == [
+        "en/archive/booklet.pdf",  # it carries content/en.yaml
         "en/booklet.pdf",  # the values spread shows every statement
         "en/culture-kit.pdf",
         "en/posters/collaboration.pdf",
@@ -54,6 +55,7 @@ def test_one_changed_value_remakes_only_what_shows_it(make_project):
         "en/print/booklet.pdf",
         "en/print/posters/collaboration.pdf",
         "en/print/tiles/collaboration.pdf",
+        "zh-Hans/archive/booklet.pdf",  # it carries en.yaml too, the source language's file
     ]
     consistent(root)
     assert [a.path for a in build(root, "booklet", force=True)[0]] == ["en/booklet.pdf",

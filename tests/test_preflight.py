@@ -200,12 +200,13 @@ def screen_editions(manifest: Path) -> list[dict]:
 
 
 def test_default_build_passes(built_root):
-    """Every screen PDF of the default build: no errors, no warnings."""
+    """Every screen PDF of the default build, and the archive: no errors, no warnings (tags and
+    PDF/A identification included)."""
     from culturebook.preflight import project_settings
 
     settings = project_settings(built_root)
     manifest = screen_editions(built_root / "build" / "manifest.json")
-    assert len(manifest) == 14
+    assert len(manifest) == 16  # 7 documents and the archive, per edition
     for artifact in manifest:
         expect = expect_for(artifact["path"], settings, artifact["kind"], artifact["edition"])
         assert not expect.print and expect.fonts_dir == built_root / "fonts"
@@ -300,7 +301,7 @@ def cli_project(built_root, tmp_path_factory) -> Path:
 def test_cli_checks_the_whole_build(cli_project):
     result = run_cli("preflight", cwd=cli_project)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines() == ["14 files checked: 0 errors, 0 warnings"]
+    assert result.stdout.splitlines() == ["16 files checked: 0 errors, 0 warnings"]
     for lang in ("en", "zh-Hans"):
         report = json.loads((cli_project / "build" / lang / "preflight.json").read_text())
         assert (report["errors"], report["warnings"]) == (0, 0)
@@ -318,11 +319,13 @@ def test_cli_errors_fail_and_are_reported(cli_project):
         target.unlink()
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert lines[-1] == "1 file checked: 4 errors, 0 warnings"  # 3 links; pages 1-2 are A5, not A2
+    # 3 links; pages 1-2 are A5, not A2; and, as a screen poster, it is not tagged (4)
+    assert lines[-1] == "1 file checked: 8 errors, 0 warnings"
     assert "links" in result.stdout and "Traceback" not in result.stdout + result.stderr
     report = json.loads((cli_project / "build" / "en" / "preflight.json").read_text())
     assert [f["path"] for f in report["files"]] == ["en/posters/broken-links.pdf"]
-    assert [f["check"] for f in report["files"][0]["findings"]] == ["boxes"] + ["links"] * 3
+    assert [f["check"] for f in report["files"][0]["findings"]] == (["boxes"] + ["links"] * 3
+                                                                    + ["tags"] * 4)
 
 
 def test_cli_warnings_fail_only_under_strict(cli_project):

@@ -48,6 +48,13 @@ PRINT = Struct("print", (
           default="Custom"),
 ))
 
+CONTRAST = Struct("contrast pair", (
+    Field("text", Text(), "The text colour (a name under colours).", required=True),
+    Field("background", Text(), "The colour it is set on (a name under colours).", required=True),
+    Field("size", Choice(("body", "large")), "body (needs 4.5:1) or large: 18 pt and up, or 14 pt "
+          "bold (needs 3:1).", default="body"),
+))
+
 THEME = Struct("theme", (
     Field("name", Text(), "Theme name.", required=True),
     Field("description", Text(), "One line on the theme."),
@@ -63,6 +70,8 @@ THEME = Struct("theme", (
     )), "Fonts."),
     Field("labels", MapOf(LABELS, key=Text()), "Words the layouts print, per language."),
     Field("print", PRINT, "Print production: bleed, CMYK colours, office sheets."),
+    Field("contrast", ListOf(CONTRAST), "Each text colour and the background the layouts set it "
+          "on; `culturebook check` holds every pair to WCAG AA contrast."),
 ))
 
 
@@ -100,6 +109,7 @@ class Brand:
     labels: dict[str, dict[str, str]]
     files: tuple[Path, ...]
     print: dict[str, object]  # bleed, colours (CMYK), sheet, creep, tile-overlap, printer-margin
+    contrast: tuple[dict, ...] = ()  # text colour, background, size (body or large)
 
     def print_mm(self, key: str) -> float:
         """A print length setting in millimetres."""
@@ -160,6 +170,15 @@ class Brand:
                 if line.lstrip().startswith(f"{key}:"):
                     return Location(manifest, n, line.index(key) + 1)
         return Location(self.files[0])
+
+    def colour_location(self, name: str) -> Location:
+        """Where a screen colour is written: its line under colours: in the first theme that sets it."""
+        pattern = re.compile(rf"^\s+{re.escape(name)}:\s*[\"']?#")
+        for manifest in self.files:
+            for n, line in enumerate(manifest.read_text(encoding="utf-8").splitlines(), 1):
+                if pattern.match(line):
+                    return Location(manifest, n, line.index(name) + 1)
+        return self.setting_location("colours")
 
     def output_profile(self) -> Path | None:
         """The CMYK output profile named in print.output-profile: the first theme folder that has it."""
@@ -260,6 +279,7 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
         labels=merged.get("labels", {}),
         files=tuple(d / "theme.yaml" for d, _ in chain),
         print=merged.get("print") or {},
+        contrast=tuple(merged.get("contrast") or ()),
     )
     _check_output_profile(brand, manifest, problems)
     problems.raise_if_errors()

@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the build imports what it reads with only when it reads: se
     from .brand import Brand
     from .content import Content, Edition
 
-TARGETS = ("booklet", "posters", "bundle", "print", "all", "personalised")
+TARGETS = ("booklet", "posters", "bundle", "print", "archive", "all", "personalised")
 MANIFEST = "manifest.json"
 
 
@@ -83,6 +83,7 @@ def content_languages(root: Path) -> list[str]:
 
 def check_project(root: Path, strict: bool = False) -> Checked:
     """Validate content, theme, templates, stylesheets and glyph coverage; render nothing."""
+    from .accessibility import check_contrast
     from .brand import load_brand
     from .content import load_content
     from .glyphs import check_glyphs
@@ -96,8 +97,31 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     check_templates(brand, problems)
     check_stylesheets(brand, problems, strict, cache_dir())
     check_print_settings(brand, content.editions[0].poster_size, problems)
+    if not problems.errors:  # the layouts compile: fill them to see their headings
+        check_layout_headings(root, content, brand, problems)
+    check_contrast(brand, problems)
     problems.raise_if_errors(strict)
     return Checked(root, content, brand, problems.warnings)
+
+
+def check_layout_headings(root: Path, content: Content, brand: Brand, problems: Problems) -> None:
+    """Fill the booklet and poster layouts for each edition (Jinja only, no layout) and check
+    that their headings never skip a level: a screen reader's outline of the PDF is the
+    headings' outline."""
+    from .accessibility import check_heading_levels
+    from .render import Renderer
+
+    renderer = Renderer(root, brand, cache_dir())
+    layouts = [d / name for d in brand.dirs for name in ("_pages.html", "_booklet_head.html")]
+    for edition in content.editions:
+        found = Problems()
+        template = next(d / "booklet.html" for d in brand.dirs if (d / "booklet.html").is_file())
+        check_heading_levels(renderer.booklet_html(edition), template, layouts, found)
+        for _, _, subject in poster_subjects(edition, renderer)[:2]:  # mission, then a value
+            template = next(d / "poster.html" for d in brand.dirs if (d / "poster.html").is_file())
+            check_heading_levels(renderer.poster_html(edition, subject, edition.poster_size),
+                                 template, layouts, found)
+        problems.items += [p for p in found.items if p not in problems.items]
 
 
 def check_templates(brand: Brand, problems: Problems) -> None:
@@ -222,8 +246,9 @@ class Leaf:
 
     root: str
     strict: bool
-    kind: str  # [print-]booklet, [print-]poster, personal-booklets (a batch's booklets, spliced),
-    #            print-personal-shared and print-personal-pages (the parts of the print file)
+    kind: str  # [print-]booklet, [print-]poster, archive-booklet, personal-booklets (a batch's
+    #            booklets, spliced), print-personal-shared and print-personal-pages (the parts of
+    #            the print file)
     lang: str
     subject: str = ""  # a poster's slug
     recipients: tuple = ()  # personal pages: the recipients (recipients.Recipient) of one batch
@@ -252,6 +277,8 @@ def make_leaf(leaf: Leaf):
     kind = leaf.kind.removeprefix("print-")
     if kind == "booklet":
         rendered = renderer.booklet(edition, print_edition=print_edition)
+    elif kind == "archive-booklet":
+        rendered = renderer.booklet(edition, archive=source_files(edition))
     elif kind == "personal-shared":
         rendered = renderer.booklet(edition, print_edition=print_edition, personalised=True)
     elif kind == "personal-pages":
@@ -648,7 +675,8 @@ PARTS = {
     "posters": {"posters"},
     "bundle": {"booklet", "posters", "bundle"},
     "print": {"print"},
-    "all": {"booklet", "posters", "bundle", "print"},
+    "archive": {"archive"},
+    "all": {"booklet", "posters", "bundle", "print", "archive"},
     "personalised": {"personalised", "personalised-print"},  # with --recipients; not in "all"
 }
 
@@ -704,8 +732,20 @@ def render_edition(renderer, edition: Edition, parts: set[str], made: Outputs,
                   repr((sorted(info.items()), list(zip(titles, keys, strict=True)))), bundle)
     if "print" in parts:
         render_print(renderer, edition, (booklet, booklet_key), posters, folder / "print", made)
+    if "archive" in parts:
+        # The archive embeds the content files, so any change to them (a comment too) remakes it.
+        sources = b"".join(hashlib.sha256(f.read_bytes()).digest() for f in source_files(edition))
+        made.make("archive", lang, folder / "archive" / "booklet.pdf",
+                  renderer.booklet_html(edition).encode() + sources,
+                  Leaf(str(renderer.root), renderer.strict, "archive-booklet", lang))
     if "personalised" in parts:
         render_personalised(renderer, edition, people, made, "personalised-print" in parts)
+
+
+def source_files(edition: Edition) -> tuple[Path, ...]:
+    """The content files an edition is made from (settings, source language, its language),
+    each once: what the archival edition carries inside it."""
+    return tuple(dict.fromkeys(edition.files))
 
 
 def _rendered(data: bytes, pages: int):

@@ -87,14 +87,16 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
                   quiet: bool, verbose: bool, force: bool, jobs: int | None,
                   recipients: Path | None, print_file: bool, cluster: str | None,
                   debug: bool) -> None:
-    """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF), print, all
-    (the four), or personalised (one booklet per row of --recipients).
+    """Build TARGET: booklet, posters, bundle (booklet + posters in one PDF), print, archive,
+    all (the five), or personalised (one booklet per row of --recipients).
 
     Writes build/<lang>/booklet.pdf, build/<lang>/posters/<slug>.pdf,
-    build/<lang>/culture-kit.pdf, the print editions under build/<lang>/print/ and
-    build/manifest.json. A document whose inputs have not changed since the last build is
-    not made again. Every new PDF is preflighted; nothing is written unless every document
-    renders and passes.
+    build/<lang>/culture-kit.pdf, the print editions under build/<lang>/print/,
+    build/<lang>/archive/booklet.pdf and build/manifest.json. The booklet, posters and bundle
+    are tagged PDF (PDF/UA-1) for screen readers; the archive is the booklet as PDF/A-3a, with
+    the content YAML it was made from embedded in it. A document whose inputs have not
+    changed since the last build is not made again. Every new PDF is preflighted; nothing is
+    written unless every document renders and passes.
 
     personalised writes build/<lang>/personalised/<slug>.pdf (the recipient's name on the
     cover, their welcome letter on page 2), recipients.csv beside them for a mail merge, and
@@ -147,7 +149,9 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
 @strict_option
 @debug_option
 def check_command(project: Path | None, strict: bool, debug: bool) -> None:
-    """Check content, layouts, stylesheets and font coverage; render nothing.
+    """Check content, layouts, stylesheets and font coverage, and accessibility: alt text on
+    every content image, the theme's text colours against WCAG AA contrast, and headings that
+    never skip a level in the layouts; render nothing.
 
     Reports every problem at once, each as path:line:col: message.
     """
@@ -178,7 +182,9 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
 def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool, debug: bool) -> None:
     """Check built PDFs as a print shop's preflight would: fonts, .notdef glyphs, image resolution,
     page count, TrimBox/BleedBox, bleed coverage, colour spaces, the PDF/X output intent,
-    metadata and links.
+    metadata and links; and, for screen and archival editions, the tags a screen reader follows
+    (structure tree, headings, alt text, no untagged text) and the PDF/A-3 identification and
+    embedded sources.
 
     Without PDF arguments, checks every PDF in build/manifest.json. Writes
     build/<lang>/preflight.json for the files checked. Exit status 1 on errors (under --strict, on

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Location, Problems, ProjectError
-from .markup import ImageRef, parse_images
+from .markup import DECORATIVE_ALT, ImageRef, parse_images
 from .schema import BUILTIN_COLUMNS, SETTINGS, TEXTS, Field, ListOf, MapOf, Markdown, Struct
 from .yamlsource import Node, load_yaml
 
@@ -334,7 +334,7 @@ class _Resolver:
         if isinstance(text, str):
             self.run(label, text, lang, node.loc)
             if isinstance(typ, Markdown):
-                self.check_images(text, node)
+                self.check_images(text, node, label)
         return text
 
     def items(self, spec: Struct, src: Node | None, tr: Node | None, label: str) -> list:
@@ -371,10 +371,15 @@ class _Resolver:
     def run(self, path: str, text: str, lang: str, loc: Location) -> None:
         self.runs.append(TextRun(path, text, lang, loc))
 
-    def check_images(self, text: str, node: Node) -> None:
+    def check_images(self, text: str, node: Node, label: str) -> None:
         first_line = node.loc.line + (0 if node.quoted or "\n" not in text else 1)
         for ref in parse_images(text) + _refused_images(text):
             loc = _find_image(node.loc.path, first_line + ref.line, ref.src)
+            if not ref.alt.strip():  # a screen reader would read nothing, or the file name
+                self.problems.error(loc, f"{label}: image '{ref.src}' has no alt text",
+                                    f"describe what it shows: ![what it shows]({ref.src}); an "
+                                    f"image that is only decoration says so: "
+                                    f"![{DECORATIVE_ALT}]({ref.src})")
             image = resolve_image(ref.src, self.root, loc, self.problems)
             if image is not None and image not in self.images:
                 self.images.append(image)

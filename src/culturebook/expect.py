@@ -43,6 +43,8 @@ class Expect:
     page_multiple: int = 1  # 4 for booklets
     min_ppi: int = 150  # 300 for print, 150 for screen
     fonts_dir: Path | None = None
+    tagged: bool = False  # a screen edition: tagged PDF a screen reader can follow
+    archive: bool = False  # the archival edition: PDF/A-3 with its content files embedded
 
 
 @dataclass(frozen=True)
@@ -142,6 +144,10 @@ def expect_for(path: str, settings: Settings, kind: str = "", edition: str = "")
     edition = edition or guess_edition(path, settings.languages)
     office = kind in ("imposed", "tiles")
     is_print = "/print/" in posix and not office
+    archive = "/archive/" in posix
+    # Screen editions are tagged; personalised booklets are spliced from two renders, and are not.
+    tagged = archive or (kind in ("booklet", "poster", "bundle") and not is_print
+                         and "/personalised/" not in posix)
     sheet_w, sheet_h = SHEETS_MM.get(settings.sheet, SHEETS_MM["A4"])
     trim = {"booklet": settings.booklet_mm, "poster": settings.poster_mm,
             "imposed": (sheet_h, sheet_w)}.get(kind)
@@ -150,7 +156,7 @@ def expect_for(path: str, settings: Settings, kind: str = "", edition: str = "")
         bleed_mm=settings.bleed_mm if is_print else 0.0,
         page_multiple={"booklet": 4, "imposed": 2}.get(kind, 1),
         min_ppi=300 if (is_print or office) else 150,
-        fonts_dir=settings.fonts_dir)
+        fonts_dir=settings.fonts_dir, tagged=tagged, archive=archive)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
+# The alt text that marks an image as decoration: it is left out of what a screen reader reads.
+DECORATIVE_ALT = "decorative"
+
 
 @dataclass(frozen=True)
 class ImageRef:
@@ -31,17 +34,26 @@ def render_markdown(text: str, image_base: Path | None = None) -> str:
     """Return the HTML of a Markdown text; unsafe links (javascript: and the like) stay text.
 
     Image sources are relative to the content folder; with `image_base` they become file URLs
-    there (the layouts' own base URL is the theme folder)."""
+    there (the layouts' own base URL is the theme folder). An image whose alt text is
+    DECORATIVE_ALT gets an empty alt and role="presentation": the tagged PDF draws it as an
+    artifact, which a screen reader skips."""
     parser = _parser()
     tokens = parser.parse(text)
-    if image_base is not None:
-        for block in tokens:
-            for child in block.children or []:
-                if child.type == "image":
-                    src = str(child.attrs.get("src", ""))
-                    if src and "://" not in src and not src.startswith("/"):
-                        child.attrs["src"] = (image_base / src).resolve().as_uri()
+    for block in tokens:
+        for child in block.children or []:
+            if child.type != "image":
+                continue
+            src = str(child.attrs.get("src", ""))
+            if image_base is not None and src and "://" not in src and not src.startswith("/"):
+                child.attrs["src"] = (image_base / src).resolve().as_uri()
+            if _alt(child).strip().lower() == DECORATIVE_ALT:
+                child.children = []
+                child.attrs["role"] = "presentation"
     return parser.renderer.render(tokens, parser.options, {})
+
+
+def _alt(token) -> str:
+    return "".join(c.content for c in (token.children or []))
 
 
 def render_inline(text: str) -> str:
@@ -58,6 +70,5 @@ def parse_images(text: str) -> list[ImageRef]:
         for child in block.children:
             if child.type == "image":
                 line = block.map[0] if block.map else 0
-                alt = "".join(c.content for c in (child.children or []))
-                refs.append(ImageRef(str(child.attrs.get("src", "")), alt, line))
+                refs.append(ImageRef(str(child.attrs.get("src", "")), _alt(child), line))
     return refs

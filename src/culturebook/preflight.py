@@ -36,7 +36,7 @@ from .expect import (
 from .pdfscan import Document, NotAPDF, PdfFont, content_operators, entry, page_box
 
 CHECKS = ("fonts", "notdef", "images", "pages", "boxes", "bleed", "colour", "intent", "metadata",
-          "links")
+          "links", "tags", "archive")
 MM_PER_PT = 25.4 / 72
 TOLERANCE_MM = 0.2  # box sizes and bleed widths
 
@@ -46,7 +46,8 @@ def preflight_pdf(data: bytes, expect: Expect) -> list[Finding]:
     doc = Document(data, track_edges=expect.print and expect.bleed_mm > 0)
     findings: list[Finding] = []
     for check in (check_fonts, check_notdef, check_images, check_pages, check_boxes, check_bleed,
-                  check_colour, check_intent, check_metadata, check_links):
+                  check_colour, check_intent, check_metadata, check_links, check_tags,
+                  check_archive):
         findings += check(doc, expect)
     return findings
 
@@ -592,6 +593,66 @@ def check_links(doc: Document, expect: Expect) -> list[Finding]:
             if problem:
                 items.append((number, problem))
     return _merge("links", True, items)
+
+
+def check_tags(doc: Document, expect: Expect) -> list[Finding]:
+    """Screen and archival editions: a tagged PDF a screen reader can follow. Marked, with a
+    structure tree, the title in the title bar, headings that never skip a level going down,
+    alternative text on every figure, and no text drawn outside the tags. (The language is the
+    metadata check's.)"""
+    if not expect.tagged:
+        return []
+    from .accessibility import read_structure
+
+    found = read_structure(doc.reader, text=False)
+    findings = []
+    if not found.marked:
+        findings.append(Finding("tags", True, None, "not a tagged PDF (no /MarkInfo /Marked true): "
+                                "a screen reader cannot follow it"))
+    if not found.tree:
+        findings.append(Finding("tags", True, None, "no structure tree (/StructTreeRoot)"))
+    if not found.display_title:
+        findings.append(Finding("tags", True, None, "the title bar shows the file name, not the "
+                                "title (/DisplayDocTitle is not true)"))
+    level = 0
+    for heading, _ in found.headings:
+        if heading > level + 1:
+            findings.append(Finding("tags", True, None, f"heading level skipped: H{heading} after "
+                                    + (f"H{level}" if level else "no heading")))
+            break
+        level = heading
+    missing = sum(alt is None or not alt.strip() for alt in found.figures)
+    if missing:
+        findings.append(Finding("tags", True, None, f"{missing} figure{'s' * (missing > 1)} "
+                                "without alternative text (/Alt)"))
+    findings += _merge("tags", True, [(page, "text drawn outside the tags, which a screen "
+                                       "reader skips") for page in sorted(found.untagged)])
+    return findings
+
+
+def check_archive(doc: Document, expect: Expect) -> list[Finding]:
+    """The archival edition: PDF/A-3 identified in the XMP metadata, an sRGB output intent, its
+    content files embedded as associated files (relationship Source), and no encryption."""
+    if not expect.archive:
+        return []
+    root = doc.reader.trailer["/Root"].get_object()
+    findings = []
+    metadata = entry(root, "/Metadata")
+    xmp = metadata.get_object().get_data() if metadata is not None else b""
+    part = re.search(rb'pdfaid:part(?:="|>)(\d)', xmp)
+    if part is None or part[1] != b"3":
+        findings.append(Finding("archive", True, None, "the XMP metadata does not identify PDF/A-3 "
+                                "(pdfaid:part)"))
+    if not any(entry(i.get_object(), "/S") == "/GTS_PDFA1" for i in entry(root, "/OutputIntents") or []):
+        findings.append(Finding("archive", True, None, "no PDF/A output intent (/GTS_PDFA1)"))
+    sources = [f.get_object() for f in entry(root, "/AF") or []]
+    if not any(entry(f, "/AFRelationship") == "/Source" and entry(f, "/EF") is not None
+               for f in sources):
+        findings.append(Finding("archive", True, None, "no content file embedded as its source "
+                                "(/AF with /AFRelationship /Source)"))
+    if "/Encrypt" in doc.reader.trailer:
+        findings.append(Finding("archive", True, None, "the file is encrypted, which PDF/A forbids"))
+    return findings
 
 
 def _destination_problem(doc: Document, dest, named: dict, depth: int = 0) -> str:

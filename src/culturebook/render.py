@@ -8,6 +8,7 @@ and the URL fetcher serves only files inside the project; everything WeasyPrint 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -177,7 +178,8 @@ class Renderer:
     # --- documents --------------------------------------------------------------------------
 
     def booklet(self, edition: Edition, print_edition: bool = False,
-                personalised: bool = False, recipient: dict | None = None) -> Rendered:
+                personalised: bool = False, recipient: dict | None = None,
+                archive: tuple[Path, ...] = ()) -> Rendered:
         """The A5 booklet, padded with intentional pages to a multiple of four.
 
         A chapter opens on a right-hand page; where that leaves the page before it blank, a second
@@ -185,6 +187,9 @@ class Renderer:
         a booklet has no accidental blank pages. The `personalised` booklet is the shared part of
         personalised booklets: its first two pages (cover and letter) are placeholders that each
         recipient's personal pages replace. (With a `recipient`, one person's whole booklet.)
+
+        The screen booklet is a tagged PDF (PDF/UA-1). With `archive` (the content files it was
+        made from), it is the archival edition instead: PDF/A-3a, those files embedded in it.
         """
         frontispieces: list[str] = []
         if recipient or personalised:
@@ -211,7 +216,9 @@ class Renderer:
                 f"the booklet has {body} pages and only {len(pad_pages)} padding pages; "
                 "it cannot be padded to a multiple of 4")])
         pages = [p for i, p in enumerate(document.pages) if i not in pad_pages or i in keep_pad]
-        return self.write(document.copy(pages), edition, print_edition)
+        tagged = not (print_edition or personalised or recipient)
+        return self.write(document.copy(pages), edition, print_edition, tagged=tagged,
+                          sources=archive)
 
     def labels_overlay(self, pages: list, width_mm: float, height_mm: float,
                        edition: Edition) -> bytes:
@@ -259,8 +266,8 @@ class Renderer:
         document = self.layout(self.poster_html(edition, subject, size, print_edition), edition,
                                "poster.html")
         check_frames(document, edition, f"its {size} poster", one_page=True)
-        return dataclasses.replace(self.write(document, edition, print_edition),
-                                   fill=frame_fill(document.pages[0]))
+        written = self.write(document, edition, print_edition, tagged=not print_edition)
+        return dataclasses.replace(written, fill=frame_fill(document.pages[0]))
 
     def booklet_html(self, edition: Edition, print_edition: bool = False,
                      personalised: bool = False) -> str:
@@ -378,14 +385,41 @@ class Renderer:
         return (f"@color-profile device-cmyk {{ src: url({profile.as_uri()}); "
                 "components: cyan, magenta, yellow, black; }\n")
 
-    def write(self, document, edition: Edition, print_edition: bool = False) -> Rendered:
+    def write(self, document, edition: Edition, print_edition: bool = False,
+              tagged: bool = False, sources: tuple[Path, ...] = ()) -> Rendered:
+        """The PDF of a laid-out document: PDF/X-4 for print with an output profile, tagged
+        PDF/UA-1 for screen editions (`tagged`), PDF/A-3a with `sources` embedded (the archive)."""
+        from .tagging import tagged as tagging
+
         pdfx = print_edition and self.brand.output_profile() is not None
-        data = document.write_pdf(
-            uncompressed_pdf=False,
-            custom_metadata=False,
-            pdf_variant="pdf/x-4" if pdfx else None,
-        )
+        variant = "pdf/x-4" if pdfx else None
+        options: dict = {}
+        if sources:
+            variant = "pdf/a-3a"  # tagged, like the screen editions; PDF/A-3 allows the sources
+            options["attachments"] = [self.source_attachment(path, edition) for path in sources]
+        elif tagged:
+            variant = "pdf/ua-1"
+        with tagging(document) if variant in ("pdf/ua-1", "pdf/a-3a") else contextlib.nullcontext():
+            with _LogCapture() as capture:
+                data = document.write_pdf(uncompressed_pdf=False, custom_metadata=False,
+                                          pdf_variant=variant, **options)
+        messages = capture.messages([])
+        if messages:  # e.g. an image without alt text, which content checks should have caught
+            template = "poster.html" if len(document.pages) == 1 else "booklet.html"
+            raise ProjectError([Problem(Location(self.brand.dirs[0] / template), messages[0])])
         return Rendered(data, len(document.pages))
+
+    def source_attachment(self, path: Path, edition: Edition):
+        """A content file as a PDF/A-3 associated file (relationship Source), dated like the PDF
+        so the archive is byte-reproducible."""
+        import io
+
+        from weasyprint import Attachment
+
+        when = edition.created.replace(tzinfo=None)
+        return Attachment(file_obj=io.BytesIO(path.read_bytes()), name=path.name,
+                          description=f"content/{path.name}, the source of this edition",
+                          created=when, modified=when, relationship="Source")
 
     def find_reference(self, url: str, edition: Edition) -> Location:
         """Where a refused URL is written: a layout file, or else the content."""

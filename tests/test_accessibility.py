@@ -1,0 +1,359 @@
+"""Accessible and archival editions, as a screen reader and an archivist meet them.
+
+The structure tree is read back from the PDFs of the session build (culturebook's own reader,
+accessibility.read_structure, checked here against what the content says the booklet holds): the
+headings in order, the languages of passages, figures and their alt text, nothing drawn outside the
+tags, the bundle keeping its parts' trees, and the archive's PDF/A identification and embedded
+sources. The contrast arithmetic is table-driven.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from PIL import Image
+from pypdf import PdfReader
+
+from conftest import EDITIONS
+from culturebook.accessibility import contrast, heading_levels, read_structure
+from culturebook.expect import Expect
+from culturebook.preflight import preflight_pdf
+from projectkit import PROJECTS
+
+
+def structure(path):
+    return read_structure(PdfReader(path))
+
+
+def squash(text: str) -> str:
+    """Text as compared: case and spacing aside (headings may be set in capitals or tracked)."""
+    return "".join(text.split()).casefold()
+
+
+def booklet_headings(checked, lang: str) -> list[tuple[int, str]]:
+    """The headings a reader of the booklet sees, from the content: the cover title, contents,
+    mission and vision, values and each value, each chapter, milestones, the closing."""
+    edition = checked.content.edition(lang)
+    data = edition.data
+    labels = {**checked.brand.labels_for(lang), **(data.get("labels") or {})}
+    return ([(1, data["title"]), (2, labels["contents"]), (2, labels["mission"]),
+             (2, labels["vision"]), (2, labels["values"])]
+            + [(3, value["name"]) for value in data["values"]]
+            + [(2, chapter["title"]) for chapter in data["chapters"]]
+            + [(2, labels["milestones"]), (2, data["closing"]["title"])])
+
+
+# --- contrast ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "background", "ratio"), [
+    ("#000000", "#FFFFFF", 21.0),
+    ("#FFFFFF", "#FFFFFF", 1.0),
+    ("#777777", "#FFFFFF", 4.48),  # the classic grey just below AA
+    ("#767676", "#FFFFFF", 4.54),  # and the one just above
+    ("#1D2129", "#FFFFFF", 16.13),  # ink on paper
+    ("#FFFFFF", "#0052D9", 6.54),  # on-brand on the brand blue
+])
+def test_contrast_ratio(text, background, ratio):
+    assert contrast(text, background) == pytest.approx(ratio, abs=0.01)
+    assert contrast(background, text) == pytest.approx(ratio, abs=0.01)
+
+
+def test_the_default_theme_meets_aa(checked):
+    pairs = {(p["text"], p["background"]): contrast(checked.brand.colours[p["text"]],
+                                                     checked.brand.colours[p["background"]])
+             for p in checked.brand.contrast}
+    assert len(pairs) == 8 and min(pairs.values()) >= 4.5, pairs
+
+
+# --- the screen editions ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_booklet_is_tagged_with_the_booklets_headings_in_order(built_root, checked, lang):
+    found = structure(built_root / "build" / lang / "booklet.pdf")
+    assert found.marked and found.tree and found.display_title
+    assert found.lang == lang
+    assert found.untagged == {}, "text drawn outside the tags, by page"
+    expected = booklet_headings(checked, lang)
+    assert [(level, squash(text)) for level, text in found.headings] == \
+        [(level, squash(text)) for level, text in expected]
+    assert found.figures == []  # the default content has no images
+    assert {"L", "LI", "Link", "BlockQuote", "P"} <= set(found.tags)
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_the_structure_tree_matches_the_layouts_html(built_root, checked, lang):
+    """The tags follow the HTML: the same heading levels, in the same order."""
+    from culturebook.build import cache_dir
+    from culturebook.render import Renderer
+
+    renderer = Renderer(built_root, checked.brand, cache_dir())
+    html = renderer.booklet_html(checked.content.edition(lang))
+    found = structure(built_root / "build" / lang / "booklet.pdf")
+    # The padding pages a booklet does not need (and their Notes heading) are dropped after layout.
+    levels = [level for level, tag in heading_levels(html) if "notes-title" not in tag]
+    assert [level for level, _ in found.headings] == levels
+
+
+def test_passages_in_another_language_carry_it(built_root, checked):
+    """The Chinese names beneath the English values, and the English title on the Chinese cover."""
+    en = structure(built_root / "build" / "en" / "booklet.pdf")
+    natives = [v["native_name"] for v in checked.content.edition("en").data["values"]]
+    assert [(text, lang) for text, lang in en.languages] == [(n, "zh-Hans") for n in natives]
+    zh = structure(built_root / "build" / "zh-Hans" / "booklet.pdf")
+    title = checked.content.edition("en").data["title"]
+    assert (title, "en") in zh.languages
+
+
+def _drawn(page) -> tuple[list[str], set[int]]:
+    """The text a page draws as artifacts, and the marked-content ids it uses."""
+    stack, artifacts, ids = [], [], set()
+
+    def before(operator, operands, cm, tm):
+        if operator == b"BDC":
+            mcid = operands[1].get("/MCID") if hasattr(operands[1], "get") else None
+            stack.append(mcid)
+            if mcid is not None:
+                ids.add(int(mcid))
+        elif operator == b"BMC":
+            stack.append("artifact" if operands[0] == "/Artifact" else None)
+        elif operator == b"EMC":
+            stack.pop()
+
+    def text(value, *_):
+        if stack and stack[-1] == "artifact" and value.strip():
+            artifacts.append(value.strip())
+
+    page.extract_text(visitor_operand_before=before, visitor_text=text)
+    return artifacts, ids
+
+
+def test_running_heads_folios_and_ornaments_are_artifacts(built_root, checked):
+    reader = PdfReader(built_root / "build" / "en" / "booklet.pdf")
+    chapter = checked.content.edition("en").data["chapters"][0]
+    # The first chapter opens on page 9: its number is an ornament, its running head and folio
+    # are page furniture.
+    artifacts, _ = _drawn(reader.pages[8])
+    assert "01" in artifacts and "9" in artifacts
+    assert any(squash(chapter.get("short_title") or chapter["title"]) == squash(a) for a in artifacts)
+    # Every marked-content id on every page belongs to a structure element of that page.
+    parents = reader.trailer["/Root"]["/StructTreeRoot"]["/ParentTree"]["/Nums"]
+    table = {int(parents[i]): parents[i + 1] for i in range(0, len(parents), 2)}
+    for number, page in enumerate(reader.pages):
+        _, ids = _drawn(page)
+        elements = table[int(page["/StructParents"])]
+        assert ids == set(range(len(elements))), f"page {number + 1}"
+        assert all(e.get_object().raw_get("/Pg").idnum == page.indirect_reference.idnum
+                   for e in elements)
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_posters_are_tagged(built_root, checked, lang):
+    for poster in sorted((built_root / "build" / lang / "posters").glob("*.pdf")):
+        found = structure(poster)
+        assert found.marked and found.display_title and found.lang == lang, poster.name
+        assert found.untagged == {} and [lvl for lvl, _ in found.headings] == [1], poster.name
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_the_bundle_keeps_the_tags_of_its_parts(built_root, checked, lang):
+    folder = built_root / "build" / lang
+    values = [v["id"] for v in checked.content.edition(lang).data["values"]]
+    parts = [folder / "booklet.pdf"] + [folder / "posters" / f"{slug}.pdf"
+                                        for slug in ["mission-vision", *values]]
+    bundle_path = folder / "culture-kit.pdf"
+    found = structure(bundle_path)
+    assert found.marked and found.tree and found.display_title and found.lang == lang
+    assert found.untagged == {}
+    part_headings = [h for part in parts for h in structure(part).headings]
+    assert found.headings == part_headings
+    assert found.languages == [x for part in parts for x in structure(part).languages]
+    # Each page's marked content and each link still find their structure elements.
+    reader = PdfReader(bundle_path)
+    document = reader.trailer["/Root"]["/StructTreeRoot"]["/K"][0].get_object()
+    assert document["/S"] == "/Document"
+    assert [k.get_object()["/S"] for k in document["/K"]] == ["/Part"] * len(parts)
+    nums = reader.trailer["/Root"]["/StructTreeRoot"]["/ParentTree"]["/Nums"]
+    table = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2)}
+    for number, page in enumerate(reader.pages):
+        _, ids = _drawn(page)
+        elements = table[int(page["/StructParents"])]
+        assert ids == set(range(len(elements))), f"page {number + 1}"
+        for annot in page.get("/Annots") or []:
+            element = table[int(annot.get_object()["/StructParent"])].get_object()
+            objects = [k.get_object() for k in element["/K"] if not isinstance(k, int)]
+            assert any(o.get("/Type") == "/OBJR" and o.raw_get("/Obj").idnum == annot.idnum
+                       for o in objects)
+            # The element is the link, or a span of text inside it (a contents entry's number).
+            kinds = [element["/S"], element["/P"].get_object()["/S"]]
+            assert "/Link" in kinds, kinds
+
+
+# --- the archive -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_archive_is_pdfa3_carrying_its_content_files(built_root, checked, lang):
+    path = built_root / "build" / lang / "archive" / "booklet.pdf"
+    reader = PdfReader(path)
+    root = reader.trailer["/Root"]
+    xmp = root["/Metadata"].get_data().decode()
+    assert re.search(r'pdfaid:part="3"', xmp) and re.search(r'pdfaid:conformance="A"', xmp)
+    assert "/Encrypt" not in reader.trailer
+    assert [i["/S"] for i in root["/OutputIntents"]] == ["/GTS_PDFA1"]
+    content = built_root / "content"
+    expected = ["publication.yaml", "en.yaml"] + ([f"{lang}.yaml"] if lang != "en" else [])
+    assert list(reader.attachments) == expected
+    for name, copies in reader.attachments.items():
+        assert copies == [(content / name).read_bytes()], name  # byte for byte
+    assert [f.get_object()["/AFRelationship"] for f in root["/AF"]] == ["/Source"] * len(expected)
+    found = read_structure(reader)
+    assert found.marked and found.untagged == {} and found.lang == lang
+    assert [(lvl, squash(t)) for lvl, t in found.headings] == \
+        [(lvl, squash(t)) for lvl, t in booklet_headings(checked, lang)]
+    for font in _fonts(reader):
+        descriptor = font["/DescendantFonts"][0]["/FontDescriptor"] if "/DescendantFonts" in font \
+            else font["/FontDescriptor"]
+        assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), font
+
+
+def _fonts(reader):
+    seen = {}
+    for page in reader.pages:
+        for ref in (page["/Resources"].get("/Font") or {}).values():
+            seen[ref.idnum] = ref.get_object()
+    return list(seen.values())
+
+
+def test_archive_is_made_again_when_only_a_comment_changes(make_project):
+    from culturebook.build import build
+
+    root = make_project()
+    build(root, "archive", ["en"])
+    en = root / "content" / "en.yaml"
+    en.write_text("# reviewed by HR\n" + en.read_text(encoding="utf-8"), encoding="utf-8")
+    written, _ = build(root, "archive", ["en"])
+    assert [a.path for a in written] == ["en/archive/booklet.pdf"]
+    attached = PdfReader(root / "build" / "en" / "archive" / "booklet.pdf").attachments
+    assert attached["en.yaml"] == [en.read_bytes()]
+
+
+# --- images -----------------------------------------------------------------------------------------
+
+
+def test_content_images_are_figures_with_their_alt_text_and_decoration_is_an_artifact(tmp_path):
+    from culturebook.build import build
+    from projectkit import edit, make_project
+
+    root = make_project(tmp_path / "project")
+    for name, colour in (("team.png", "navy"), ("rule.png", "gray")):
+        Image.new("RGB", (600, 400), colour).save(root / "content" / name)
+    edit(root / "content" / "en.yaml", "Everything else follows from that.",
+         "Everything else follows from that.\n\n      ![The team on the roof, 2019](team.png)"
+         "\n\n      ![decorative](rule.png)")
+    build(root, "booklet")
+    found = structure(root / "build" / "en" / "booklet.pdf")
+    assert found.figures == ["The team on the roof, 2019"]
+    assert found.untagged == {}
+
+
+# --- the preflight checks ---------------------------------------------------------------------------
+
+
+def test_preflight_finds_an_untagged_screen_pdf():
+    data = (PROJECTS / "preflight-clean" / "screen.pdf").read_bytes()
+    expect = Expect(kind="booklet", edition="en", tagged=True)
+    messages = [f.message for f in preflight_pdf(data, expect) if f.check == "tags"]
+    assert messages == [
+        "not a tagged PDF (no /MarkInfo /Marked true): a screen reader cannot follow it",
+        "no structure tree (/StructTreeRoot)",
+        "the title bar shows the file name, not the title (/DisplayDocTitle is not true)",
+        "page 1: text drawn outside the tags, which a screen reader skips",
+    ]
+    archive = [f.message for f in preflight_pdf(data, Expect(kind="booklet", edition="en", archive=True))
+               if f.check == "archive"]
+    assert archive == [
+        "the XMP metadata does not identify PDF/A-3 (pdfaid:part)",
+        "no PDF/A output intent (/GTS_PDFA1)",
+        "no content file embedded as its source (/AF with /AFRelationship /Source)",
+    ]
+
+
+def test_preflight_finds_a_skipped_heading_and_a_figure_without_alt():
+    """A tagged PDF made straight with WeasyPrint (which only logs the missing alt text)."""
+    from culturebook.render import load_weasyprint
+
+    load_weasyprint()
+    from weasyprint import HTML
+
+    pixel = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8"
+             "z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
+    html = (f'<html lang="en"><title>T</title><h1>One</h1><h3>Three</h3><img src="{pixel}">'
+            "</html>")
+    import logging
+
+    logging.getLogger("weasyprint").disabled = True
+    try:
+        data = HTML(string=html).write_pdf(pdf_variant="pdf/ua-1")
+    finally:
+        logging.getLogger("weasyprint").disabled = False
+    found = read_structure(PdfReader(io.BytesIO(data)))
+    assert found.headings == [(1, "One"), (3, "Three")] and found.figures == [None]
+    messages = [f.message for f in preflight_pdf(data, Expect(kind="poster", edition="en", tagged=True))
+                if f.check == "tags"]
+    assert messages == ["heading level skipped: H3 after H1",
+                        "1 figure without alternative text (/Alt)"]
+
+
+def _reading_order(reader, index: int) -> list[tuple[float, float, str]]:
+    """(x, y from the top, text) of each tagged run of text on a page, in structure-tree order."""
+    from conftest import _mult
+
+    page = reader.pages[index]
+    stack, where = [], {}
+
+    def before(operator, operands, cm, tm):
+        if operator == b"BDC":
+            mcid = operands[1].get("/MCID") if hasattr(operands[1], "get") else None
+            stack.append(int(mcid) if mcid is not None else None)
+        elif operator == b"BMC":
+            stack.append(None)
+        elif operator == b"EMC":
+            stack.pop()
+
+    def text(value, cm, tm, *_):
+        if stack and stack[-1] is not None and value.strip() and stack[-1] not in where:
+            m = _mult(list(tm), list(cm))
+            where[stack[-1]] = (m[4], float(page.mediabox.top) - m[5], value.strip())
+
+    page.extract_text(visitor_operand_before=before, visitor_text=text)
+    order: list[int] = []
+
+    def walk(element) -> None:
+        kids = element.get("/K")
+        for kid in kids if isinstance(kids, list) else [kids]:
+            if isinstance(kid, int):
+                if element.get("/Pg") == page.indirect_reference:
+                    order.append(kid)
+            elif kid is not None and "/S" in kid.get_object():
+                walk(kid.get_object())
+
+    walk(reader.trailer["/Root"]["/StructTreeRoot"]["/K"][0].get_object())
+    return [where[m] for m in order if m in where]
+
+
+@pytest.mark.parametrize("lang", EDITIONS)
+def test_reading_order_is_the_visual_order_on_every_page(built_root, lang):
+    """In structure-tree order, each run of text starts below the one before, or on the same line
+    further right: top to bottom, left to right, on every page of the booklet (the values spread
+    and the timeline included; every page of the default layouts is one column)."""
+    reader = PdfReader(built_root / "build" / lang / "booklet.pdf")
+    for index in range(len(reader.pages)):
+        runs = _reading_order(reader, index)
+        for (x0, y0, a), (x1, y1, b) in zip(runs, runs[1:], strict=False):
+            same_line = abs(y1 - y0) < 3
+            assert y1 > y0 - 3 and (not same_line or x1 > x0 - 1), \
+                f"page {index + 1}: {b!r} read after {a!r}"
