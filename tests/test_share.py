@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from pypdf import PdfReader
 
 from conftest import outline, read_pdf
 from culturebook.message import (
@@ -98,6 +99,32 @@ def test_pdfs_without_large_images_only_gain_their_settings(shared):
     prepared = (share_dir(shared, "zh-Hans") / ZH_FILES[0]).read_bytes()
     assert prepared.startswith(screen)
     assert len(prepared) - len(screen) < 2048
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_share_copies_keep_the_screen_editions_tags(shared, lang):
+    """A screen reader reads the copy people are sent: rewritten (en: its photograph resampled)
+    or not, it keeps the structure tree, every page's link to it and the figure's alt text."""
+    screen = PdfReader(shared / "build" / lang / "booklet.pdf")
+    prepared = PdfReader(share_dir(shared, lang) / FILES[lang][0])
+    assert prepared.root_object["/MarkInfo"]["/Marked"]  # a BooleanObject: False is falsy
+    assert "/StructTreeRoot" in prepared.root_object
+    assert prepared.root_object.get("/Lang") == screen.root_object.get("/Lang")
+    assert [page.get("/StructParents") for page in prepared.pages] == [
+        page.get("/StructParents") for page in screen.pages]
+
+    def alts(reader) -> list[str]:
+        found, todo = [], [reader.root_object["/StructTreeRoot"]]
+        while todo:
+            node = todo.pop().get_object()
+            if isinstance(node, dict):
+                if node.get("/S") == "/Figure":
+                    found.append(str(node.get("/Alt")))
+                kids = node.get("/K")
+                todo += kids if isinstance(kids, list) else [kids] if kids is not None else []
+        return sorted(found)
+
+    assert alts(prepared) == alts(screen) == (["Our workshop"] if lang == "en" else [])
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
