@@ -110,11 +110,7 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
             raise click.BadParameter(f"is for 'build personalised', not 'build {target}'",
                                      param_hint=hint)
     root = _root(project)
-    languages = content_languages(root)
-    for lang in editions:
-        if languages and lang not in languages:
-            raise click.BadParameter(f"'{lang}' is not one of the content's languages "
-                                     f"({', '.join(languages)})", param_hint="--edition")
+    _check_editions(root, editions)
     started = time.perf_counter()
     with _reporting(root, debug), _Progress(quiet, verbose) as progress:
         artifacts, warnings = build(root, target, list(editions) or None, strict, progress, force,
@@ -239,11 +235,7 @@ def preview_command(project: Path | None, port: int, editions: tuple[str, ...], 
     from .preview import Refused, serve
 
     root = _root(project)
-    languages = content_languages(root)
-    for lang in editions:
-        if languages and lang not in languages:
-            raise click.BadParameter(f"'{lang}' is not one of the content's languages "
-                                     f"({', '.join(languages)})", param_hint="--edition")
+    _check_editions(root, editions)
     with _reporting(root, debug):
         try:
             serve(root, port, list(editions), lambda line: err.print(_escape(line), crop=False))
@@ -358,11 +350,7 @@ def share_command(editions: tuple[str, ...], to: tuple[str, ...], recipients: Pa
         if not ADDRESS_RE.fullmatch(address.strip()):
             raise click.BadParameter(f"'{address}' is not an email address", param_hint="--to")
     root = _root(project)
-    languages = content_languages(root)
-    for lang in editions:
-        if languages and lang not in languages:
-            raise click.BadParameter(f"'{lang}' is not one of the content's languages "
-                                     f"({', '.join(languages)})", param_hint="--edition")
+    languages = _check_editions(root, editions)
     chosen = list(editions) or None
     with _reporting(root, debug), _Progress(quiet) as progress:
         _, warnings = build(root, "bundle", chosen, progress=progress)
@@ -498,6 +486,16 @@ class _send_lock:
 
     def __exit__(self, *exc) -> None:
         self.handle.close()
+
+
+def _check_editions(root: Path, editions) -> list[str]:
+    """The content's languages; --edition must name one of them (a usage error otherwise)."""
+    languages = content_languages(root)
+    for lang in editions:
+        if languages and lang not in languages:
+            raise click.BadParameter(f"'{lang}' is not one of the content's languages "
+                                     f"({', '.join(languages)})", param_hint="--edition")
+    return languages
 
 
 def _root(project: Path | None) -> Path:
