@@ -218,3 +218,31 @@ def test_weasyprint_loads_every_library_it_uses_and_leaves_library_lookup_as_it_
                             text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True"]
+
+
+def test_a_build_leaves_no_copies_of_the_fonts_behind(tmp_path):
+    """WeasyPrint copies every @font-face file (34 MB here) for each FontConfiguration and removes
+    the copies only on garbage collection, which forked workers and killed processes never reach:
+    each build leaked the fonts once per worker. Copies now go to culturebook's cache, and go when
+    their process exits; a killed process's copies go at the next build."""
+    import os
+    import subprocess
+    import sys
+
+    from projectkit import make_project
+
+    root = make_project(tmp_path / "project", "minimal")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    copies = tmp_path / "cache" / "culturebook" / "font-copies"
+    dead = subprocess.Popen([sys.executable, "-c", "import os; print(os.getpid())"],
+                            stdout=subprocess.PIPE, text=True)
+    pid = int(dead.communicate()[0])  # a process that has ended, as a killed build has
+    (copies / f"{pid}-killed").mkdir(parents=True)
+    (copies / f"{pid}-killed" / "font.otf").write_bytes(b"x" * 1024)
+    before = {p.name for p in Path("/tmp").glob("weasyprint-*")}
+    result = subprocess.run([sys.executable, "-m", "culturebook", "build", "posters", "-j", "2",
+                             "-q", "--project", str(root)], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (root / "build" / "en" / "posters").glob("*.pdf"))  # it rendered
+    assert list(copies.iterdir()) == []
+    assert {p.name for p in Path("/tmp").glob("weasyprint-*")} <= before

@@ -48,6 +48,31 @@ class Rendered:
     fill: float | None = None  # a poster: how much of its frame's height its text takes
 
 
+def font_copies_folder(cache: Path) -> Path:
+    """A new folder for this process's copies of the theme's font files, under `cache`; first,
+    the folders of processes that no longer run (killed before they could clean up) go."""
+    import shutil
+    import tempfile
+
+    root = cache / "font-copies"
+    root.mkdir(parents=True, exist_ok=True)
+    for folder in root.iterdir():
+        pid = folder.name.split("-")[0]
+        if pid.isdigit() and not _running(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def setup_fontconfig(fonts_dir: Path, cache_dir: Path) -> Path:
     """Point fontconfig at a configuration that lists only the project's fonts (before Pango loads);
     return the configuration file."""
@@ -148,6 +173,7 @@ class Renderer:
         self.root = project_root.resolve()
         self.brand = brand
         self.strict = strict
+        self.cache = cache
         fonts = self.root / "fonts"
         key = hashlib.sha256(str(fonts).encode()).hexdigest()[:16]
         setup_fontconfig(fonts, cache / "fontconfig" / key)
@@ -159,11 +185,24 @@ class Renderer:
     @functools.cached_property
     def font_config(self):
         """One FontConfiguration for every document; created (and WeasyPrint imported) only when
-        something is laid out, so a build with nothing to do stays quick."""
+        something is laid out, so a build with nothing to do stays quick.
+
+        WeasyPrint copies each @font-face file (34 MB for the default theme) into a folder of its
+        own, removed only when the configuration is garbage-collected: never, in a worker process
+        that exits through os._exit or a process that is killed. The folder is therefore one of
+        culturebook's, named after this process, removed when the process exits, and swept by a
+        later build if the process was killed."""
+        import multiprocessing.util
+        import shutil
+
         load_weasyprint()
         from weasyprint.text.fonts import FontConfiguration
 
-        return FontConfiguration()
+        config = FontConfiguration()
+        config._folder = font_copies_folder(self.cache)  # WeasyPrint 70 fills it on first use
+        multiprocessing.util.Finalize(config, shutil.rmtree, args=(str(config._folder), True),
+                                      exitpriority=1)
+        return config
 
     def asset(self, name: str) -> str:
         """The URL of a theme file (stylesheet, image): the first theme in the `extends` chain that
