@@ -60,3 +60,11 @@ def test_the_command_prints_it_or_writes_it(tmp_path):
     assert printed.returncode == 0 and printed.stdout == reference()
     written = run_cli("reference", "-o", "content.md", cwd=tmp_path)
     assert written.returncode == 0 and (tmp_path / "content.md").read_text(encoding="utf-8") == reference()
+
+
+def test_a_reference_that_cannot_be_written_is_one_line(tmp_path):
+    (tmp_path / "docs").write_text("a file where a folder should be\n", encoding="utf-8")
+    result = run_cli("reference", "-o", "docs/content.md", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["Error: docs/content.md: cannot write it: File exists"]
+    assert (tmp_path / "docs").read_text(encoding="utf-8") == "a file where a folder should be\n"

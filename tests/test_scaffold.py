@@ -65,3 +65,15 @@ def test_a_language_the_example_has_no_texts_in_is_a_usage_error(tmp_path):
         "Error: Invalid value for --languages: the blank project has no texts in 'fr' (it has en, "
         "zh-Hans)")
     assert not (tmp_path / "acme").exists()
+
+
+def test_a_folder_that_cannot_be_made_is_one_line(tmp_path):
+    (tmp_path / "notes.txt").write_text("a file, not a folder\n", encoding="utf-8")
+    before = snapshot(tmp_path)
+    result = run_cli("new", "notes.txt/acme", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "notes.txt/acme: cannot make a folder here: File exists",
+        "    hint: name a folder you can write to",
+        "1 problem in 1 file; nothing was written"]
+    assert snapshot(tmp_path) == before

@@ -290,8 +290,11 @@ def reference_command(output: Path | None) -> None:
     text = reference()
     if output is None:
         click.echo(text, nl=False)
-    else:
+        return
+    try:
         write_atomic(output, text.encode("utf-8"))
+    except OSError as exc:
+        raise click.ClickException(f"{output}: cannot write it: {exc.strerror}") from None
 
 
 @main.command("share")

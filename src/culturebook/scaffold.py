@@ -50,8 +50,12 @@ def new_project(folder: Path, example: str = "blank", name: str | None = None,
                                     + "; add a language later by copying a content file")])
     name = name or ("Tencent" if example == "tencent" else "Example Co")
     theme = _slug(name) or "brand"
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as exc:
+        raise ProjectError([Problem(Location(folder), f"cannot make a folder here: {exc.strerror}",
+                                    "name a folder you can write to")]) from None
     try:
         values = {"name": name, "theme": theme, "languages": ", ".join(languages),
                   "first": languages[0], "date": dt.date.today().isoformat(),
