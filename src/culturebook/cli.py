@@ -149,7 +149,9 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     every content image, the theme's text colours against WCAG AA contrast, and headings that
     never skip a level in the layouts; render nothing.
 
-    Reports every problem at once, each as path:line:col: message.
+    Reports every problem at once, each as path:line:col: message, grouped by file. Then, per
+    edition: the fields still waiting for a translation, each chapter's length and reading time,
+    and each value statement's length with how full its poster's frame was when last built.
     """
     root = _root(project)
     with _reporting(root, debug):
