@@ -394,3 +394,66 @@ def shared(tmp_path_factory) -> Path:
     result = run_cli("share", cwd=root)
     assert result.returncode == 0, result.stderr
     return root
+
+
+def marks_drawn(page) -> tuple[list[str], set[int]]:
+    """The text a page draws as artifacts, and the marked-content ids it uses."""
+    stack, artifacts, ids = [], [], set()
+
+    def before(operator, operands, cm, tm):
+        if operator == b"BDC":
+            mcid = operands[1].get("/MCID") if hasattr(operands[1], "get") else None
+            stack.append(mcid)
+            if mcid is not None:
+                ids.add(int(mcid))
+        elif operator == b"BMC":
+            stack.append("artifact" if operands[0] == "/Artifact" else None)
+        elif operator == b"EMC":
+            stack.pop()
+
+    def text(value, *_):
+        if stack and stack[-1] == "artifact" and value.strip():
+            artifacts.append(value.strip())
+
+    page.extract_text(visitor_operand_before=before, visitor_text=text)
+    return artifacts, ids
+
+
+def parent_tree_faults(reader: PdfReader) -> list[str]:
+    """What a screen reader could not follow from a tagged PDF's pages to its structure tree: a
+    page whose marked-content ids are not exactly its parent-tree entries, an entry that is not an
+    element of that page or does not hold that id, a link whose element does not hold it (the
+    element is the link, or a span inside it: a contents entry's number), and an element whose
+    /P is not the element that holds it."""
+    root = reader.trailer["/Root"]["/StructTreeRoot"]
+    nums = root["/ParentTree"]["/Nums"]
+    table = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2)}
+    faults = []
+    for number, page in enumerate(reader.pages, start=1):
+        _, ids = marks_drawn(page)
+        elements = table[int(page["/StructParents"])]
+        if ids != set(range(len(elements))):
+            faults.append(f"page {number}: ids {sorted(ids)}, {len(elements)} entries")
+        for mcid, ref in enumerate(elements):
+            element = ref.get_object()
+            kids = element["/K"] if isinstance(element["/K"], list) else [element["/K"]]
+            if element.raw_get("/Pg").idnum != page.indirect_reference.idnum or mcid not in kids:
+                faults.append(f"page {number}: id {mcid} leads to an element that does not hold it")
+        for annot in page.get("/Annots") or []:
+            element = table[int(annot.get_object()["/StructParent"])].get_object()
+            objects = [k.get_object() for k in element["/K"] if not isinstance(k, int)]
+            holds = any(o.get("/Type") == "/OBJR" and o.raw_get("/Obj").idnum == annot.idnum
+                        for o in objects)
+            kinds = [element["/S"], element["/P"].get_object()["/S"]]
+            if not holds or "/Link" not in kinds:
+                faults.append(f"page {number}: a link annotation not held by a Link ({kinds})")
+    todo = [(ref, root.indirect_reference) for ref in root["/K"]]
+    while todo:
+        ref, parent = todo.pop()
+        element = ref.get_object()
+        if element.raw_get("/P").idnum != parent.idnum:
+            faults.append(f"{element['/S']}: its /P is not the element holding it")
+        kids = element.get("/K")
+        todo += [(k, ref) for k in (kids if isinstance(kids, list) else [kids])
+                 if isinstance(k, IndirectObject) and "/S" in k.get_object()]
+    return faults

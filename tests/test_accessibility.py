@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from conftest import EDITIONS
+from conftest import EDITIONS, marks_drawn, parent_tree_faults
 from culturebook.accessibility import contrast, heading_levels, read_structure
 from culturebook.expect import Expect
 from culturebook.preflight import preflight_pdf
@@ -108,46 +108,16 @@ def test_passages_in_another_language_carry_it(built_root, checked):
     assert (title, "en") in zh.languages
 
 
-def _drawn(page) -> tuple[list[str], set[int]]:
-    """The text a page draws as artifacts, and the marked-content ids it uses."""
-    stack, artifacts, ids = [], [], set()
-
-    def before(operator, operands, cm, tm):
-        if operator == b"BDC":
-            mcid = operands[1].get("/MCID") if hasattr(operands[1], "get") else None
-            stack.append(mcid)
-            if mcid is not None:
-                ids.add(int(mcid))
-        elif operator == b"BMC":
-            stack.append("artifact" if operands[0] == "/Artifact" else None)
-        elif operator == b"EMC":
-            stack.pop()
-
-    def text(value, *_):
-        if stack and stack[-1] == "artifact" and value.strip():
-            artifacts.append(value.strip())
-
-    page.extract_text(visitor_operand_before=before, visitor_text=text)
-    return artifacts, ids
-
-
 def test_running_heads_folios_and_ornaments_are_artifacts(built_root, checked):
     reader = PdfReader(built_root / "build" / "en" / "booklet.pdf")
     chapter = checked.content.edition("en").data["chapters"][0]
     # The first chapter opens on page 9: its number is an ornament, its running head and folio
     # are page furniture.
-    artifacts, _ = _drawn(reader.pages[8])
+    artifacts, _ = marks_drawn(reader.pages[8])
     assert "01" in artifacts and "9" in artifacts
     assert any(squash(chapter.get("short_title") or chapter["title"]) == squash(a) for a in artifacts)
     # Every marked-content id on every page belongs to a structure element of that page.
-    parents = reader.trailer["/Root"]["/StructTreeRoot"]["/ParentTree"]["/Nums"]
-    table = {int(parents[i]): parents[i + 1] for i in range(0, len(parents), 2)}
-    for number, page in enumerate(reader.pages):
-        _, ids = _drawn(page)
-        elements = table[int(page["/StructParents"])]
-        assert ids == set(range(len(elements))), f"page {number + 1}"
-        assert all(e.get_object().raw_get("/Pg").idnum == page.indirect_reference.idnum
-                   for e in elements)
+    assert parent_tree_faults(reader) == []
 
 
 @pytest.mark.parametrize("lang", EDITIONS)
@@ -176,20 +146,7 @@ def test_the_bundle_keeps_the_tags_of_its_parts(built_root, checked, lang):
     document = reader.trailer["/Root"]["/StructTreeRoot"]["/K"][0].get_object()
     assert document["/S"] == "/Document"
     assert [k.get_object()["/S"] for k in document["/K"]] == ["/Part"] * len(parts)
-    nums = reader.trailer["/Root"]["/StructTreeRoot"]["/ParentTree"]["/Nums"]
-    table = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2)}
-    for number, page in enumerate(reader.pages):
-        _, ids = _drawn(page)
-        elements = table[int(page["/StructParents"])]
-        assert ids == set(range(len(elements))), f"page {number + 1}"
-        for annot in page.get("/Annots") or []:
-            element = table[int(annot.get_object()["/StructParent"])].get_object()
-            objects = [k.get_object() for k in element["/K"] if not isinstance(k, int)]
-            assert any(o.get("/Type") == "/OBJR" and o.raw_get("/Obj").idnum == annot.idnum
-                       for o in objects)
-            # The element is the link, or a span of text inside it (a contents entry's number).
-            kinds = [element["/S"], element["/P"].get_object()["/S"]]
-            assert "/Link" in kinds, kinds
+    assert parent_tree_faults(reader) == []
 
 
 # --- the archive -------------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from conftest import page_text, read_pdf, text_pieces
+from conftest import page_text, parent_tree_faults, read_pdf, text_pieces
+from culturebook.accessibility import read_structure
 from culturebook.build import build
 from culturebook.personalise import letter_for
 from culturebook.recipients import Recipient
@@ -137,6 +138,33 @@ def test_each_booklet_is_a_whole_pdf_of_its_own_pages_only(batch, lang):
         for number, offset in held.items():
             assert data[offset:].startswith(b"%d 0 obj" % number), (path.name, number)
         assert set(held) == reachable(reader), path.name
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_each_booklet_is_tagged_with_its_own_cover_and_letter(batch, lang):
+    """A personalised booklet is a tagged PDF like the screen booklet: a screen reader meets the
+    recipient's cover and letter where the placeholders were, then the booklet's own structure,
+    and every page's marked content and every link (the letter's too) finds its element."""
+    plain = read_structure(read_pdf(batch / "build" / lang / "booklet.pdf"))
+    names = {"ana-silva": "Ana Silva", "han-meimei": "韩梅梅", "jose-nunez": "José Núñez"}
+    for slug, path in booklets(batch, lang).items():
+        reader = PdfReader(path)
+        found = read_structure(reader)
+        assert found.marked and found.display_title and found.lang == lang, slug
+        assert found.untagged == {} and parent_tree_faults(reader) == [], slug
+        letter = f"Welcome, {names[slug]}" if lang == "en" else f"{names[slug]}，欢迎你"
+        assert found.headings[:2] == [plain.headings[0], (2, letter)], slug
+        assert found.headings[2:] == plain.headings[1:len(found.headings) - 1], slug
+        cover = f"For {names[slug]}" if lang == "en" else f"致 {names[slug]}"
+        assert found.text.count(names[slug]) >= 2 and cover in " ".join(found.text.split()), slug
+        for other in set(names.values()) - {names[slug]}:
+            assert other not in found.text, (slug, other)
+    # The English edition marks the Chinese name as Chinese; its letter's link is a Link.
+    han = read_structure(PdfReader(booklets(batch, "en")["han-meimei"]))
+    assert ("韩梅梅", "zh-Hans") in han.languages
+    ana = PdfReader(booklets(batch, "en")["ana-silva"])
+    assert [a.get_object()["/A"]["/URI"] for a in ana.pages[1]["/Annots"]] == \
+        ["https://example.com/handbook"]
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])

@@ -6,6 +6,7 @@ second copy."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -14,7 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
+from culturebook.accessibility import read_structure
 from culturebook.mail import Delivery, Retry, Server, send_all
 from projectkit import run_cli
 from smtpkit import PASSWORD, USER, free_port, wait_for
@@ -87,6 +90,9 @@ def test_each_recipient_gets_their_own_booklet_in_their_language(project, tmp_pa
     assert pdfs(ana)[EN_BOOKLET] == (share["en"] / "personalised" / "ana-silva.pdf").read_bytes()
     assert pdfs(jose)[EN_BOOKLET] == (share["en"] / "personalised" / "jose-nunez.pdf").read_bytes()
     assert pdfs(han)[ZH_BOOKLET] == (share["zh-Hans"] / "personalised" / "han-meimei.pdf").read_bytes()
+    # Each is tagged for a screen reader, with that person's letter in its structure.
+    mailed = read_structure(PdfReader(io.BytesIO(pdfs(ana)[EN_BOOKLET])))
+    assert mailed.marked and mailed.untagged == {} and (2, "Welcome, Ana Silva") in mailed.headings
     for name, data in pdfs(han).items():
         if name != ZH_BOOKLET:
             assert data == (share["zh-Hans"] / name).read_bytes()

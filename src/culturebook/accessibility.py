@@ -128,6 +128,7 @@ class Structure:
     languages: list[tuple[str, str]] = field(default_factory=list)  # (text, /Lang) of passages
     untagged: dict[int, int] = field(default_factory=dict)  # page (1-based) -> text runs untagged
     tags: list[str] = field(default_factory=list)  # every structure type, in order
+    text: str = ""  # all the tagged text, in reading order (empty when read without text)
 
 
 def read_structure(reader, text: bool = True) -> Structure:
@@ -193,6 +194,8 @@ def read_structure(reader, text: bool = True) -> Structure:
 
     walk(tree, None)
     info.tree = bool(info.tags)
+    if text:
+        info.text = text_of(tree, None)
     return info
 
 

@@ -145,9 +145,8 @@ def expect_for(path: str, settings: Settings, kind: str = "", edition: str = "")
     office = kind in ("imposed", "tiles")
     is_print = "/print/" in posix and not office
     archive = "/archive/" in posix
-    # Screen editions are tagged; personalised booklets are spliced from two renders, and are not.
-    tagged = archive or (kind in ("booklet", "poster", "bundle") and not is_print
-                         and "/personalised/" not in posix)
+    # Screen editions are tagged (personalised booklets too); print editions are not.
+    tagged = archive or (kind in ("booklet", "poster", "bundle") and not is_print)
     sheet_w, sheet_h = SHEETS_MM.get(settings.sheet, SHEETS_MM["A4"])
     trim = {"booklet": settings.booklet_mm, "poster": settings.poster_mm,
             "imposed": (sheet_h, sheet_w)}.get(kind)

@@ -111,19 +111,23 @@ class Splicer:
 
         writer = PdfWriter(clone_from=self.base)
         writer.pdf_header = self.header
-        sources = PdfReader(io.BytesIO(personal.data)).pages if any(personal.ranges) else []
+        reader = PdfReader(io.BytesIO(personal.data)) if any(personal.ranges) else None
+        sources = reader.pages if reader is not None else []
         replaced = [writer.pages[n].indirect_reference.idnum for n in range(PERSONAL_PAGES)]
+        structure = _Structure(writer, PERSONAL_PAGES)
         versions: list[dict[int, DictionaryObject] | None] = []
         for span in personal.ranges:
             if span is None:
                 versions.append(None)
                 continue
             first, count = span
-            mine = {}
+            mine, links = {}, {}
             for n in range(count):
                 page = DictionaryObject(writer.pages[n])  # a copy: the shared page stays
-                _take_page(writer, page, sources[first + n])
+                links.update(_take_page(writer, page, sources[first + n]))
                 mine[replaced[n]] = page
+            if structure.tagged:
+                mine.update(structure.graft(reader, first, count, mine, links))
             versions.append(mine)
         written = io.BytesIO()
         writer.write(written)
@@ -132,7 +136,7 @@ class Splicer:
         trailer = {"/Root": writer.root_object.indirect_reference}
         if writer._info is not None:
             trailer["/Info"] = writer._info.indirect_reference
-        shared = _reachable(list(trailer.values()), stop=set(replaced))
+        shared = _reachable(list(trailer.values()), stop=set(replaced) | structure.replaced)
         files = []
         for index, mine in enumerate(versions):
             if mine is None:
@@ -146,6 +150,157 @@ class Splicer:
     def booklet(self, personal: PersonalPages, index: int = 0) -> bytes:
         """Recipient `index`'s booklet (of a batch of one, when that is all that is needed)."""
         return self.booklets(personal)[index]
+
+
+class _Structure:
+    """The structure tree of the shared booklet (a tagged PDF), and each recipient's version of it.
+
+    The personal pages are laid out in their own document, with their own structure tree. A
+    recipient's booklet takes the shared tree with the top-level elements of the placeholder pages
+    swapped for those of their own pages (copied, pointing at the booklet's pages), and a parent
+    tree whose entries for pages 1 and 2 (and their links) lead to those copies. So a screen
+    reader meets the recipient's cover and letter, in order, where the placeholders were; the
+    objects of the document element and the parent tree are the only shared ones written anew."""
+
+    def __init__(self, writer, personal_pages: int):
+        self.writer = writer
+        root = writer.root_object.get("/StructTreeRoot")
+        self.tagged = root is not None
+        self.replaced: set[int] = set()
+        if not self.tagged:
+            return
+        root = root.get_object()
+        self.document_ref = _top(root)
+        self.tree_ref = root.raw_get("/ParentTree")
+        self.replaced = {self.document_ref.idnum, self.tree_ref.idnum}
+        pages = {p.indirect_reference.idnum: n for n, p in enumerate(writer.pages)}
+        kids = _kids(self.document_ref.get_object())
+        # The placeholder pages' elements: those whose content lies on pages 1 and 2 only.
+        spans = [_pages_of(kid, pages) for kid in kids]
+        placeholder = [bool(span) and max(span) < personal_pages for span in spans]
+        first = placeholder.index(True) if True in placeholder else 0
+        self.before = kids[:first]
+        self.after = [k for k, p in zip(kids[first:], placeholder[first:], strict=True) if not p]
+        nums = self.tree_ref.get_object()["/Nums"]
+        self.entries = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2)}
+        dropped = {int(a.get_object()["/StructParent"]) for n in range(personal_pages)
+                   for a in writer.pages[n].get("/Annots", []) if "/StructParent" in a.get_object()}
+        for key in dropped:
+            del self.entries[key]
+        self.next_key = max(int(nums[i]) for i in range(0, len(nums), 2)) + 1
+
+    def graft(self, reader, first: int, count: int, mine: dict, links: dict) -> dict:
+        """New versions of the document element and the parent tree for the recipient whose
+        personal pages are `reader`'s pages first.. first+count-1, now `mine` (page objects by
+        number) with `links` ({number of a link annotation in `reader`: its copy})."""
+        from pypdf.generic import (ArrayObject, DictionaryObject, IndirectObject, NameObject,
+                                   NullObject, NumberObject)
+
+        source_root = reader.trailer["/Root"]["/StructTreeRoot"]
+        source_pages = {p.indirect_reference.idnum: n for n, p in enumerate(reader.pages)}
+        target = {reader.pages[first + n].indirect_reference.idnum:
+                  self.writer.pages[n].indirect_reference for n in range(count)}
+        numbers = list(mine)  # the booklet's page objects, in order
+        own = [kid for kid in _kids(_top(source_root).get_object())
+               if (span := _pages_of(kid, source_pages)) and span <= set(range(first, first + count))]
+        copies: dict[int, object] = {}
+        grafted = [self._copy(kid, self.document_ref, target, links, copies) for kid in own]
+        document = DictionaryObject(self.document_ref.get_object())
+        document[NameObject("/K")] = ArrayObject([*self.before, *grafted, *self.after])
+
+        source_nums = source_root["/ParentTree"]["/Nums"]
+        source_entries = {int(source_nums[i]): source_nums[i + 1] for i in range(0, len(source_nums), 2)}
+        entries = dict(self.entries)
+        for n in range(count):
+            key = int(mine[numbers[n]]["/StructParents"])
+            marked = source_entries[int(reader.pages[first + n]["/StructParents"])]
+            entries[key] = ArrayObject(copies.get(e.idnum, NullObject())
+                                       if isinstance(e, IndirectObject) else NullObject()
+                                       for e in marked)
+        key = self.next_key
+        for number, link in links.items():
+            element = source_entries.get(int(reader.get_object(number).get("/StructParent", -1)))
+            if not isinstance(element, IndirectObject) or element.idnum not in copies:
+                continue
+            link.get_object()[NameObject("/StructParent")] = NumberObject(key)
+            entries[key] = copies[element.idnum]
+            key += 1
+        tree = DictionaryObject(self.tree_ref.get_object())
+        tree[NameObject("/Nums")] = ArrayObject(
+            item for k in sorted(entries) for item in (NumberObject(k), entries[k]))
+        return {self.document_ref.idnum: document, self.tree_ref.idnum: tree}
+
+    def _copy(self, ref, parent, target: dict, links: dict, copies: dict):
+        """A copy of the structure element `ref` (of the personal pages' document) and the
+        elements under it, added to the writer: its parent `parent`, its pages the booklet's."""
+        from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
+
+        source = ref.get_object()
+        element = DictionaryObject()
+        new = self.writer._add_object(element)
+        copies[ref.idnum] = new
+        for key, value in source.items():
+            if key not in ("/K", "/P", "/Pg"):
+                element[NameObject(key)] = value.clone(self.writer)
+        element[NameObject("/P")] = parent
+        if "/Pg" in source:
+            element[NameObject("/Pg")] = target[source.raw_get("/Pg").idnum]
+        kids = ArrayObject()
+        for kid in _kids(source):
+            item = kid.get_object() if hasattr(kid, "get_object") else kid
+            if isinstance(item, int):
+                kids.append(NumberObject(item))
+            elif item.get("/Type") == "/OBJR":  # a link annotation: its copy on the page
+                annotation = item.raw_get("/Obj").idnum
+                if annotation in links:
+                    kids.append(self.writer._add_object(DictionaryObject({
+                        NameObject("/Type"): NameObject("/OBJR"),
+                        NameObject("/Obj"): links[annotation],
+                        NameObject("/Pg"): target[item.raw_get("/Pg").idnum]})))
+            elif item.get("/Type") == "/MCR":
+                kids.append(DictionaryObject({
+                    NameObject("/Type"): NameObject("/MCR"), NameObject("/MCID"): item["/MCID"],
+                    NameObject("/Pg"): target[item.raw_get("/Pg").idnum]}))
+            else:
+                kids.append(self._copy(kid, new, target, links, copies))
+        element[NameObject("/K")] = kids
+        return new
+
+
+def _top(root):
+    """The element under a structure tree root (WeasyPrint writes one: the Document)."""
+    kids = _kids(root)
+    if len(kids) != 1:
+        raise ValueError(f"a structure tree with {len(kids)} top-level elements, not one")
+    return kids[0]
+
+
+def _kids(element) -> list:
+    """An element's /K as a list of what it holds as written (references stay references)."""
+    from pypdf.generic import ArrayObject, IndirectObject
+
+    kids = element.raw_get("/K") if "/K" in element else None
+    if isinstance(kids, IndirectObject) and isinstance(kids.get_object(), ArrayObject):
+        kids = kids.get_object()
+    if kids is None:
+        return []
+    return list(kids) if isinstance(kids, ArrayObject) else [kids]
+
+
+def _pages_of(ref, pages: dict[int, int]) -> set[int]:
+    """The pages (by index) that the content of a structure element and its descendants is on."""
+    found: set[int] = set()
+    todo = [ref]
+    while todo:
+        item = todo.pop()
+        item = item.get_object() if hasattr(item, "get_object") else item
+        if not hasattr(item, "raw_get"):
+            continue
+        if "/Pg" in item and item.raw_get("/Pg").idnum in pages:
+            found.add(pages[item.raw_get("/Pg").idnum])
+        if item.get("/Type") != "/OBJR":
+            todo += _kids(item)
+    return found
 
 
 def _object_spans(data: bytes) -> dict[int, tuple[int, int]]:
@@ -268,9 +423,10 @@ def file_id(shared: bytes, personal: list[tuple[PersonalPages, int]]):
     return ArrayObject([ByteStringObject(raw), ByteStringObject(raw)])
 
 
-def _take_page(writer, target, source) -> None:
+def _take_page(writer, target, source) -> dict:
     """Make `target` (a page of `writer`) draw `source`'s content with `source`'s resources, and
-    keep `source`'s web links (its internal links would point into another document)."""
+    keep `source`'s web links (its internal links would point into another document). Returns
+    {number of each link annotation kept: its copy}."""
     from pypdf.generic import ArrayObject, DictionaryObject, NameObject
 
     if "/Contents" in source:
@@ -287,12 +443,13 @@ def _take_page(writer, target, source) -> None:
                                       if name[1:] in used})
         resources[NameObject(key)] = value.clone(writer)
     target[NameObject("/Resources")] = resources
-    links = [a.clone(writer) for a in source.get("/Annots", [])
-             if a.get_object().get("/A", {}).get("/S") == "/URI"]
+    links = {a.idnum: a.clone(writer) for a in source.get("/Annots", [])
+             if a.get_object().get("/A", {}).get("/S") == "/URI"}
     if links:
-        target[NameObject("/Annots")] = ArrayObject(links)
+        target[NameObject("/Annots")] = ArrayObject(links.values())
     elif "/Annots" in target:
         del target[NameObject("/Annots")]
+    return links
 
 
 _SET_FONT = re.compile(rb"/([^\s/\[\]()<>{}%]+)\s+[-+\d.]+\s+Tf\b")

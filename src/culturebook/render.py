@@ -227,7 +227,7 @@ class Renderer:
         personalised booklets: its first two pages (cover and letter) are placeholders that each
         recipient's personal pages replace. (With a `recipient`, one person's whole booklet.)
 
-        The screen booklet is a tagged PDF (PDF/UA-1). With `archive` (the content files it was
+        A screen booklet (personalised ones too) is a tagged PDF (PDF/UA-1). With `archive` (the content files it was
         made from), it is the archival edition instead: PDF/A-3a, those files embedded in it.
         """
         frontispieces: list[str] = []
@@ -255,9 +255,8 @@ class Renderer:
                 f"the booklet has {body} pages and only {len(pad_pages)} padding pages; "
                 "it cannot be padded to a multiple of 4")])
         pages = [p for i, p in enumerate(document.pages) if i not in pad_pages or i in keep_pad]
-        tagged = not (print_edition or personalised or recipient)
-        return self.write(document.copy(pages), edition, print_edition, tagged=tagged,
-                          sources=archive)
+        return self.write(document.copy(pages), edition, print_edition,
+                          tagged=not print_edition, sources=archive)
 
     def labels_overlay(self, pages: list, width_mm: float, height_mm: float,
                        edition: Edition) -> bytes:
@@ -372,7 +371,8 @@ class Renderer:
                 problems.append(Problem(rows[i], f"{letters[i]['plain_name']}: {found[0]}",
                                         "shorten the welcome letter in the content, or this "
                                         "row's text"))
-        data = self.write(document, edition, print_edition).data if any(ranges) else b""
+        data = (self.write(document, edition, print_edition, tagged=not print_edition).data
+                if any(ranges) else b"")
         return PersonalPages(data, tuple(ranges), tuple(problems))
 
     # --- stages -----------------------------------------------------------------------------
