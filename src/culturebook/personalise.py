@@ -193,8 +193,14 @@ class _Structure:
         """New versions of the document element and the parent tree for the recipient whose
         personal pages are `reader`'s pages first.. first+count-1, now `mine` (page objects by
         number) with `links` ({number of a link annotation in `reader`: its copy})."""
-        from pypdf.generic import (ArrayObject, DictionaryObject, IndirectObject, NameObject,
-                                   NullObject, NumberObject)
+        from pypdf.generic import (
+            ArrayObject,
+            DictionaryObject,
+            IndirectObject,
+            NameObject,
+            NullObject,
+            NumberObject,
+        )
 
         source_root = reader.trailer["/Root"]["/StructTreeRoot"]
         source_pages = {p.indirect_reference.idnum: n for n, p in enumerate(reader.pages)}

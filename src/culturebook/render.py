@@ -227,8 +227,9 @@ class Renderer:
         personalised booklets: its first two pages (cover and letter) are placeholders that each
         recipient's personal pages replace. (With a `recipient`, one person's whole booklet.)
 
-        A screen booklet (personalised ones too) is a tagged PDF (PDF/UA-1). With `archive` (the content files it was
-        made from), it is the archival edition instead: PDF/A-3a, those files embedded in it.
+        A screen booklet (personalised ones too) is a tagged PDF (PDF/UA-1). With `archive` (the
+        content files it was made from), it is the archival edition instead: PDF/A-3a, those files
+        embedded in it.
         """
         frontispieces: list[str] = []
         if recipient or personalised:
