@@ -2,6 +2,9 @@
 contrast, skipped heading levels), and a finished PDF -> what a screen reader will meet (its
 structure tree, read with pypdf).
 
+`colour_uses` reads the text colours a filled layout draws, and the background under each, from
+WeasyPrint's cascade (no layout); `check_contrast` holds them to WCAG AA.
+
 `read_structure` is what the preflight checks `tags` and `archive` (preflight.py) and the tests
 read: the headings in reading order with their text, the figures and their alternative text, the
 languages of passages, and text drawn outside any tag.
