@@ -4,20 +4,31 @@ The structure tree is read back from the PDFs of the session build (culturebook'
 accessibility.read_structure, checked here against what the content says the booklet holds): the
 headings in order, the languages of passages, figures and their alt text, nothing drawn outside the
 tags, the bundle keeping its parts' trees, and the archive's PDF/A identification and embedded
-sources. The contrast arithmetic is table-driven.
+sources. The contrast arithmetic is table-driven; the colours a layout draws are derived from a
+tiny HTML and stylesheet through WeasyPrint's cascade.
 """
 
 from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 import pytest
 from PIL import Image
 from pypdf import PdfReader
 
 from conftest import EDITIONS, marks_drawn, parent_tree_faults
-from culturebook.accessibility import contrast, heading_levels, read_structure
+from culturebook.accessibility import (
+    ColourUse,
+    blend,
+    check_contrast,
+    colour_uses,
+    contrast,
+    heading_levels,
+    read_structure,
+)
+from culturebook.errors import Location, Problems
 from culturebook.expect import Expect
 from culturebook.preflight import preflight_pdf
 from projectkit import PROJECTS
@@ -62,10 +73,142 @@ def test_contrast_ratio(text, background, ratio):
 
 
 def test_the_default_theme_meets_aa(checked):
-    pairs = {(p["text"], p["background"]): contrast(checked.brand.colours[p["text"]],
-                                                     checked.brand.colours[p["background"]])
-             for p in checked.brand.contrast}
-    assert len(pairs) == 8 and min(pairs.values()) >= 4.5, pairs
+    from culturebook.build import check_layout_headings
+
+    uses = check_layout_headings(checked.root, checked.content, checked.brand, Problems())
+    names = {v: k for k, v in reversed(checked.brand.colours.items())}  # #FFFFFF: paper
+    pairs = {(u.text_var or names[u.text], u.background_var or names[u.background], u.large):
+             contrast(u.text, u.background) for u in uses}
+    # every pair the theme once had to list by hand is found in what the layouts draw
+    for text, background in [("ink", "paper"), ("muted", "paper"), ("brand", "paper"),
+                             ("brand-deep", "tint"), ("muted", "tint"), ("brand", "tint"),
+                             ("on-brand", "brand"), ("on-brand-soft", "brand")]:
+        assert (text, background, False) in pairs or (text, background, True) in pairs
+    assert all(ratio >= (3 if large else 4.5) for (_, _, large), ratio in pairs.items()), pairs
+    assert not checked.brand.contrast  # nothing left to list by hand
+
+
+# --- the colours a layout draws, from the cascade -----------------------------------------------
+
+TINY = """<!DOCTYPE html><html><head><style>
+@page { size: A6; @top-left { content: "Running head"; color: #666666; } }
+@page dark { background: #000080; @top-left { content: none; } }
+@page image { background: url(data:image/gif;base64,R0lGODlhAQABAAAAACw=); }
+html { color: #111111; font-size: 10pt; }
+.dark { page: dark; color: #FFFFFF; }
+.panel { background: rgb(255 0 0 / 0.5); }
+.half { color: rgb(0 0 0 / 0.5); }
+.grey { background: #EEEEEE; }
+.deep { color: #222222; }
+.photo { background: #FFFFFF url(data:image/gif;base64,R0lGODlhAQABAAAAACw=); }
+.shown-by-page { page: image; }
+h1 { font-size: 18pt; font-weight: 400; color: #777777; }
+.bold { font-size: 14pt; font-weight: 700; color: #767676; }
+.small { font-size: 13.5pt; font-weight: 700; color: #777777; }
+.note::after { content: " (see)"; color: #333333; }
+</style></head><body>
+<section class="dark"><p class="on-page">Named page</p></section>
+<div class="panel"><p class="half">Blended</p></div>
+<div class="grey"><div><span class="deep">Ancestor</span> tail</div></div>
+<div class="photo"><p class="over-image">Over an image</p></div>
+<section class="shown-by-page"><p>On a page with an image</p></section>
+<p style="display: none">Hidden</p>
+<p style="visibility: hidden">Invisible</p>
+<h1>Large</h1><p class="bold">Bold</p><p class="small">Not large</p>
+<p class="note"></p>
+</body></html>"""
+
+
+def tiny_uses(html: str = TINY) -> dict[str, ColourUse]:
+    from culturebook.render import load_weasyprint
+
+    load_weasyprint()
+    from weasyprint import HTML
+    from weasyprint.css import get_all_computed_styles
+
+    document = HTML(string=html)
+    uses = colour_uses(document, get_all_computed_styles(document), "tiny.html")
+    return {u.where.removesuffix(" in tiny.html"): u for u in uses}
+
+
+def test_text_is_measured_against_its_nearest_background():
+    uses = tiny_uses()
+    # on a named page: that page's background
+    assert uses[".on-page"] == ColourUse("#FFFFFF", "#000080", False, ".on-page in tiny.html")
+    # an ancestor's background: for an element's own text and for the tail after a child
+    assert (uses[".deep"].text, uses[".deep"].background) == ("#222222", "#EEEEEE")
+    assert (uses["div"].text, uses["div"].background) == ("#111111", "#EEEEEE")
+    # a translucent background over the page, translucent text over that
+    half = uses[".half"]
+    assert (half.text, half.alpha, half.background) == ("#000000", 0.5, "#FF8080")
+    assert blend(half.text, half.alpha, half.background) == "#804040"
+    # a margin box with content, on the default page (white); none on the dark page
+    assert uses["@page @top-left"].text == "#666666"
+    assert uses["@page @top-left"].background == "#FFFFFF"
+    assert not any(w.startswith("@page dark") for w in uses)
+    # generated text
+    assert uses[".note::after"].text == "#333333"
+    # over an image (the element's or its page's), hidden, invisible: not measured
+    assert not {".over-image", "p", "html", "body"} & set(uses), sorted(uses)
+
+
+def test_large_text_is_18pt_or_14pt_bold():
+    uses = tiny_uses()
+    assert uses["h1"].large and uses[".bold"].large and not uses[".small"].large
+
+
+class TinyTheme:
+    """What check_contrast reads of a theme: its colours, where each is written, its folders."""
+
+    def __init__(self, folder: Path, colours: dict[str, str]):
+        self.colours = colours
+        self.contrast = ()
+        self.dirs = (folder,)
+        self.file = folder / "theme.yaml"
+        self.file.write_text("colours:\n" + "".join(f"  {k}: \"{v}\"\n"
+                                                    for k, v in colours.items()))
+
+    def colour_location(self, name: str) -> Location:
+        return Location(self.file, list(self.colours).index(name) + 2, 3)
+
+    def setting_location(self, key: str) -> Location:
+        return Location(self.file, 1, 1)
+
+
+def test_large_text_needs_3_to_1_and_body_text_4_5_to_1(tmp_path):
+    theme = TinyTheme(tmp_path, {"grey": "#777777", "paper": "#FFFFFF", "ink": "#111111"})
+    grey = ColourUse("#777777", "#FFFFFF", True, "h1 in tiny.html")  # 4.48:1
+    problems = Problems()
+    check_contrast(theme, problems, [grey])
+    assert problems.items == [], "large text: 3:1 is enough"
+    check_contrast(theme, problems, [grey, ColourUse("#777777", "#FFFFFF", False,
+                                                     ".small in tiny.html")])
+    assert [(p.location.line, p.message) for p in problems.items] == [
+        (2, "colour 'grey' (#777777) on 'paper' (#FFFFFF) has a contrast of 4.48:1; body text "
+            "needs 4.5:1 (WCAG AA), e.g. .small in tiny.html")]
+
+
+def test_the_tiny_document_fails_only_where_body_text_is_too_light(tmp_path):
+    theme = TinyTheme(tmp_path, {"grey": "#777777", "paper": "#FFFFFF", "ink": "#111111"})
+    problems = Problems()
+    check_contrast(theme, problems, list(tiny_uses().values()))
+    messages = [p.message for p in problems.items]
+    assert len(messages) == 2, messages  # in document order: .half, then grey body text
+    assert messages[0] == ("colour #000000 at 50% opacity on #FF8080 has a contrast of 3.17:1; "
+                           "body text needs 4.5:1 (WCAG AA), e.g. .half in tiny.html")
+    assert messages[1] == ("colour 'grey' (#777777) on 'paper' (#FFFFFF) has a contrast of "
+                           "4.48:1; body text needs 4.5:1 (WCAG AA), e.g. .small in tiny.html")
+
+
+def test_a_literal_colour_is_reported_where_a_stylesheet_writes_it(tmp_path):
+    theme = TinyTheme(tmp_path, {"paper": "#FFFFFF"})
+    (tmp_path / "booklet.css").write_text("p {\n  color: #aaa;\n}\n")
+    problems = Problems()
+    check_contrast(theme, problems, [ColourUse("#AAAAAA", "#FFFFFF", False, "p in booklet.html")])
+    (problem,) = problems.items
+    assert problem.location == Location(tmp_path / "booklet.css", 2, 10)
+    assert problem.message.startswith("colour #AAAAAA on 'paper' (#FFFFFF) has a contrast of 2.32:1")
+    assert problem.hint == "darken or lighten #AAAAAA or 'paper' until they differ enough"
 
 
 # --- the screen editions ---------------------------------------------------------------------------

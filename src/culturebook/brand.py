@@ -70,8 +70,10 @@ THEME = Struct("theme", (
     )), "Fonts."),
     Field("labels", MapOf(LABELS, key=Text()), "Words the layouts print, per language."),
     Field("print", PRINT, "Print production: bleed, CMYK colours, office sheets."),
-    Field("contrast", ListOf(CONTRAST), "Each text colour and the background the layouts set it "
-          "on; `culturebook check` holds every pair to WCAG AA contrast."),
+    Field("contrast", ListOf(CONTRAST), "Extra pairs of text colour and background for "
+          "`culturebook check` to hold to WCAG AA contrast: only text the stylesheets do not show "
+          "(over an image, in a positioned overlay). Every text colour the stylesheets draw is "
+          "checked on its background without being listed."),
 ))
 
 

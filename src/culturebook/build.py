@@ -97,31 +97,74 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     check_templates(brand, problems)
     check_stylesheets(brand, problems, strict, cache_dir())
     check_print_settings(brand, content.editions[0].poster_size, problems)
-    if not problems.errors:  # the layouts compile: fill them to see their headings
-        check_layout_headings(root, content, brand, problems)
-    check_contrast(brand, problems)
+    uses: list = []
+    if not problems.errors:  # the layouts compile: fill them to see their headings and colours
+        uses = check_layout_headings(root, content, brand, problems)
+    check_contrast(brand, problems, uses, lambda where: _layout_file(brand, where))
     problems.raise_if_errors(strict)
     return Checked(root, content, brand, problems.warnings)
 
 
-def check_layout_headings(root: Path, content: Content, brand: Brand, problems: Problems) -> None:
+def check_layout_headings(root: Path, content: Content, brand: Brand, problems: Problems) -> list:
     """Fill the booklet and poster layouts for each edition (Jinja only, no layout) and check
     that their headings never skip a level: a screen reader's outline of the PDF is the
-    headings' outline."""
+    headings' outline. Return the text colours those documents draw on their backgrounds
+    (accessibility.ColourUse), from WeasyPrint's cascade of the same documents, for
+    check_contrast."""
     from .accessibility import check_heading_levels
     from .render import Renderer
 
     renderer = Renderer(root, brand, cache_dir())
     layouts = [d / name for d in brand.dirs for name in ("_pages.html", "_booklet_head.html")]
+    uses = []
     for edition in content.editions:
         found = Problems()
         template = next(d / "booklet.html" for d in brand.dirs if (d / "booklet.html").is_file())
         check_heading_levels(renderer.booklet_html(edition), template, layouts, found)
-        for _, _, subject in poster_subjects(edition, renderer)[:2]:  # mission, then a value
+        uses += layout_colour_uses(renderer, renderer.booklet_html(edition, every_frontispiece=True),
+                                   "booklet.html", f"{edition.lang} booklet")
+        for n, (_, _, subject) in enumerate(poster_subjects(edition, renderer)[:2]):
             template = next(d / "poster.html" for d in brand.dirs if (d / "poster.html").is_file())
-            check_heading_levels(renderer.poster_html(edition, subject, edition.poster_size),
-                                 template, layouts, found)
+            html = renderer.poster_html(edition, subject, edition.poster_size)
+            check_heading_levels(html, template, layouts, found)
+            uses += layout_colour_uses(renderer, html, "poster.html", f"{edition.lang} poster {n}")
         problems.items += [p for p in found.items if p not in problems.items]
+    return uses
+
+
+def layout_colour_uses(renderer, html: str, template: str, document: str) -> list:
+    """The text colours a filled layout draws (Renderer.colour_uses), remembered in the cache by
+    the document's HTML, the theme's stylesheets and WeasyPrint's version: a check with nothing
+    changed need not import WeasyPrint. One cache file per document of the project, replaced
+    when its inputs change."""
+    from importlib.metadata import version
+
+    from .accessibility import ColourUse
+
+    sheets = [p.read_text(encoding="utf-8") for d in renderer.brand.dirs
+              for p in sorted(d.rglob("*.css"))]
+    key = hashlib.sha256("\0".join([version("weasyprint"), html, *sheets]).encode()).hexdigest()
+    name = hashlib.sha256(f"{renderer.root}\0{document}".encode()).hexdigest()[:32]
+    stored = cache_dir() / "contrast" / f"{name}.json"
+    try:
+        data = json.loads(stored.read_text())
+        if data["key"] == key:
+            return [ColourUse(**use) for use in data["uses"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    uses = renderer.colour_uses(html, template)
+    try:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_text(json.dumps({"key": key, "uses": [asdict(u) for u in uses]}))
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return uses
+
+
+def _layout_file(brand: Brand, where: str) -> Path | None:
+    """The layout file a colour use names ("... in booklet.html"), in the first theme that has it."""
+    name = where.rsplit(" in ", 1)[-1] if " in " in where else ""
+    return next((d / name for d in brand.dirs if name and (d / name).is_file()), None)
 
 
 def check_templates(brand: Brand, problems: Problems) -> None:

@@ -146,7 +146,8 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
 @debug_option
 def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     """Check content, layouts, stylesheets and font coverage, and accessibility: alt text on
-    every content image, the theme's text colours against WCAG AA contrast, and headings that
+    every content image, each text colour the layouts draw against its background (WCAG AA
+    contrast, read from the stylesheets' cascade), and headings that
     never skip a level in the layouts; render nothing.
 
     Reports every problem at once, each as path:line:col: message, grouped by file. Then, per

@@ -309,13 +309,19 @@ class Renderer:
         return dataclasses.replace(written, fill=frame_fill(document.pages[0]))
 
     def booklet_html(self, edition: Edition, print_edition: bool = False,
-                     personalised: bool = False) -> str:
-        """The booklet's HTML as first laid out: with its inputs, what decides its PDF."""
-        key = ("booklet", edition.lang, print_edition, personalised)
+                     personalised: bool = False, every_frontispiece: bool = False) -> str:
+        """The booklet's HTML as first laid out: with its inputs, what decides its PDF.
+
+        With `every_frontispiece`, every chapter has the frontispiece a later pass gives it when
+        the page before it would be blank: the HTML that shows every element the booklet can
+        have, for checking the styles without laying it out."""
+        key = ("booklet", edition.lang, print_edition, personalised, every_frontispiece)
         if key not in self._html:
+            chapters = edition.data.get("chapters") or []
             self._html[key] = self.html(
                 "booklet.html", edition, print_edition, padding=PADDING_CANDIDATES,
-                frontispieces=[], recipient=PLACEHOLDER_RECIPIENT if personalised else None)
+                frontispieces=[str(c.get("id")) for c in chapters] if every_frontispiece else [],
+                recipient=PLACEHOLDER_RECIPIENT if personalised else None)
         return self._html[key]
 
     def poster_html(self, edition: Edition, subject: dict, size: str,
@@ -416,6 +422,22 @@ class Renderer:
             problems.error(Location(source), message)
         problems.raise_if_errors()
         return document
+
+    def colour_uses(self, html: str, template: str) -> list:
+        """The text colours a filled layout draws and their backgrounds (accessibility.colour_uses),
+        from WeasyPrint's cascade without layout: the stylesheets, base URL, URL fetcher and fonts
+        are those of `layout`. About 0.1 s a document, after WeasyPrint's import."""
+        load_weasyprint()
+        from weasyprint import HTML
+        from weasyprint.css import get_all_computed_styles
+
+        from .accessibility import colour_uses
+
+        document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
+                        url_fetcher=ConfinedFetcher(self.root))
+        with _LogCapture():  # what it would log, `layout` and check_stylesheets report
+            style_for = get_all_computed_styles(document, font_config=self.font_config)
+            return colour_uses(document, style_for, template)
 
     def profile_css(self) -> str:
         """The output profile as WeasyPrint's device-cmyk colour profile (PDF/X output intent)."""
