@@ -88,6 +88,36 @@ def test_the_default_theme_meets_aa(checked):
     assert not checked.brand.contrast  # nothing left to list by hand
 
 
+def test_the_colours_are_read_again_when_the_styles_can_change_not_for_words(make_project,
+                                                                             monkeypatch):
+    """`check` keeps what the cascade found per document: a changed statement reuses it, a
+    changed theme colour (it reaches the HTML as a custom property) does not."""
+    from culturebook.build import check_project
+    from culturebook.errors import ProjectError
+    from culturebook.render import Renderer
+
+    root = make_project()
+    check_project(root)
+    cascades = []
+    original = Renderer.colour_uses
+    monkeypatch.setattr(Renderer, "colour_uses",
+                        lambda self, html, template: cascades.append(template) or
+                        original(self, html, template))
+    en = root / "content" / "en.yaml"
+    en.write_text(en.read_text(encoding="utf-8").replace(
+        "Surpass ourselves through innovation", "Outdo ourselves by inventing"), encoding="utf-8")
+    check_project(root)
+    assert cascades == []
+    theme = root / "layouts" / "default" / "theme.yaml"
+    theme.write_text(theme.read_text(encoding="utf-8").replace(
+        'muted: "#4E5969"', 'muted: "#8E98A8"'), encoding="utf-8")
+    with pytest.raises(ProjectError) as failed:
+        check_project(root)
+    assert "booklet.html" in cascades
+    assert any("colour 'muted' (#8E98A8) on 'paper' (#FFFFFF)" in p.message
+               for p in failed.value.problems)
+
+
 # --- the colours a layout draws, from the cascade -----------------------------------------------
 
 TINY = """<!DOCTYPE html><html><head><style>

@@ -134,16 +134,17 @@ def check_layout_headings(root: Path, content: Content, brand: Brand, problems: 
 
 def layout_colour_uses(renderer, html: str, template: str, document: str) -> list:
     """The text colours a filled layout draws (Renderer.colour_uses), remembered in the cache by
-    the document's HTML, the theme's stylesheets and WeasyPrint's version: a check with nothing
-    changed need not import WeasyPrint. One cache file per document of the project, replaced
-    when its inputs change."""
+    the document's HTML without its words (_skeleton), the theme's stylesheets and WeasyPrint's
+    version: a check with nothing changed, or only words, need not run the cascade again. One
+    cache file per document of the project, replaced when its inputs change."""
     from importlib.metadata import version
 
     from .accessibility import ColourUse
 
     sheets = [p.read_text(encoding="utf-8") for d in renderer.brand.dirs
               for p in sorted(d.rglob("*.css"))]
-    key = hashlib.sha256("\0".join([version("weasyprint"), html, *sheets]).encode()).hexdigest()
+    key = hashlib.sha256("\0".join([version("weasyprint"), _skeleton(html), *sheets]).encode())
+    key = key.hexdigest()
     name = hashlib.sha256(f"{renderer.root}\0{document}".encode()).hexdigest()[:32]
     stored = cache_dir() / "contrast" / f"{name}.json"
     try:
@@ -159,6 +160,16 @@ def layout_colour_uses(renderer, html: str, template: str, document: str) -> lis
     except OSError:
         pass  # a cache that cannot be written only costs time
     return uses
+
+
+_WORDS = re.compile(r"(<style\b.*?</style>)|>([^<]*[^\s<][^<]*)<", re.DOTALL | re.IGNORECASE)
+
+
+def _skeleton(html: str) -> str:
+    """A filled layout with each run of text between tags written as one x: what the cascade
+    depends on (elements, attributes, the theme's custom properties in <style>, which elements
+    hold text at all) without the words, so editing a statement keeps its colours cached."""
+    return _WORDS.sub(lambda m: m.group(1) or ">x<", html)
 
 
 def _layout_file(brand: Brand, where: str) -> Path | None:
