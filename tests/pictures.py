@@ -109,13 +109,13 @@ colours:
   brand: "#C8102E"
   brand-deep: "#8E0B21"
   tint: "#FBEAEC"
-  on-brand-soft: "#F6CDD4"
+  on-brand-soft: "#FADDE2"
 print:
   colours:
     brand: "0 100 80 5"
     brand-deep: "0 100 75 35"
     tint: "0 8 4 0"
-    on-brand-soft: "0 20 10 0"
+    on-brand-soft: "0 14 7 0"
 """
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
+from pypdf.generic import StreamObject
 
 from conftest import page_text, parent_tree_faults, read_pdf, text_pieces
 from culturebook.accessibility import read_structure
@@ -127,17 +128,27 @@ def reachable(reader) -> set[int]:
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
 def test_each_booklet_is_a_whole_pdf_of_its_own_pages_only(batch, lang):
     """Booklets are put together from their batch's objects: each must be the PDF version the
-    shared booklet is, with a cross-reference table pointing at every object it holds, and hold
-    nothing but what its own pages draw (not a batch-mate's pages, nor the placeholder cover)."""
+    shared booklet is, with a cross-reference stream pointing at every object it holds (loose, or
+    in an object stream), and hold nothing but what its own pages draw (not a batch-mate's pages,
+    nor the placeholder cover)."""
     shared = (batch / "build" / lang / "booklet.pdf").read_bytes()[:9]
     for path in booklets(batch, lang).values():
         data = path.read_bytes()
         assert data[:9] == shared == b"%PDF-1.7\n"
         reader = PdfReader(path)  # not the shared one: reading pages caches objects in it
-        held = reader.xref[0]  # {number: offset} of the objects in use
-        for number, offset in held.items():
+        loose = reader.xref[0]  # {number: offset} of the objects written whole
+        for number, offset in loose.items():
             assert data[offset:].startswith(b"%d 0 obj" % number), (path.name, number)
-        assert set(held) == reachable(reader), path.name
+        packed = reader.xref_objStm  # {number: (object stream, index)} of the others
+        containers = {stream for stream, _ in packed.values()}
+        assert all(reader.get_object(n)["/Type"] == "/ObjStm" for n in containers)
+        xref = int(data[data.rindex(b"startxref") + 9:].split()[0])
+        assert data[xref:].startswith(b"%d 0 obj" % (max(loose)))  # the cross-reference stream
+        held = (set(loose) | set(packed)) - containers - {max(loose)}
+        assert held == reachable(reader), path.name
+        # Only streams are written loose: the structure tree's hundreds of small dictionaries
+        # and every other object are compressed in object streams.
+        assert all(isinstance(reader.get_object(n), StreamObject) for n in loose), path.name
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from conftest import page_text, read_pdf
@@ -77,3 +78,21 @@ def test_a_folder_that_cannot_be_made_is_one_line(tmp_path):
         "    hint: name a folder you can write to",
         "1 problem in 1 file; nothing was written"]
     assert snapshot(tmp_path) == before
+
+
+def test_the_theme_guides_rebrand_passes_check_and_its_contrast_example_is_what_check_says(tmp_path):
+    """docs/themes.md shows a four-colour theme and the line `check` prints for a deeper text colour
+    that fails contrast: both are true of the code."""
+    guide = (REPO / "docs" / "themes.md").read_text(encoding="utf-8")
+    theme = re.search(r"```yaml\n(name: \"Acme\".*?)```", guide, re.DOTALL)[1]
+    shown = re.search(r"```\n(layouts/acme/theme\.yaml:.*)\n```", guide)[1]
+    run_cli("new", "acme", "--name", "Acme", "--languages", "en", cwd=tmp_path)
+    root = tmp_path / "acme"
+    (root / "layouts" / "acme" / "theme.yaml").write_text(theme, encoding="utf-8")
+    assert run_cli("check", cwd=root).returncode == 0
+    paler = re.search(r"`on-brand-soft` of `(#[0-9A-F]{6})`", guide)[1]
+    (root / "layouts" / "acme" / "theme.yaml").write_text(
+        re.sub(r'on-brand-soft: "#\w+"', f'on-brand-soft: "{paler}"', theme, count=1),
+        encoding="utf-8")
+    result = run_cli("check", cwd=root)
+    assert result.returncode == 1 and result.stderr.splitlines()[0] == shown

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -114,7 +115,7 @@ class Splicer:
         reader = PdfReader(io.BytesIO(personal.data)) if any(personal.ranges) else None
         sources = reader.pages if reader is not None else []
         replaced = [writer.pages[n].indirect_reference.idnum for n in range(PERSONAL_PAGES)]
-        structure = _Structure(writer, PERSONAL_PAGES)
+        structure, batch = _Structure(writer, PERSONAL_PAGES), None
         versions: list[dict[int, DictionaryObject] | None] = []
         for span in personal.ranges:
             if span is None:
@@ -127,7 +128,8 @@ class Splicer:
                 links.update(_take_page(writer, page, sources[first + n]))
                 mine[replaced[n]] = page
             if structure.tagged:
-                mine.update(structure.graft(reader, first, count, mine, links))
+                batch = batch or _Batch(reader)
+                mine.update(structure.graft(batch, first, count, mine, links))
             versions.append(mine)
         written = io.BytesIO()
         writer.write(written)
@@ -136,15 +138,17 @@ class Splicer:
         trailer = {"/Root": writer.root_object.indirect_reference}
         if writer._info is not None:
             trailer["/Info"] = writer._info.indirect_reference
-        shared = _reachable(list(trailer.values()), stop=set(replaced) | structure.replaced)
+        anew = set(replaced) | structure.replaced  # each booklet writes its own version of these
+        shared = _reachable(list(trailer.values()), stop=anew)
+        packer = _Packer(data, spans, shared - anew)  # the shared objects' object stream, made once
         files = []
         for index, mine in enumerate(versions):
             if mine is None:
                 files.append(None)
                 continue
-            own = _reachable(list(mine.values()), stop=shared)
-            files.append(_assemble(self.header, data, spans, shared | own, mine, trailer,
-                                   file_id(self.shared, [(personal, index)])))
+            own = _reachable(list(mine.values()), stop=shared) | set(mine)
+            files.append(packer.assemble(self.header, own, mine, trailer,
+                                         file_id(self.shared, [(personal, index)])))
         return files
 
     def booklet(self, personal: PersonalPages, index: int = 0) -> bytes:
@@ -189,10 +193,10 @@ class _Structure:
             del self.entries[key]
         self.next_key = max(int(nums[i]) for i in range(0, len(nums), 2)) + 1
 
-    def graft(self, reader, first: int, count: int, mine: dict, links: dict) -> dict:
+    def graft(self, batch: _Batch, first: int, count: int, mine: dict, links: dict) -> dict:
         """New versions of the document element and the parent tree for the recipient whose
-        personal pages are `reader`'s pages first.. first+count-1, now `mine` (page objects by
-        number) with `links` ({number of a link annotation in `reader`: its copy})."""
+        personal pages are the batch's pages first.. first+count-1, now `mine` (page objects by
+        number) with `links` ({number of a link annotation in the batch: its copy})."""
         from pypdf.generic import (
             ArrayObject,
             DictionaryObject,
@@ -202,30 +206,26 @@ class _Structure:
             NumberObject,
         )
 
-        source_root = reader.trailer["/Root"]["/StructTreeRoot"]
-        source_pages = {p.indirect_reference.idnum: n for n, p in enumerate(reader.pages)}
-        target = {reader.pages[first + n].indirect_reference.idnum:
+        target = {batch.pages[first + n].indirect_reference.idnum:
                   self.writer.pages[n].indirect_reference for n in range(count)}
         numbers = list(mine)  # the booklet's page objects, in order
-        own = [kid for kid in _kids(_top(source_root).get_object())
-               if (span := _pages_of(kid, source_pages)) and span <= set(range(first, first + count))]
+        wanted = set(range(first, first + count))
+        own = [kid for kid, span in batch.kids if span and span <= wanted]
         copies: dict[int, object] = {}
         grafted = [self._copy(kid, self.document_ref, target, links, copies) for kid in own]
         document = DictionaryObject(self.document_ref.get_object())
         document[NameObject("/K")] = ArrayObject([*self.before, *grafted, *self.after])
 
-        source_nums = source_root["/ParentTree"]["/Nums"]
-        source_entries = {int(source_nums[i]): source_nums[i + 1] for i in range(0, len(source_nums), 2)}
         entries = dict(self.entries)
         for n in range(count):
             key = int(mine[numbers[n]]["/StructParents"])
-            marked = source_entries[int(reader.pages[first + n]["/StructParents"])]
+            marked = batch.entries[int(batch.pages[first + n]["/StructParents"])]
             entries[key] = ArrayObject(copies.get(e.idnum, NullObject())
                                        if isinstance(e, IndirectObject) else NullObject()
                                        for e in marked)
         key = self.next_key
         for number, link in links.items():
-            element = source_entries.get(int(reader.get_object(number).get("/StructParent", -1)))
+            element = batch.entries.get(int(batch.reader.get_object(number).get("/StructParent", -1)))
             if not isinstance(element, IndirectObject) or element.idnum not in copies:
                 continue
             link.get_object()[NameObject("/StructParent")] = NumberObject(key)
@@ -271,6 +271,20 @@ class _Structure:
                 kids.append(self._copy(kid, new, target, links, copies))
         element[NameObject("/K")] = kids
         return new
+
+
+class _Batch:
+    """The personal pages' document of a batch, read once: its pages, the top-level structure
+    elements with the pages each lies on, and its parent tree."""
+
+    def __init__(self, reader):
+        self.reader = reader
+        self.pages = list(reader.pages)
+        numbers = {p.indirect_reference.idnum: n for n, p in enumerate(self.pages)}
+        root = reader.trailer["/Root"]["/StructTreeRoot"]
+        self.kids = [(kid, _pages_of(kid, numbers)) for kid in _kids(_top(root).get_object())]
+        nums = root["/ParentTree"]["/Nums"]
+        self.entries = {int(nums[i]): nums[i + 1] for i in range(0, len(nums), 2)}
 
 
 def _top(root):
@@ -348,39 +362,91 @@ def _reachable(roots: list, stop: set[int]) -> set[int]:
     return found
 
 
-def _assemble(header: str, data: bytes, spans: dict, numbers: set[int], replaced: dict,
-              trailer: dict, identifier) -> bytes:
-    """A PDF of the objects `numbers` of `data`, the objects in `replaced` written anew, with its
-    own cross-reference table. The object numbers stay as they are; those left out are free."""
-    from pypdf.generic import DictionaryObject, NameObject, NumberObject
+class _Packer:
+    """Writes recipients' booklets from the objects of one batch file (`data`, whose objects are at
+    `spans`), compactly: streams are copied as they are, and every other object goes into a
+    compressed object stream: the objects all booklets share (`shared`) into one made once for the
+    batch, each booklet's own into another. A cross-reference stream lists them. (Loose objects,
+    as pypdf writes them, made a tagged booklet a third larger: its structure tree is hundreds of
+    small dictionaries, and the table had a line for every object of the batch.)"""
 
-    out = io.BytesIO()
-    out.write(header.encode("latin-1") + b"\n%\xe2\xe3\xcf\xd3\n")
-    offsets = {}
-    for number in sorted(numbers):
-        offsets[number] = out.tell()
-        if number in replaced:
-            out.write(b"%d 0 obj\n" % number)
-            replaced[number].write_to_stream(out)
-            out.write(b"\nendobj\n")
-        else:
-            start, end = spans[number]
-            out.write(data[start:end])
-    size = max(spans) + 1
-    free = [n for n in range(1, size) if n not in offsets] + [0]
-    next_free = dict(zip([0] + free[:-1], free, strict=True))
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n" % size)
-    for number in range(size):
-        if number in offsets:
-            out.write(b"%010d 00000 n \n" % offsets[number])
-        else:
-            out.write(b"%010d %05d f \n" % (next_free[number], 65535 if number == 0 else 1))
-    out.write(b"trailer\n")
-    DictionaryObject({NameObject("/Size"): NumberObject(size), NameObject("/ID"): identifier,
-                      **{NameObject(k): v for k, v in trailer.items()}}).write_to_stream(out)
-    out.write(b"\nstartxref\n%d\n%%%%EOF\n" % xref)
-    return out.getvalue()
+    def __init__(self, data: bytes, spans: dict[int, tuple[int, int]], shared: set[int]):
+        self.data, self.spans = data, spans
+        self.size = max(spans) + 1  # the batch's object numbers; then the two object streams
+        self.streams = {n for n, (start, end) in spans.items()
+                        if data[start:end].endswith(b"endstream\nendobj\n")}
+        self.shared_streams = sorted(shared & self.streams)
+        packed = sorted(shared - self.streams)
+        self.shared_stream = _object_stream(self.size, [(n, self._body(n)) for n in packed])
+        self.in_shared = {n: i for i, n in enumerate(packed)}
+
+    def _body(self, number: int) -> bytes:
+        """An object's bytes in the batch file, without `N 0 obj` and `endobj` around them."""
+        start, end = self.spans[number]
+        return self.data[start + len(b"%d 0 obj\n" % number):end - len(b"\nendobj\n")]
+
+    def assemble(self, header: str, own: set[int], replaced: dict, trailer: dict,
+                 identifier) -> bytes:
+        """A booklet of the shared objects and `own`, those in `replaced` written anew (the
+        object numbers stay the batch file's; those left out are free)."""
+        from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
+
+        out = io.BytesIO()
+        out.write(header.encode("latin-1") + b"\n%\xe2\xe3\xcf\xd3\n")
+        offsets: dict[int, int] = {}
+        for number in [*self.shared_streams, *sorted(own & self.streams)]:
+            offsets[number] = out.tell()
+            start, end = self.spans[number]
+            out.write(self.data[start:end])
+        offsets[self.size] = out.tell()
+        out.write(self.shared_stream)
+        bodies = []
+        for number in sorted(own - self.streams):
+            if number in replaced:
+                written = io.BytesIO()
+                replaced[number].write_to_stream(written)
+                bodies.append((number, written.getvalue()))
+            else:
+                bodies.append((number, self._body(number)))
+        offsets[self.size + 1] = out.tell()
+        out.write(_object_stream(self.size + 1, bodies))
+        compressed = {n: (self.size, i) for n, i in self.in_shared.items()}
+        compressed |= {n: (self.size + 1, i) for i, (n, _) in enumerate(bodies)}
+        xref = self.size + 2
+        offsets[xref] = out.tell()
+        rows = bytearray()
+        for number in range(xref + 1):
+            if number in offsets:
+                rows += b"\x01" + offsets[number].to_bytes(4, "big") + b"\x00\x00"
+            elif number in compressed:
+                stream, index = compressed[number]
+                rows += b"\x02" + stream.to_bytes(4, "big") + index.to_bytes(2, "big")
+            else:  # free: the head of the free list, or a number not in this booklet
+                rows += b"\x00\x00\x00\x00\x00" + (b"\xff\xff" if number == 0 else b"\x00\x01")
+        packed = zlib.compress(bytes(rows), 9)
+        entries = {"/Type": NameObject("/XRef"), "/Size": NumberObject(xref + 1),
+                   "/W": ArrayObject([NumberObject(1), NumberObject(4), NumberObject(2)]),
+                   "/ID": identifier, "/Filter": NameObject("/FlateDecode"),
+                   "/Length": NumberObject(len(packed)), **trailer}
+        out.write(b"%d 0 obj\n" % xref)
+        DictionaryObject({NameObject(k): v for k, v in entries.items()}).write_to_stream(out)
+        out.write(b"\nstream\n" + packed + b"\nendstream\nendobj\n")
+        out.write(b"startxref\n%d\n%%%%EOF\n" % offsets[xref])
+        return out.getvalue()
+
+
+def _object_stream(number: int, bodies: list[tuple[int, bytes]]) -> bytes:
+    """Object `number`: an object stream holding `bodies` ((object number, its bytes)), compressed."""
+    index, offset, parts = [], 0, []
+    for n, body in bodies:
+        index.append(b"%d %d" % (n, offset))
+        parts.append(body + b"\n")
+        offset += len(body) + 1
+    head = b" ".join(index) + b"\n"
+    packed = zlib.compress(head + b"".join(parts), 6)
+    return (b"%d 0 obj\n<< /Type /ObjStm /N %d /First %d /Filter /FlateDecode /Length %d >>\n"
+            b"stream\n" % (number, len(bodies), len(head), len(packed))
+            + packed + b"\nendstream\nendobj\n")
 
 
 def combine(shared: bytes, personal: list[tuple[PersonalPages, int]]) -> bytes:
