@@ -94,9 +94,10 @@ class Splicer:
 
     A batch's booklets are written together: the shared booklet and every recipient's personal
     pages go into one PDF, written once; each recipient's file is then put together from that
-    file's bytes: the shared objects, their own objects and their own versions of the first page
-    objects, with a cross-reference table of its own. A booklet costs a few copies of bytes rather
-    than a whole PDF written object by object."""
+    file's bytes: the shared objects, their own objects, and their own versions of the first page
+    objects and (in a tagged booklet) of the structure tree's document element and parent tree,
+    with a cross-reference stream of its own (_Packer). A booklet costs a few copies of bytes and
+    one small compressed stream rather than a whole PDF written object by object."""
 
     def __init__(self, shared: bytes):
         from pypdf import PdfReader
