@@ -421,3 +421,21 @@ def test_a_personal_layout_without_the_covers_is_one_line_and_nothing_is_written
         "    hint: start from the default theme's personal.html"]
     assert "Traceback" not in result.stderr
     assert not list((project / "build").rglob("*.pdf"))
+
+
+def test_the_letters_colours_are_held_to_contrast_at_check_time(project):
+    """`check` fills the cover and letter for a recipient with every column, so a colour only
+    the letter uses (its note's byline) is held to WCAG AA like the booklet's."""
+    css = project / "layouts" / "default" / "booklet.css"
+    rule = ".letter-note footer { font-size: var(--type-small); color: var(--colour-muted); }"
+    assert rule in css.read_text(encoding="utf-8")
+    css.write_text(css.read_text(encoding="utf-8").replace(rule, rule.replace("muted", "rule")),
+                   encoding="utf-8")
+    theme = (project / "layouts" / "default" / "theme.yaml").read_text(encoding="utf-8")
+    line = next(n for n, text in enumerate(theme.splitlines(), 1) if text.startswith("  rule:"))
+    result = run_cli("check", cwd=project)
+    assert result.returncode == 1
+    assert problem_lines(result)[0] == (
+        f"layouts/default/theme.yaml:{line}:3: colour 'rule' (#C9CDD4) on 'paper' (#FFFFFF) has a "
+        "contrast of 1.59:1; body text needs 4.5:1 (WCAG AA), e.g. .letter-note footer in "
+        "personal.html")

@@ -195,7 +195,7 @@ def colour_uses(document, style_for, template: str) -> list[ColourUse]:
             continue
         name = next((s["page"] for s in styles if s["page"] not in ("", "auto")), "")
         page_types = {page_style(name, side) for side in ("left", "right")}
-        where = f"{_describe(element)} in {template}"
+        where = f"{_describe(element, chain)} in {template}"
         if _has_own_text(element):
             for page_type in page_types:
                 _add_use(uses, styles[0], styles + [style_for(page_type)], where)
@@ -204,7 +204,7 @@ def colour_uses(document, style_for, template: str) -> list[ColourUse]:
             if pseudo is not None and _draws_text(pseudo["content"]):
                 for page_type in page_types:
                     _add_use(uses, pseudo, [pseudo] + styles + [style_for(page_type)],
-                             f"{_describe(element)}::{kind} in {template}")
+                             f"{_describe(element, chain)}::{kind} in {template}")
     names = {s["page"] for s in (style_for(e) for e in root.iter() if isinstance(e.tag, str))
              if s is not None and s["page"] not in ("auto",)} | {""}
     for name in sorted(names):
@@ -320,10 +320,18 @@ def _draws_text(content) -> bool:
     return any(kind != "string" or str(value).strip() for kind, value in content)
 
 
-def _describe(element) -> str:
-    """An element as a selector an author recognises: its first class, else its tag."""
-    classes = (element.get("class") or "").split()
-    return f".{classes[0]}" if classes else element.tag
+def _describe(element, chain: list) -> str:
+    """An element as a selector an author recognises: its first class, else its tag after the
+    nearest ancestor's first class (`.letter-note footer`), else its tag. `chain` is the element
+    and its ancestors, nearest first."""
+    def first_class(e) -> str:
+        classes = (e.get("class") or "").split()
+        return f".{classes[0]}" if classes else ""
+
+    if first_class(element):
+        return first_class(element)
+    named = next((first_class(e) for e in chain[1:] if first_class(e)), "")
+    return f"{named} {element.tag}" if named else element.tag
 
 
 # --- headings in the layouts -----------------------------------------------------------------

@@ -108,8 +108,9 @@ def check_project(root: Path, strict: bool = False) -> Checked:
 def check_layout_headings(root: Path, content: Content, brand: Brand, problems: Problems) -> list:
     """Fill the booklet and poster layouts for each edition (Jinja only, no layout) and check
     that their headings never skip a level: a screen reader's outline of the PDF is the
-    headings' outline. Return the text colours those documents draw on their backgrounds
-    (accessibility.ColourUse), from WeasyPrint's cascade of the same documents, for
+    headings' outline. Where the content has a welcome letter, fill the personalised cover and
+    letter too, for their colours. Return the text colours those documents draw on their
+    backgrounds (accessibility.ColourUse), from WeasyPrint's cascade of the same documents, for
     check_contrast."""
     from .accessibility import check_heading_levels
     from .render import Renderer
@@ -128,23 +129,47 @@ def check_layout_headings(root: Path, content: Content, brand: Brand, problems: 
             html = renderer.poster_html(edition, subject, edition.poster_size)
             check_heading_levels(html, template, layouts, found)
             uses += layout_colour_uses(renderer, html, "poster.html", f"{edition.lang} poster {n}")
+        if edition.data.get("welcome") and any((d / "personal.html").is_file() for d in brand.dirs):
+            # personalised booklets' cover and letter, filled in
+            # (their headings are the booklet's macros, checked above in booklet.html; a
+            # personal.html without them is the build's error, which says what is missing)
+            html = renderer.personal_html(edition, [sample_letter(content, edition)])
+            uses += layout_colour_uses(renderer, html, "personal.html", f"{edition.lang} letter")
         problems.items += [p for p in found.items if p not in problems.items]
     return uses
 
 
+def sample_letter(content: Content, edition: Edition) -> dict:
+    """A welcome letter with every line it can have: for a recipient with every column the
+    publication declares filled in (for checking the layout, not for printing)."""
+    import datetime
+
+    from .personalise import letter_for
+    from .recipients import Recipient
+
+    columns = content.settings.get("recipients") or {}
+    values = {column: datetime.date(2000, 1, 1) if kind == "date" else column
+              for column, kind in columns.items()}
+    person = Recipient(0, "Name", "name@example.com", "name", "", values, {})
+    return letter_for(person, edition.data["welcome"], str, lambda text: None)
+
+
 def layout_colour_uses(renderer, html: str, template: str, document: str) -> list:
     """The text colours a filled layout draws (Renderer.colour_uses), remembered in the cache by
-    the document's HTML without its words (_skeleton), the theme's stylesheets and WeasyPrint's
-    version: a check with nothing changed, or only words, need not run the cascade again. One
-    cache file per document of the project, replaced when its inputs change."""
+    the document's HTML without its words (_skeleton), the theme's stylesheets, WeasyPrint's
+    version and the code that reads them: a check with nothing changed, or only words, need not
+    run the cascade again. One cache file per document of the project, replaced when its inputs
+    change."""
     from importlib.metadata import version
 
+    from . import accessibility
     from .accessibility import ColourUse
 
     sheets = [p.read_text(encoding="utf-8") for d in renderer.brand.dirs
               for p in sorted(d.rglob("*.css"))]
-    key = hashlib.sha256("\0".join([version("weasyprint"), _skeleton(html), *sheets]).encode())
-    key = key.hexdigest()
+    reader = Path(accessibility.__file__).read_text(encoding="utf-8")  # how the uses are read
+    key = hashlib.sha256("\0".join([version("weasyprint"), reader, _skeleton(html), *sheets])
+                         .encode()).hexdigest()
     name = hashlib.sha256(f"{renderer.root}\0{document}".encode()).hexdigest()[:32]
     stored = cache_dir() / "contrast" / f"{name}.json"
     try:
