@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from pypdf import PdfReader
+from pypdf.generic import IndirectObject
 
 from conftest import EDITIONS, marks_drawn, parent_tree_faults
 from culturebook.accessibility import (
@@ -290,6 +291,51 @@ def test_running_heads_folios_and_ornaments_are_artifacts(built_root, checked):
     assert "01" in artifacts and "9" in artifacts
     assert any(squash(chapter.get("short_title") or chapter["title"]) == squash(a) for a in artifacts)
     # Every marked-content id on every page belongs to a structure element of that page.
+    assert parent_tree_faults(reader) == []
+
+
+def definition_items(reader) -> list[tuple[str, str]]:
+    """(label text, body text) of every list item that has a label (Lbl) and a body (LBody)."""
+    from culturebook.accessibility import _marked_text
+
+    pages = {p.indirect_reference.idnum: n for n, p in enumerate(reader.pages)}
+    marked = [_marked_text(page)[0] for page in reader.pages]
+
+    def text(element, page=None) -> str:
+        page = pages.get(element.raw_get("/Pg").idnum, page) if "/Pg" in element else page
+        kids = element.get("/K")
+        out = []
+        for kid in kids if isinstance(kids, list) else [kids]:
+            if isinstance(kid, int):
+                out.append(marked[page].get(kid, ""))
+            elif isinstance(kid, IndirectObject) and "/S" in kid.get_object():
+                out.append(text(kid.get_object(), page))
+        return "".join(out)
+
+    items, todo = [], [reader.trailer["/Root"]["/StructTreeRoot"]["/K"][0].get_object()]
+    while todo:
+        element = todo.pop(0)
+        kids = element.get("/K")
+        kids = [k.get_object() for k in (kids if isinstance(kids, list) else [kids])
+                if isinstance(k, IndirectObject) and "/S" in k.get_object()]
+        kinds = [k["/S"] for k in kids]
+        if element["/S"] == "/LI" and kinds[:2] == ["/Lbl", "/LBody"]:
+            items.append((" ".join(text(kids[0]).split()),
+                          " ".join(" ".join(text(k) for k in kids[1:]).split())))
+        todo += kids
+    return items
+
+
+def test_a_definition_list_reads_each_term_with_its_definition(built_root, checked):
+    """The imprint's <dl>: each term is the label of one list item and its definition that item's
+    body, so a reader says "Published: 11 November 2019" rather than two separate items."""
+    reader = PdfReader(built_root / "build" / "en" / "booklet.pdf")
+    labels = checked.brand.labels["en"]
+    data = checked.content.edition("en").data
+    items = dict(definition_items(reader))
+    assert items[labels["edition"]] == data["edition"]
+    assert items[labels["organisation"]] == data["organisation"]
+    assert labels["published"] in items
     assert parent_tree_faults(reader) == []
 
 

@@ -3,8 +3,7 @@ leaves out.
 
 WeasyPrint's `pdf/ua-1` variant writes a structure tree that follows the HTML (headings, lists,
 links, figures, reading order = document order) and marks backgrounds and borders as artifacts.
-Three things a screen reader needs are missing from it, and `tagged()` adds them while the PDF is
-written:
+What a screen reader needs and WeasyPrint leaves out, `tagged()` adds while the PDF is written:
 
 - a passage's language: an element with a `lang` attribute gets `/Lang` on its structure element;
 - running heads and folios (page-margin boxes) become artifacts; WeasyPrint tags their text as
@@ -13,7 +12,9 @@ written:
 - decorative elements (`aria-hidden="true"`, or `role="presentation"` on a decorative image) become
   artifacts, so a reader skips ornaments such as a large chapter number;
 - `data-actual-text` on an element becomes its /ActualText: what a reader reads instead of the
-  drawn text (a title broken into lines with its comma dropped is read whole).
+  drawn text (a title broken into lines with its comma dropped is read whole);
+- a definition list's term and definition are one list item, the term its label (Lbl) and the
+  definition its body (LBody); WeasyPrint makes each of them an item of its own.
 
 For PDF/A-3 it also lists each associated file once in the catalog's /AF (WeasyPrint 70 lists
 every embedded file twice there), and closes the sRGB profile it reads for the output intent.
@@ -34,6 +35,19 @@ TESTED_WEASYPRINT = "70."
 
 def _decorative(element) -> bool:
     return element is not None and any(element.get(k) == v for k, v in DECORATIVE)
+
+
+def _join(pdf, item, other) -> None:
+    """Move the children of the list item `other` (a <dd>'s) into `item` (its <dt>'s), so that a
+    term and its definition are one item: Lbl, then LBody. `other` is left out of the tree."""
+    for reference in other["K"]:
+        number = int(reference.split()[0]) if isinstance(reference, bytes) else None
+        child = pdf.objects[number] if number is not None else None
+        if child is not None and hasattr(child, "get") and child.get("P") == other.reference:
+            child["P"] = item.reference
+        item["K"].append(reference)
+    other["K"].clear()
+    other["S"] = "/NonStruct"
 
 
 def _artifact_boxes(document) -> set[int]:
@@ -78,6 +92,7 @@ def tagged(document):
         return marked(self, box, tag)
 
     building: list = []  # the HTML elements of the boxes being built, outermost first
+    terms: dict[bytes, object] = {}  # a definition list's reference -> the item of its last <dt>
 
     def build_tree_with_languages(box, parent, pdf, page_number, nums, annotations, tags):
         element = getattr(box, "element", None)
@@ -94,7 +109,16 @@ def tagged(document):
         building.append(element)
         try:
             for pdf_element in build_tree(box, parent, pdf, page_number, nums, annotations, tags):
-                if repeated and pdf_element["S"] not in ("/LI", "/LBody", "/Link"):
+                tag = element.tag if element is not None else None
+                if repeated and tag == "dt" and pdf_element["S"] == "/LBody":
+                    pdf_element["S"] = "/Lbl"  # a term is its item's label
+                elif not repeated and tag in ("dt", "dd") and pdf_element["S"] == "/LI":
+                    if tag == "dt":
+                        terms[parent.reference] = pdf_element
+                    elif parent.reference in terms:  # a definition joins its term's item
+                        _join(pdf, terms[parent.reference], pdf_element)
+                        continue
+                if repeated and pdf_element["S"] not in ("/LI", "/LBody", "/Lbl", "/Link"):
                     pdf_element["S"] = "/NonStruct"
                 else:
                     if lang and "Lang" not in pdf_element:
