@@ -149,6 +149,9 @@ def test_each_booklet_is_a_whole_pdf_of_its_own_pages_only(batch, lang):
         # Only streams are written loose: the structure tree's hundreds of small dictionaries
         # and every other object are compressed in object streams.
         assert all(isinstance(reader.get_object(n), StreamObject) for n in loose), path.name
+        # and each object once: no stream copied twice, no object in two object streams
+        assert all(data.count(b"\n%d 0 obj\n" % n) == 1 for n in loose), path.name
+        assert sum(int(reader.get_object(n)["/N"]) for n in containers) == len(packed), path.name
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])

@@ -147,7 +147,8 @@ class Splicer:
             if mine is None:
                 files.append(None)
                 continue
-            own = _reachable(list(mine.values()), stop=shared) | set(mine)
+            # (reachable() counts the shared objects it stops at: they are not this booklet's own)
+            own = (_reachable(list(mine.values()), stop=shared) - shared) | set(mine)
             files.append(packer.assemble(self.header, own, mine, trailer,
                                          file_id(self.shared, [(personal, index)])))
         return files
