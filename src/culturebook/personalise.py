@@ -416,18 +416,20 @@ class _Packer:
         compressed |= {n: (self.size + 1, i) for i, (n, _) in enumerate(bodies)}
         xref = self.size + 2
         offsets[xref] = out.tell()
+        # the third field: an object's place in its object stream, or a free entry's generation
+        wide = max(2, (max((i for _, i in compressed.values()), default=0).bit_length() + 7) // 8)
         rows = bytearray()
         for number in range(xref + 1):
             if number in offsets:
-                rows += b"\x01" + offsets[number].to_bytes(4, "big") + b"\x00\x00"
+                rows += b"\x01" + offsets[number].to_bytes(4, "big") + bytes(wide)
             elif number in compressed:
                 stream, index = compressed[number]
-                rows += b"\x02" + stream.to_bytes(4, "big") + index.to_bytes(2, "big")
+                rows += b"\x02" + stream.to_bytes(4, "big") + index.to_bytes(wide, "big")
             else:  # free: the head of the free list, or a number not in this booklet
-                rows += b"\x00\x00\x00\x00\x00" + (b"\xff\xff" if number == 0 else b"\x00\x01")
+                rows += bytes(5) + (65535 if number == 0 else 1).to_bytes(wide, "big")
         packed = zlib.compress(bytes(rows), 9)
         entries = {"/Type": NameObject("/XRef"), "/Size": NumberObject(xref + 1),
-                   "/W": ArrayObject([NumberObject(1), NumberObject(4), NumberObject(2)]),
+                   "/W": ArrayObject([NumberObject(1), NumberObject(4), NumberObject(wide)]),
                    "/ID": identifier, "/Filter": NameObject("/FlateDecode"),
                    "/Length": NumberObject(len(packed)), **trailer}
         out.write(b"%d 0 obj\n" % xref)
