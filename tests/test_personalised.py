@@ -442,3 +442,4 @@ def test_the_letters_colours_are_held_to_contrast_at_check_time(project):
         f"layouts/default/theme.yaml:{line}:3: colour 'rule' (#C9CDD4) on 'paper' (#FFFFFF) has a "
         "contrast of 1.59:1; body text needs 4.5:1 (WCAG AA), e.g. .letter-note footer in "
         "personal.html")
+    assert "Traceback" not in result.stderr and not (project / "build").exists()
