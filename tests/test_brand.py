@@ -29,10 +29,22 @@ def test_theme_values_reach_css_as_custom_properties(make_project):
     css = brand.css_properties()
     assert "--colour-brand: #0052D9;" in css
     assert "--type-body: 9.5pt;" in css
-    assert "--poster-word: 150pt;" in css
+    assert "--poster-band: 22pt;" in css
     assert ':lang(zh-Hans) { --font-text: "Noto Sans CJK SC";' in css
     assert brand.labels_for("zh-Hans")["contents"] == "目录"
     assert brand.stack_for("fr")["text"] == ["Inter"]  # any other language takes the default
+
+
+def test_fit_roles_take_the_languages_own_range():
+    """word-zh is the word role of every Chinese edition; other languages take word."""
+    from culturebook.brand import Brand
+
+    roles = {"word": {"max": "150pt", "min": "60pt", "lines": 3},
+             "word-zh": {"max": "300pt", "min": "84pt", "lines": 3},
+             "statement": {"max": "42pt", "min": "28pt"}}
+    brand = Brand("t", (), {}, {}, {}, {}, (), {}, {}, (), {}, fit={"roles": roles})
+    assert brand.fit_roles("zh-Hans") == {"word": roles["word-zh"], "statement": roles["statement"]}
+    assert brand.fit_roles("en") == {"word": roles["word"], "statement": roles["statement"]}
 
 
 def test_a_theme_that_extends_default_rebrands_the_booklet(make_project, tmp_path):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import all_text, page_size_mm, page_text, read_pdf
+from conftest import all_text, normalise, page_size_mm, page_text, read_pdf, text_pieces
 from culturebook.build import build
 from culturebook.errors import ProjectError
 from culturebook.render import ConfinedFetcher, format_date, title_lines
@@ -82,43 +82,54 @@ def test_every_page_of_the_default_booklets_has_content(built_root):
             assert page_text(reader, i).strip(), f"{lang} page {i + 1} is blank"
 
 
-def test_poster_statement_too_long_names_the_field(make_project):
-    root = make_project()
+def _set_statement(root: Path, statement: str) -> int:
+    """Give the first value of the English edition this statement; its line in en.yaml."""
     en = root / "content" / "en.yaml"
-    text = en.read_text(encoding="utf-8")
-    line = next(n for n, t in enumerate(text.splitlines(), 1) if "statement:" in t)
-    long = " ".join(["Every word of this statement makes the poster longer."] * 60)
-    lines = text.splitlines()
+    lines = en.read_text(encoding="utf-8").splitlines()
+    line = next(n for n, t in enumerate(lines, 1) if "statement:" in t)
     indent = lines[line - 1].index("statement:")
-    lines[line - 1] = " " * indent + f'statement: "{long}"'
+    lines[line - 1] = " " * indent + f'statement: "{statement}"'
     en.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return line
+
+
+def test_poster_statement_too_long_names_the_field(make_project):
+    """Beyond what the smallest legible size holds: one error at the field, saying by how much and
+    what would fit, and nothing written."""
+    root = make_project()
+    line = _set_statement(root, " ".join(["Every word of this statement makes the poster longer."] * 60))
     with pytest.raises(ProjectError) as info:
         build(root, "posters", ["en"])
     message = info.value.problems[0].format(root)
-    expected = (rf"content/en\.yaml:{line}:\d+: values\[1\]\.statement is too long for its A2 "
-                r"poster: it runs (\d+\.\d mm past its frame|into values\[1\]\.name by \d+\.\d mm)"
-                r"\n    hint: shorten the text$")
+    expected = (rf"content/en\.yaml:{line}:16: values\[1\]\.statement does not fit its A2 poster "
+                r"even at the smallest sizes the theme allows: at 28 pt it needs \d+ mm more than "
+                r"the frame's 428 mm\n    hint: about \d+ of its 540 words fit: shorten it, choose a "
+                r"larger sheet \(posters: size: in content/publication.yaml\), or lower the theme's "
+                r"fit: roles: statement: min:$")
     assert re.match(expected, message), message
+    assert len(info.value.problems) == 1
     assert not (root / "build" / "en" / "posters").exists()
 
 
-def test_poster_statement_a_little_too_long_runs_into_the_name(make_project):
-    """Some lines too many: the statement (anchored at the foot) climbs into the value's name."""
+def test_a_longer_statement_is_set_smaller_with_every_word(make_project):
+    """A statement that does not fit at the theme's largest size is set smaller (never below the
+    smallest), every word on the poster, and the series follows it."""
     root = make_project()
-    en = root / "content" / "en.yaml"
-    text = en.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    line = next(n for n, t in enumerate(lines, 1) if "statement:" in t)
-    indent = lines[line - 1].index("statement:")
-    lines[line - 1] = " " * indent + "statement: \"" + " ".join(
-        ["Hold firm to our principles and put ethics first."] * 20) + "\""
-    en.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(ProjectError) as info:
-        build(root, "posters", ["en"])
-    message = info.value.problems[0].format(root)
-    expected = (rf"content/en\.yaml:{line}:\d+: values\[1\]\.statement is too long for its A2 "
-                r"poster: it runs into values\[1\]\.(native_)?name by \d+\.\d mm")
-    assert re.match(expected, message), message
+    statement = " ".join(["Hold firm to our principles and put ethics first."] * 16)
+    _set_statement(root, statement)
+    build(root, "posters", ["en"])
+    posters = root / "build" / "en" / "posters"
+    sizes = {}
+    for pdf in sorted(posters.glob("*.pdf")):
+        reader = read_pdf(pdf)
+        assert len(reader.pages) == 1
+        sizes[pdf.stem] = sorted({round(p.size, 1) for p in text_pieces(reader, 0)})
+    text = normalise(all_text(read_pdf(posters / "integrity.pdf")))
+    assert normalise(statement) in text
+    statement_size = min(s for s in sizes["integrity"] if s > 25)
+    assert 28 <= statement_size < 42, sizes["integrity"]
+    for stem in ("proactivity", "collaboration", "creativity"):
+        assert statement_size in sizes[stem], (stem, sizes[stem])
 
 
 @pytest.mark.parametrize(("size", "mm"), [("A3", (297, 420)), ("Letter", (215.9, 279.4))])

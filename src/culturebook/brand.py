@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Location, Problem, Problems, ProjectError
-from .schema import LABELS, SLUG, Choice, Field, ListOf, MapOf, Pattern, Struct, Text
+from .schema import LABELS, SLUG, Choice, Field, ListOf, MapOf, Number, Pattern, Struct, Text
 from .yamlsource import load_yaml
 
 COLOUR = Pattern("colour", re.compile(r"^#[0-9A-Fa-f]{6}$"), "write colours as #RRGGBB")
@@ -48,6 +49,23 @@ PRINT = Struct("print", (
           default="Custom"),
 ))
 
+FIT_ROLE = Struct("fitted text", (
+    Field("max", LENGTH, "The size it is set in when it fits (for A2; it scales with the sheet).",
+          required=True),
+    Field("min", LENGTH, "The smallest legible size (for A2; it scales): below it, the text is "
+          "an error at its field.", required=True),
+    Field("lines", Number("lines", 1, 6, whole=True), "A headline: at most this many balanced "
+          "lines before it shrinks (left out: any number of lines)."),
+))
+
+FIT = Struct("fit", (
+    Field("per", Choice(("series", "poster")), "series: the value posters share one size per "
+          "role, the largest at which every one of them fits; poster: each is fitted alone.",
+          default="series"),
+    Field("roles", MapOf(FIT_ROLE), "The size range of each role a poster marks with "
+          "data-fit=\"<role>\"; <role>-<lang> (e.g. word-zh) for one language."),
+))
+
 CONTRAST = Struct("contrast pair", (
     Field("text", Text(), "The text colour (a name under colours).", required=True),
     Field("background", Text(), "The colour it is set on (a name under colours).", required=True),
@@ -63,6 +81,7 @@ THEME = Struct("theme", (
     Field("booklet", MapOf(LENGTH), "Booklet page size and margins: --booklet-<name>."),
     Field("type", MapOf(LENGTH), "Type sizes: --type-<name>."),
     Field("posters", MapOf(LENGTH), "Poster sizes for A2 (they scale): --poster-<name>."),
+    Field("fit", FIT, "Poster copyfitting: the size range of each fitted text."),
     Field("fonts", Struct("fonts", (
         Field("faces", ListOf(FACE), "Font files and the family, weight and style they provide."),
         Field("stacks", MapOf(STACK, key=Text()),
@@ -112,6 +131,16 @@ class Brand:
     files: tuple[Path, ...]
     print: dict[str, object]  # bleed, colours (CMYK), sheet, creep, tile-overlap, printer-margin
     contrast: tuple[dict, ...] = ()  # text colour, background, size (body or large)
+    fit: dict = dataclasses.field(default_factory=dict)  # per, roles: {name: {max, min, lines}}
+
+    def fit_roles(self, lang: str) -> dict[str, dict]:
+        """The fitted-text roles for `lang`: <role>-<lang> (or -<primary subtag>) over <role>."""
+        roles = self.fit.get("roles") or {}
+        primary = lang.split("-")[0]
+        # word-zh is the word role of one language, not a role of its own
+        base = {k: v for k, v in roles.items() if not any(k.startswith(f"{b}-") for b in roles)}
+        return {name: roles.get(f"{name}-{lang}") or roles.get(f"{name}-{primary}") or spec
+                for name, spec in base.items()}
 
     def print_mm(self, key: str) -> float:
         """A print length setting in millimetres."""
@@ -282,6 +311,7 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
         files=tuple(d / "theme.yaml" for d, _ in chain),
         print=merged.get("print") or {},
         contrast=tuple(merged.get("contrast") or ()),
+        fit=merged.get("fit") or {},
     )
     _check_output_profile(brand, manifest, problems)
     problems.raise_if_errors()

@@ -784,7 +784,7 @@ def render_edition(renderer, edition: Edition, parts: set[str], made: Outputs,
     posters = []
     if parts & {"posters", "bundle", "print"}:
         for slug, title, subject in poster_subjects(edition, renderer):
-            html = renderer.poster_html(edition, subject, edition.poster_size)
+            html = renderer.poster_inputs(edition, subject, edition.poster_size)
             rendered, key = made.make(
                 "poster", lang, folder / "posters" / f"{slug}.pdf", html,
                 Leaf(str(renderer.root), renderer.strict, "poster", lang, slug),
@@ -849,7 +849,7 @@ def render_print(renderer, edition: Edition, screen_booklet, posters, folder: Pa
               renderer.booklet_html(edition, print_edition=True) + settings,
               Leaf(root, strict, "print-booklet", lang))
     for slug, _, subject in poster_subjects(edition, renderer):
-        html = renderer.poster_html(edition, subject, edition.poster_size, print_edition=True)
+        html = renderer.poster_inputs(edition, subject, edition.poster_size, print_edition=True)
         made.make("print-poster", lang, folder / "posters" / f"{slug}.pdf", html + settings,
                   Leaf(root, strict, "print-poster", lang, slug))
     booklet, booklet_key = screen_booklet
@@ -1034,14 +1034,9 @@ def check_print_settings(brand: Brand, poster_size: str, problems: Problems) -> 
 
 def poster_subjects(edition: Edition, renderer) -> list[tuple[str, str, dict]]:
     """(slug, outline title, template subject) for the mission/vision poster and each value."""
-    data = edition.data
-    labels = renderer.context(edition)["labels"]
-    title = labels["mission"] + (f" · {labels['vision']}" if data.get("vision") else "")
-    subjects = [("mission-vision", title, {"kind": "mission"})]
-    for i, value in enumerate(data.get("values") or [], 1):
-        subjects.append((value["id"], value["name"], {
-            "kind": "value", "value": {**value, "number": f"{i:02d}"}, "field": f"values[{i}]"}))
-    return subjects
+    from .render import poster_subjects as subjects
+
+    return subjects(edition, renderer.context(edition)["labels"])
 
 
 def write_outputs(out: Path, outputs: list[Output]) -> list[Artifact]:

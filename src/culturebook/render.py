@@ -24,7 +24,8 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from .brand import Brand
+from . import copyfit
+from .brand import Brand, length_mm
 from .content import Edition
 from .errors import Location, Problem, Problems, ProjectError
 from .markup import render_inline, render_markdown
@@ -153,7 +154,33 @@ def template_environment(brand: Brand, cache: Path | None = None,
     )
     env.filters["markdown"] = lambda text: Markup(render_markdown(text or "", content_dir))
     env.filters["inline"] = lambda text: Markup(render_inline(text or ""))
+    env.filters["fit"] = _fit_text
     return env
+
+
+@jinja2.pass_context
+def _fit_text(context, text, field: str) -> Markup:
+    """A fitted text (`data-fit`) as copyfitting sets it: for measuring, each break unit in a
+    span; then with a headline's line breaks, or its last two units kept on one line."""
+    fit = context.get("fit") or {}
+    pieces = copyfit.units(str(text or ""))
+
+    def joined(first: int, last: int) -> str:
+        return "".join((" " if space and n > first else "") + str(escape(unit))
+                       for n, (unit, space) in enumerate(pieces[first:last + 1], first))
+
+    if fit.get("measure"):
+        return Markup("".join((" " if space else "") + f"<span data-u>{escape(unit)}</span>"
+                              for unit, space in pieces))
+    lines = (fit.get("lines") or {}).get(field)
+    if lines:
+        return Markup("<br>".join(joined(first, last) for first, last in lines))
+    keep = (fit.get("keep") or {}).get(field)
+    if keep:
+        space = " " if pieces[keep][1] else ""
+        return Markup(f'{joined(0, keep - 1)}{space}<span style="white-space: nowrap">'
+                      f"{joined(keep, len(pieces) - 1)}</span>")
+    return Markup(joined(0, len(pieces) - 1))
 
 
 class _QuietBytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -180,6 +207,7 @@ class Renderer:
         self.env = template_environment(brand, cache, self.root / "content")
         self.env.globals["asset"] = self.asset
         self._html: dict[tuple, str] = {}  # the HTML of each document, made once per build
+        self._measures: dict[str, copyfit.Measure] = {}  # posters measured for copyfitting
         self.kept: dict[tuple, object] = {}  # what later documents reuse (a shared booklet)
 
     @functools.cached_property
@@ -301,12 +329,113 @@ class Renderer:
 
     def poster(self, edition: Edition, subject: dict, size: str,
                print_edition: bool = False) -> Rendered:
-        """One poster: a value, or the mission and vision (subject['kind'])."""
-        document = self.layout(self.poster_html(edition, subject, size, print_edition), edition,
-                               "poster.html")
+        """One poster: a value, or the mission and vision (subject['kind']), its texts fitted."""
+        fit = self.poster_fit(edition, subject, size)
+        html = self.poster_html(edition, subject, size, print_edition, fit)
+        document = self.layout(html, edition, "poster.html")
         check_frames(document, edition, f"its {size} poster", one_page=True)
         written = self.write(document, edition, print_edition, tagged=not print_edition)
         return dataclasses.replace(written, fill=frame_fill(document.pages[0]))
+
+    def poster_inputs(self, edition: Edition, subject: dict, size: str,
+                      print_edition: bool = False) -> str:
+        """What decides a poster besides the theme and fonts: its HTML as fitted (the fitting
+        is measured once and kept on disk, so planning a build seldom lays anything out). A
+        poster that cannot be fitted is planned by its HTML before fitting; making it reports
+        why."""
+        try:
+            fit = self.poster_fit(edition, subject, size)
+        except ProjectError:
+            fit = None
+        return self.poster_html(edition, subject, size, print_edition, fit)
+
+    def poster_fit(self, edition: Edition, subject: dict, size: str) -> dict | None:
+        """The sizes and line breaks a poster's fitted texts are set in (the template's `fit`):
+        the largest that fit, the same for every value poster of a series. A poster whose text
+        does not fit even at the smallest sizes is an error at its field."""
+        roles = self.fit_roles(edition, size)
+        measure = self.measure_poster(edition, subject, size)
+        if not measure.texts:
+            return None  # a poster layout without fitted texts
+        unknown = sorted({t.role for t in measure.texts} - set(roles))
+        if unknown:
+            raise ProjectError([Problem(
+                Location(self.brand.files[0]), f"poster.html fits a text as '{unknown[0]}', which "
+                "fit: roles: does not give a size range", f"add e.g. {unknown[0]}: "
+                "{max: 42pt, min: 28pt} under fit: roles:")])
+        sizes = copyfit.fit(measure, roles)
+        if isinstance(sizes, copyfit.Shortfall):
+            raise ProjectError([self._shortfall(edition, size, roles, sizes)])
+        if subject["kind"] == "value" and self.brand.fit.get("per", "series") == "series":
+            fitted = []
+            for _, _, other in poster_subjects(edition, self.context(edition)["labels"]):
+                if other["kind"] == "value":
+                    each = copyfit.fit(self.measure_poster(edition, other, size), roles)
+                    if not isinstance(each, copyfit.Shortfall):  # it reports itself
+                        fitted.append(each)
+            sizes = {**copyfit.series(fitted), **{r: s for r, s in sizes.items()
+                                                  if not any(r in f for f in fitted)}}
+        return {**copyfit.setting(measure, roles, sizes), "css": self._fit_css(sizes)}
+
+    def _shortfall(self, edition: Edition, size: str, roles: dict, short) -> Problem:
+        run = next((r for r in edition.runs if r.path == short.field), None)
+        loc = run.loc if run else Location(edition.files[-1])
+        fits = f"about {short.words} of its {short.total} words fit: " if short.words else ""
+        return Problem(loc, f"{short.field} does not fit its {size} poster even at the smallest "
+                       f"sizes the theme allows: {short.reason}",
+                       f"{fits}shorten it, choose a larger sheet (posters: size: in "
+                       f"content/publication.yaml), or lower the theme's fit: roles: "
+                       f"{short.role}: min:")
+
+    def fit_roles(self, edition: Edition, size: str) -> dict[str, copyfit.Role]:
+        """The theme's fitted-text roles for this edition, in px on this sheet."""
+        scale = self._sheet(size)["scale"]
+        px = 96 / 25.4 * scale
+        return {name: copyfit.Role(name, length_mm(spec["max"]) * px, length_mm(spec["min"]) * px,
+                                   int(spec.get("lines") or 0))
+                for name, spec in self.brand.fit_roles(edition.lang).items()}
+
+    def _fit_css(self, sizes: dict[str, float]) -> Markup:
+        return Markup(" ".join(f"--fit-{role}: {size / copyfit.PX_PER_PT:.2f}pt;"
+                               for role, size in sorted(sizes.items())).join((":root { ", " }")))
+
+    def measure_poster(self, edition: Edition, subject: dict, size: str) -> copyfit.Measure:
+        """A poster laid out for measuring: its fitted texts at their largest sizes, each on one
+        line. Kept per process and on disk by the HTML and the theme's files and fonts."""
+        roles = self.fit_roles(edition, size)
+        css = self._fit_css({name: role.largest for name, role in roles.items()})
+        fit = {"measure": True, "css": Markup(css + " [data-fit] { white-space: nowrap !important; }")}
+        html = self.poster_html(edition, subject, size, fit=fit)
+        key = hashlib.sha256(f"{self._theme_stamp}\0{html}".encode()).hexdigest()
+        if key in self._measures:
+            return self._measures[key]
+        stored = self.cache / "copyfit" / f"{key}.json"
+        try:
+            measure = _measure_from_json(json.loads(stored.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            document = self.layout(html, edition, "poster.html")
+            measure = copyfit.read_measure(document.pages[0])
+            with contextlib.suppress(OSError):
+                stored.parent.mkdir(parents=True, exist_ok=True)
+                tmp = stored.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(dataclasses.asdict(measure)))
+                os.replace(tmp, stored)
+        self._measures[key] = measure
+        return measure
+
+    @functools.cached_property
+    def _theme_stamp(self) -> str:
+        """What measurements depend on besides the HTML: the theme's files, the fonts, the engine."""
+        from importlib.metadata import version
+
+        parts = [version("weasyprint"), Path(copyfit.__file__).read_text(encoding="utf-8")]
+        for directory in self.brand.dirs:
+            for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+                parts.append(hashlib.sha256(path.read_bytes()).hexdigest())
+        for face in self.brand.faces:
+            info = face.file.stat()
+            parts.append(f"{face.file}:{info.st_size}:{info.st_mtime_ns}")
+        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def booklet_html(self, edition: Edition, print_edition: bool = False,
                      personalised: bool = False, every_frontispiece: bool = False) -> str:
@@ -325,16 +454,23 @@ class Renderer:
         return self._html[key]
 
     def poster_html(self, edition: Edition, subject: dict, size: str,
-                    print_edition: bool = False) -> str:
-        """A poster's HTML, its type scaled to the sheet (theme sizes are given for A2)."""
-        key = ("poster", edition.lang, print_edition, size, repr(subject))
+                    print_edition: bool = False, fit: dict | None = None) -> str:
+        """A poster's HTML, its type scaled to the sheet (theme sizes are given for A2); `fit`
+        as copyfitting set it (without, the fitted texts at their largest, unbroken)."""
+        key = ("poster", edition.lang, print_edition, size, repr(subject), repr(fit))
         if key not in self._html:
-            width, height = POSTER_SIZES_MM[size]
-            scale = min(width / 420, height / 594)
-            self._html[key] = self.html(
-                "poster.html", edition, print_edition, subject=subject,
-                sheet={"name": size, "width": width, "height": height, "scale": scale})
+            if fit is None:
+                roles = self.fit_roles(edition, size)
+                fit = {"css": self._fit_css({n: r.largest for n, r in roles.items()})}
+            self._html[key] = self.html("poster.html", edition, print_edition, subject=subject,
+                                        sheet=self._sheet(size), fit=fit)
         return self._html[key]
+
+    @staticmethod
+    def _sheet(size: str) -> dict:
+        width, height = POSTER_SIZES_MM[size]
+        return {"name": size, "width": width, "height": height,
+                "scale": min(width / 420, height / 594)}
 
     def personal_html(self, edition: Edition, letters: list[dict],
                       print_edition: bool = False) -> str:
@@ -387,6 +523,7 @@ class Renderer:
     def html(self, template: str, edition: Edition, print_edition: bool = False, **extra) -> str:
         """Fill a layout template; template errors name the template file and line."""
         extra.setdefault("recipient", None)
+        extra.setdefault("fit", None)
         try:
             context = self.context(edition, print_edition)
             return self.env.get_template(template).render(**context, **extra)
@@ -602,14 +739,17 @@ def _field_boxes(root):
     """(field, (x0, y0, x1, y1, frame rect or None)) for each element with data-field, in pixels;
     the rectangle covers the element's box and every line and text box inside it."""
     def extent(box):
-        # Vertically the box itself (its lines' heights follow line-height, glyphs may exceed it);
-        # horizontally also any text wider than the box (a word too long to wrap).
+        # Vertically the box and its lines (a line's height follows line-height; glyphs may
+        # exceed it), so lines that run out of a box too short for them count; horizontally also
+        # any text wider than the box (a word too long to wrap).
         x0, y0 = box.border_box_x(), box.border_box_y()
         x1, y1 = x0 + box.border_width(), y0 + box.border_height()
         stack = list(getattr(box, "children", []))
         while stack:
             child = stack.pop()
             x1 = max(x1, child.border_box_x() + child.border_width())
+            if type(child).__name__ == "LineBox":
+                y1 = max(y1, child.position_y + child.height)
             stack += getattr(child, "children", [])
         return x0, y0, x1, y1
 
@@ -637,6 +777,23 @@ def _chapters_after_blank_pages(document) -> list[str]:
         if before._page_box.page_type.blank:  # private, but the only way to see a blank page
             found += [a.removeprefix("chapter-") for a in page.anchors if a.startswith("chapter-")]
     return found
+
+
+def poster_subjects(edition: Edition, labels: dict) -> list[tuple[str, str, dict]]:
+    """(slug, outline title, template subject) for the mission/vision poster and each value."""
+    data = edition.data
+    title = labels["mission"] + (f" · {labels['vision']}" if data.get("vision") else "")
+    subjects = [("mission-vision", title, {"kind": "mission"})]
+    for i, value in enumerate(data.get("values") or [], 1):
+        subjects.append((value["id"], value["name"], {
+            "kind": "value", "value": {**value, "number": f"{i:02d}"}, "field": f"values[{i}]"}))
+    return subjects
+
+
+def _measure_from_json(data: dict) -> copyfit.Measure:
+    texts = tuple(copyfit.Text(**{**t, "lefts": tuple(t["lefts"]), "rights": tuple(t["rights"])})
+                  for t in data["texts"])
+    return copyfit.Measure(texts, data["frame"], data["held"])
 
 
 def title_lines(title: str) -> list[str]:

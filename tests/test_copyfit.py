@@ -1,0 +1,262 @@
+"""copyfit.py: posters that fit their text, whatever its shape: sizes, lines, series, errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import REPO, all_text, copy_project, normalise, read_pdf, text_pieces
+from culturebook import copyfit
+from culturebook.copyfit import Measure, Role, Text, fit, series, units
+
+settings.register_profile("ci", max_examples=6, derandomize=True, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("more", max_examples=200, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+A2_LIMITS = {  # the default theme's fit: roles (pt on A2), as documented in the README
+    ("en", "word"): (60, 150), ("en", "statement"): (28, 42),
+    ("zh-Hans", "word"): (84, 300), ("zh-Hans", "statement"): (30, 44),
+}
+
+
+# --- break units -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Open books, open doors", [("Open", False), ("books,", True), ("open", True), ("doors", True)]),
+    ("  Own  ", [("Own", False)]),
+    ("让公平贸易。", [("让", False), ("公", False), ("平", False), ("贸", False), ("易。", False)]),
+    ("「好」事", [("「好」", False), ("事", False)]),
+    ("用 Tech 向善", [("用", False), ("Tech", True), ("向", True), ("善", False)]),
+])
+def test_units_are_words_and_cjk_characters_with_their_punctuation(text, expected):
+    assert units(text) == expected
+
+
+# --- lines, sizes and series on made-up measurements --------------------------------------------
+
+
+def text(widths: list[float], width: float, field: str = "f", role: str = "word",
+         size: float = 100.0, leading: float = 1.0, framed: bool = True) -> Text:
+    """A measured text of units with these widths (px at `size`), one space (10 px) apart."""
+    lefts, rights, x = [], [], 0.0
+    for w in widths:
+        lefts.append(x)
+        rights.append(x + w)
+        x += w + 10
+    return Text(field, role, size, tuple(lefts), tuple(rights), width, leading, 0.0,
+                leading * size, framed)
+
+
+def test_greedy_lines_keep_the_last_two_units_together():
+    t = text([100, 100, 100, 100], width=340)
+    # greedy would leave the last unit alone: [0-2], [3]; the one before goes down with it
+    assert t.lines(100, balance=False) == [(0, 1), (2, 3)]
+    assert t.lines(50, balance=False) == [(0, 3)]
+
+
+def test_a_headline_is_balanced_over_the_fewest_lines():
+    t = text([100, 100, 100, 100, 100], width=400)
+    assert t.lines(100, balance=False) == [(0, 2), (3, 4)]
+    assert t.lines(100, balance=True) == [(0, 1), (2, 4)]  # as even as 3 + 2, the longer below
+    t = text([100, 100, 100, 100, 100, 100, 100], width=560)
+    assert t.lines(100, balance=False) == [(0, 4), (5, 6)]
+    assert t.lines(100, balance=True) == [(0, 2), (3, 6)]  # 3 + 4, not 5 + 2
+    t = text([200, 20, 20, 20, 200], width=500)
+    lines = t.lines(100, balance=True)
+    assert len(lines) == 2
+    widths = [t.run(a, b, 100) for a, b in lines]
+    assert max(widths) < 300
+
+
+def test_fit_shrinks_the_role_in_the_way_and_stays_within_its_range():
+    roles = {"word": Role("word", 200, 80, 3), "statement": Role("statement", 56, 37)}
+    name = text([500, 400], width=1000, field="name", size=200)  # two words: one line at 200
+    statement = text([60] * 20, width=1000, field="statement", role="statement", size=56)
+    measure = Measure((name, statement), frame=2000, held=name.height + statement.height)
+    assert fit(measure, roles) == {"word": 200, "statement": 56}
+    wide = text([1400], width=1000, field="name", size=200)  # one word wider than the line
+    sizes = fit(Measure((wide, statement), 2000, wide.height + statement.height), roles)
+    assert sizes["statement"] == 56
+    assert 80 <= sizes["word"] <= 200 * 1000 * copyfit.WIDTH_SAFETY / 1400
+
+
+def test_a_long_statement_shrinks_the_statement_not_the_name():
+    roles = {"word": Role("word", 200, 80, 3), "statement": Role("statement", 56, 37)}
+    name = text([300], width=1000, field="name")
+    statement = text([60] * 240, width=1000, field="statement", role="statement", size=56)
+    held = name.height + statement.height
+    sizes = fit(Measure((name, statement), frame=900, held=held), roles)
+    assert sizes["word"] == 200
+    assert 37 <= sizes["statement"] < 56
+
+
+def test_beyond_the_smallest_size_is_a_shortfall_with_what_fits():
+    roles = {"statement": Role("statement", 56, 37)}
+    statement = text([60] * 400, width=1000, field="values[2].statement", role="statement", size=56)
+    short = fit(Measure((statement,), frame=700, held=statement.height), roles)
+    assert isinstance(short, copyfit.Shortfall)
+    assert short.field == "values[2].statement" and short.total == 400
+    assert 0 < short.words < 400
+    assert re.fullmatch(r"at 28 pt it needs \d+ mm more than the frame's 185 mm", short.reason)
+
+
+def test_a_headline_over_its_lines_even_at_the_smallest_size():
+    roles = {"word": Role("word", 200, 80, 2)}
+    name = text([900] * 3, width=1000, field="name")  # three words, each most of a line at 80 px
+    short = fit(Measure((name,), frame=5000, held=name.height), roles)
+    assert isinstance(short, copyfit.Shortfall)
+    assert short.reason == "it takes 3 lines at 60 pt; the theme allows 2"
+
+
+def test_a_series_takes_each_roles_smallest_size():
+    assert series([{"word": 200, "statement": 50}, {"word": 150, "statement": 56}]) == \
+        {"word": 150, "statement": 50}
+
+
+# --- posters of every shape ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory) -> Path:
+    """tests/projects/shapes (names of 3 to 59 characters, statements of 4 to 80 words, a vision
+    of 41 words, en and zh-Hans) with the default theme, its posters built at A2."""
+    from culturebook.build import build
+
+    root = tmp_path_factory.mktemp("shapes") / "project"
+    copy_project(root)
+    shutil.rmtree(root / "content")
+    shutil.copytree(REPO / "tests" / "projects" / "shapes" / "content", root / "content")
+    build(root, "posters")
+    return root
+
+
+def poster_sizes(pdf: Path, name: str, statement: str) -> tuple[float, float]:
+    """(headline size, statement size) in pt: the largest type on the poster, and the type of
+    the pieces that are part of the statement (and not of the name)."""
+    pieces = text_pieces(read_pdf(pdf), 0)
+    wanted, name = normalise(statement), normalise(name)
+    sizes = {round(p.size, 1) for p in pieces if len(normalise(p.text)) >= 2
+             and normalise(p.text) in wanted and normalise(p.text) not in name}
+    assert len(sizes) == 1, (pdf.name, sizes)
+    return max(p.size for p in pieces), sizes.pop()
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_every_poster_of_every_shape_shows_every_word_at_one_size_per_series(shapes, lang):
+    import yaml
+
+    data = yaml.safe_load((shapes / "content" / f"{lang}.yaml").read_text(encoding="utf-8"))
+    posters = shapes / "build" / lang / "posters"
+    headlines, statements = set(), set()
+    for value in data["values"]:
+        pdf = posters / f"{value['id']}.pdf"
+        reader = read_pdf(pdf)
+        assert len(reader.pages) == 1
+        text = normalise(all_text(reader))
+        assert normalise(value["name"]) in text, (pdf.name, value["name"])
+        assert normalise(value["statement"]) in text, (pdf.name, value["statement"])
+        headline, statement = poster_sizes(pdf, value["name"], value["statement"])
+        low, high = A2_LIMITS[(lang, "word")]
+        assert low - 0.1 <= headline <= high + 0.1, (pdf.name, headline)
+        low, high = A2_LIMITS[(lang, "statement")]
+        assert low - 0.1 <= statement <= high + 0.1, (pdf.name, statement)
+        headlines.add(round(headline, 1))
+        statements.add(statement)
+        # the name (and everything above the statement) stays above the statement's first line
+        pieces = text_pieces(reader, 0)
+        first = max(p.y for p in pieces if round(p.size, 1) == statement)
+        name_lowest = min(p.y for p in pieces if round(p.size, 1) == round(headline, 1))
+        assert name_lowest > first + statement, pdf.name
+    assert len(headlines) == 1 and len(statements) == 1, (headlines, statements)
+    mission = normalise(all_text(read_pdf(posters / "mission-vision.pdf")))
+    assert normalise(data["mission"]) in mission and normalise(data["vision"]) in mission
+
+
+def test_a_headline_breaks_into_balanced_lines_without_a_lone_last_word(shapes):
+    reader = read_pdf(shapes / "build" / "en" / "posters" / "long-name.pdf")
+    pieces = text_pieces(reader, 0)
+    top = max(p.size for p in pieces)
+    lines: dict[float, str] = {}
+    for p in pieces:
+        if abs(p.size - top) < 0.1:
+            lines[round(p.y)] = (lines.get(round(p.y), "") + p.text).strip()
+    words = [len(line.split()) for _, line in sorted(lines.items(), reverse=True)]
+    assert len(words) == 3 and min(words) >= 2, lines
+    lengths = [len(line) for line in lines.values()]
+    assert max(lengths) - min(lengths) <= 12, lines
+
+
+# --- property: any content within the documented limits ----------------------------------------
+
+LATIN = ["we", "own", "care", "trust", "listen", "growers", "partners", "together", "responsibility",
+         "openness", "a", "to", "of", "everything", "customers", "decisions", "sustainability"]
+HAN = list("用户为本科技向善正直进取协作创造公平贸易让每一处地方个人更好种植者优先账目开大门问题倾听再决定")
+
+
+@st.composite
+def value_content(draw, lang: str) -> dict:
+    if lang == "en":
+        words = draw(st.lists(st.sampled_from(LATIN), min_size=1, max_size=6))
+        name = " ".join(words)[:60].strip().capitalize()
+        statement = " ".join(draw(st.lists(st.sampled_from(LATIN), min_size=3, max_size=80))) + "."
+    else:
+        name = "".join(draw(st.lists(st.sampled_from(HAN), min_size=2, max_size=12)))
+        statement = "".join(draw(st.lists(st.sampled_from(HAN), min_size=6, max_size=160))) + "。"
+    return {"name": name, "statement": statement}
+
+
+@pytest.fixture(scope="module")
+def renderer(shapes):
+    from culturebook.build import cache_dir, check_project
+    from culturebook.render import Renderer
+
+    checked = check_project(shapes)
+    return checked, Renderer(shapes, checked.brand, cache_dir())
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+@pytest.mark.parametrize("size", ["A2", "Letter"])
+def test_property_any_values_within_the_limits_fit_whole(renderer, lang, size):
+    """Generated values (names of 1-6 words up to 60 characters, or 2-12 CJK characters;
+    statements of 3-80 words, or up to 160 CJK characters): every poster of the series shows
+    every word, on one page, at one headline and one statement size within the theme's range."""
+    checked, render = renderer
+    edition = next(e for e in checked.content.editions if e.lang == lang)
+    scale = render._sheet(size)["scale"]
+
+    @given(st.lists(value_content(lang), min_size=1, max_size=4))
+    def check(values):
+        data = {**edition.data, "values": [{**edition.data["values"][0], **v, "id": f"v{i}"}
+                                           for i, v in enumerate(values)]}
+        generated = dataclasses.replace(edition, data=data)
+        headlines, statements = set(), set()
+        for i, value in enumerate(values, 1):
+            subject = {"kind": "value", "value": {**data["values"][i - 1], "number": f"{i:02d}"},
+                       "field": f"values[{i}]"}
+            rendered = render.poster(generated, subject, size)
+            assert rendered.pages == 1
+            pdf = Path(render.cache) / f"property-{hashlib.sha256(rendered.data).hexdigest()}.pdf"
+            pdf.write_bytes(rendered.data)
+            reader = read_pdf(pdf)
+            text = normalise(all_text(reader))
+            assert normalise(value["name"]) in text and normalise(value["statement"]) in text
+            headline, statement = poster_sizes(pdf, value["name"], value["statement"])
+            for role, got in (("word", headline), ("statement", statement)):
+                low, high = A2_LIMITS[(lang, role)]
+                assert low * scale - 0.1 <= got <= high * scale + 0.1, (role, got, value)
+            headlines.add(round(headline, 1))
+            statements.add(statement)
+        assert len(headlines) == 1 and len(statements) == 1, (headlines, statements)
+
+    check()
