@@ -14,7 +14,7 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 # Debian's Chromium (Playwright's own browser download is not used).
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
 
-.PHONY: booklet posters bundle print archive all personalised share check preview test bench lint \
+.PHONY: booklet posters bundle print archive all personalised share check preview test properties bench lint \
 	pictures clean setup setup-test
 
 booklet: setup
@@ -54,6 +54,10 @@ preview: setup
 
 test: setup-test
 	$(PY) -m pytest $(ARGS)
+
+# The property tests with many more generated examples than `make test` runs (e.g. before a release).
+properties: setup-test
+	HYPOTHESIS_PROFILE=more $(PY) -m pytest tests/test_copyfit.py -k property $(ARGS)
 
 bench: setup-test
 	$(PY) tests/bench.py $(ARGS)
