@@ -127,16 +127,21 @@ def test_a_series_takes_each_roles_smallest_size():
 # --- posters of every shape ----------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def shapes(tmp_path_factory) -> Path:
+def shapes_project(root: Path) -> Path:
     """tests/projects/shapes (names of 3 to 59 characters, statements of 4 to 80 words, a vision
-    of 41 words, en and zh-Hans) with the default theme, its posters built at A2."""
-    from culturebook.build import build
-
-    root = tmp_path_factory.mktemp("shapes") / "project"
+    of 41 words, en and zh-Hans) with the default theme, at `root`."""
     copy_project(root)
     shutil.rmtree(root / "content")
     shutil.copytree(REPO / "tests" / "projects" / "shapes" / "content", root / "content")
+    return root
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory) -> Path:
+    """The shapes project with its posters built at A2."""
+    from culturebook.build import build
+
+    root = shapes_project(tmp_path_factory.mktemp("shapes") / "project")
     build(root, "posters")
     return root
 
@@ -195,6 +200,54 @@ def test_a_headline_breaks_into_balanced_lines_without_a_lone_last_word(shapes):
     assert len(words) == 3 and min(words) >= 2, lines
     lengths = [len(line) for line in lines.values()]
     assert max(lengths) - min(lengths) <= 12, lines
+
+
+def test_a_theme_can_fit_each_poster_alone(tmp_path):
+    """fit: per: poster: a one-word name keeps the largest size while a long one is smaller."""
+    from culturebook.build import build
+
+    root = shapes_project(tmp_path / "project")
+    theme = root / "layouts" / "alone"
+    theme.mkdir()
+    (theme / "theme.yaml").write_text("name: Alone\nextends: default\nfit:\n  per: poster\n",
+                                      encoding="utf-8")
+    settings = root / "content" / "publication.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace("theme: default", "theme: alone"),
+                        encoding="utf-8")
+    build(root, "posters", ["en"])
+    posters = root / "build" / "en" / "posters"
+    own = max(p.size for p in text_pieces(read_pdf(posters / "own.pdf"), 0))
+    long = max(p.size for p in text_pieces(read_pdf(posters / "long-name.pdf"), 0))
+    assert round(own) == 150 and 60 <= long < 150, (own, long)
+
+
+@pytest.mark.parametrize(("lang", "mission", "vision"), [
+    ("en", " ".join(["Make trade fair for everyone who grows, packs, moves or sells food."] * 4)[:-1],
+     " ".join(["A chain where every grower can see what the others earn, and trusts it."] * 3)
+     + " Every season."),
+    ("zh-Hans", "让每一位种植者、包装工、司机和店主都能看到其他人挣多少。" * 3,
+     "一条人人信任价格的供应链，人们愿意在下一季继续与我们合作。" * 3),
+])
+def test_a_mission_and_vision_of_forty_words_each_fit_an_a2_poster(tmp_path, lang, mission, vision):
+    """The documented limit of the mission poster: 40 words each (about 80 CJK characters)."""
+    from culturebook.build import build
+
+    if lang == "en":
+        assert len(mission.split()) == 48 and len(vision.split()) == 44
+    root = shapes_project(tmp_path / "project")
+    content = root / "content" / f"{lang}.yaml"
+    text = content.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^mission: .*$", f'mission: "{mission}"', text)
+    text = re.sub(r"(?ms)^vision: >-\n(  .*?\n)+", f'vision: "{vision}"\n', text)
+    content.write_text(text, encoding="utf-8")
+    build(root, "posters", [lang])
+    reader = read_pdf(root / "build" / lang / "posters" / "mission-vision.pdf")
+    assert len(reader.pages) == 1
+    seen = normalise(all_text(reader))
+    assert normalise(mission) in seen and normalise(vision) in seen
+    sizes = sorted({round(p.size, 1) for p in text_pieces(reader, 0)}, reverse=True)
+    smallest = {"en": 48, "zh-Hans": 56}[lang]
+    assert sizes[0] >= smallest, sizes  # both statements at one size, never below the minimum
 
 
 # --- property: any content within the documented limits ----------------------------------------
