@@ -98,6 +98,7 @@ def main() -> int:
         DOCS / "personalised.png", optimize=True)
     preview_picture()
     themes_picture()
+    fitted_picture()
     print(f"wrote {len(list(DOCS.glob('*.png')))} pictures in {DOCS}")
     return 0
 
@@ -134,6 +135,30 @@ def themes_picture() -> None:
         shown = [*pages(default, 1, 1, 40), *pages(default, 6, 7, 40),
                  *pages(acme, 1, 1, 40), *pages(acme, 6, 7, 40)]
         row(shown, gap=20).save(DOCS / "themes.png", optimize=True)
+
+
+def fitted_picture() -> None:
+    """The README's copyfitting picture: tests/projects/shapes, whose value names run from 3 to 59
+    characters and statements from 4 to 80 words, as one poster series per edition."""
+    import shutil
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Path(tmp) / "shapes"
+        shutil.copytree(ROOT / "tests" / "projects" / "shapes" / "content", project / "content")
+        shutil.copytree(ROOT / "layouts", project / "layouts")
+        shutil.copytree(ROOT / "fonts", project / "fonts", copy_function=os.link)
+        subprocess.run([sys.executable, "-m", "culturebook", "build", "posters", "-q",
+                        "--project", str(project)], check=True)
+        order = ["own", "growers-first", "listen", "open-books", "long-name", "pay", "mission-vision"]
+        shown = [pages(project / "build" / lang / "posters" / f"{slug}.pdf", 1, 1, 10)[0]
+                 for lang in ("en", "zh-Hans") for slug in order]
+        half = len(shown) // 2
+        top, bottom = row(shown[:half], gap=16), row(shown[half:], gap=16)
+        sheet = Image.new("RGB", (max(top.width, bottom.width), top.height + bottom.height - 16),
+                          "#d9dde3")
+        sheet.paste(top, (0, 0))
+        sheet.paste(bottom, (0, top.height - 16))
+        sheet.save(DOCS / "posters-fit.png", optimize=True)
 
 
 if __name__ == "__main__":
