@@ -203,19 +203,31 @@ def test_an_edition_the_content_does_not_have_is_a_usage_error(built, tmp_path):
 
 
 def test_ctrl_c_during_a_build_leaves_no_process_and_no_temporary_file(built, tmp_path):
+    """Ctrl-C while a worker is in the middle of laying the booklet out. The booklet's stylesheet
+    draws a background from a named pipe, so the worker that lays it out waits there: the test's
+    open() of the pipe returns exactly when a worker has reached it (an event, not a guess of how
+    long a build takes)."""
     root = copy_built(built, tmp_path / "project")
     edit(root / "content" / "en.yaml", STATEMENT, "We say what we think, kindly and soon.")
+    pipe = root / "layouts" / "default" / "paper.png"
+    os.mkfifo(pipe)
+    with (root / "layouts" / "default" / "booklet.css").open("a", encoding="utf-8") as css:
+        css.write("\n.chapter { background-image: url(paper.png); }\n")
     manifest = (root / "build" / "manifest.json").read_bytes()
     process = start_preview(root, free_port(), tmp_path / "preview.log")
+    writer = None
     try:
-        deadline = time.monotonic() + 30
-        while not processes_mentioning(f"build bundle --project {root}"):  # the first build
-            assert time.monotonic() < deadline and process.poll() is None, \
-                (tmp_path / "preview.log").read_text()
-            time.sleep(0.1)
-        time.sleep(2.0)  # into its rendering, with its worker processes
+        opened = threading.Thread(target=lambda: setattr(opened, "end", open(pipe, "wb")),
+                                  daemon=True)
+        opened.start()
+        opened.join(120)  # returns when a worker of the first build opens the pipe to read it
+        assert not opened.is_alive(), (tmp_path / "preview.log").read_text()
+        writer = opened.end
+        assert processes_mentioning(f"build bundle --project {root}")
     finally:
         stop_preview(process)
+        if writer is not None:
+            writer.close()
     log = (tmp_path / "preview.log").read_text()
     assert process.returncode == 0, log
     assert log.splitlines()[-1] == "preview stopped" and "Traceback" not in log

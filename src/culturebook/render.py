@@ -176,7 +176,7 @@ def _fit_text(context, text, field: str) -> Markup:
     if lines:
         return Markup("<br>".join(joined(first, last) for first, last in lines))
     keep = (fit.get("keep") or {}).get(field)
-    if keep:
+    if keep is not None:
         space = " " if pieces[keep][1] else ""
         return Markup(f'{joined(0, keep - 1)}{space}<span style="white-space: nowrap">'
                       f"{joined(keep, len(pieces) - 1)}</span>")
