@@ -35,7 +35,7 @@ def field_paths(data, path: str = ""):
 NAMED = {
     "publication.yaml": r"recipients",
     "en.yaml": r"welcome\.details",
-    "theme.yaml": r"colours|booklet|type|posters|print\.colours|labels|fonts\.stacks",
+    "theme.yaml": r"colours|booklet|type|posters|print\.colours|labels|fonts\.stacks|fit\.roles",
 }
 
 

@@ -270,7 +270,7 @@ def budget_project(shared) -> Path:
 
 def test_over_budget_is_one_line_at_the_budget_and_nothing_is_written(budget_project):
     root = budget_project
-    text = edit(root / "content" / "publication.yaml", "budget: 10 MB", "budget: 300 KB")
+    text = edit(root / "content" / "publication.yaml", "budget: 10 MB", "budget: 320 KB")
     before = snapshot(root / "build")
     result = run_cli("share", cwd=root)
     lines = assert_refused(result, None)
@@ -278,8 +278,8 @@ def test_over_budget_is_one_line_at_the_budget_and_nothing_is_written(budget_pro
     sizes = sorted(((n, encoded_size((folder / n).stat().st_size) + 400) for n in EN_FILES),
                    key=lambda x: -x[1])
     largest = ", ".join(f"{n} {human_size(s)}" for n, s in sizes[:3])
-    start = f"{PUB}:{where(text, '300 KB')}: en: the message is "
-    rest = (f" as sent, over the share budget of 300 KB; largest: {largest}; 2 of the 5 files would "
+    start = f"{PUB}:{where(text, '320 KB')}: en: the message is "
+    rest = (f" as sent, over the share budget of 320 KB; largest: {largest}; 2 of the 5 files would "
             f"fit ({EN_FILES[0]}, {EN_FILES[1]})")
     assert re.fullmatch(re.escape(start) + r"\d+ KB" + re.escape(rest), lines[0]), lines[0]
     assert lines[1] == ("    hint: set share: split: true to send the files over numbered messages, "
@@ -289,7 +289,7 @@ def test_over_budget_is_one_line_at_the_budget_and_nothing_is_written(budget_pro
 
 def test_split_sends_the_files_over_numbered_messages_each_within_budget(budget_project):
     root = budget_project
-    edit(root / "content" / "publication.yaml", "  budget: 10 MB\n", "  budget: 300 KB\n  split: true\n")
+    edit(root / "content" / "publication.yaml", "  budget: 10 MB\n", "  budget: 320 KB\n  split: true\n")
     result = run_cli("share", "--edition", "en", cwd=root)
     assert result.returncode == 0, result.stderr
     folder = share_dir(root, "en")
@@ -297,7 +297,7 @@ def test_split_sends_the_files_over_numbered_messages_each_within_budget(budget_
     assert [d.name for d in drafts] == [f"{STEMS['en']}-{i}.eml" for i in (1, 2)]
     names = []
     for i, path in enumerate(drafts, 1):
-        assert path.stat().st_size <= 300 * 1024
+        assert path.stat().st_size <= 320 * 1024
         message = parse(path)
         assert message["Subject"] == f"Our culture ({i}/2)"
         names += [a.get_filename() for a in message.iter_attachments()
