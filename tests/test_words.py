@@ -1,0 +1,257 @@
+"""words.py: every way WeasyPrint loses text without a word is reported with the missing words and
+their page, and text that is only set differently (hyphenated, uppercase, split over pages, CJK)
+is not.
+
+Tiny documents are laid out with WeasyPrint directly, in the repository's own fonts (fontconfig sees
+only fonts/, as in a build), so line breaks and therefore the missing words are the same everywhere.
+Each test of a loss first checks, from the layout itself, that WeasyPrint really loses the text the
+way the test says.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import REPO
+from culturebook.render import setup_fontconfig
+from culturebook.words import (
+    CLIPPED,
+    COVERED,
+    DROPPED,
+    HIDDEN,
+    PAST_EDGE,
+    Loss,
+    excerpt,
+    lost_words,
+    own_text,
+)
+
+pytestmark = pytest.mark.usefixtures("no_weasyprint_warnings")
+
+WORDS = "one two three four five six seven eight"
+
+
+@pytest.fixture(scope="module")
+def fonts(tmp_path_factory):
+    """A FontConfiguration that sees only the repository's fonts (Inter, Noto Sans CJK SC)."""
+    setup_fontconfig(REPO / "fonts", tmp_path_factory.mktemp("fontconfig"))
+    from weasyprint.text.fonts import FontConfiguration
+
+    return FontConfiguration()
+
+
+def lay_out(fonts, body: str, css: str = "", size: str = "200px 200px", lang: str = "en"):
+    """A laid-out document: pages of `size` without margins, 10px Inter on 12px lines."""
+    from weasyprint import HTML
+
+    html = (f'<!DOCTYPE html><html lang="{lang}"><head><style>'
+            f"@page {{ size: {size}; margin: 0 }} body {{ margin: 0; font: 10px/12px Inter }}"
+            f"p {{ margin: 0 }} {css}</style></head><body>{body}</body></html>")
+    return HTML(string=html).render(font_config=fonts)
+
+
+def laid_out_text(document) -> str:
+    """The text of every text box of the layout, drawn or not."""
+    found = []
+
+    def walk(box):
+        box = getattr(box, "_box", box)
+        if hasattr(box, "text") and type(box).__name__ == "TextBox":
+            found.append(box.text)
+        for child in getattr(box, "children", ()):
+            walk(child)
+
+    for page in document.pages:
+        walk(page._page_box)
+    return " ".join(found)
+
+
+# --- ways text is lost ----------------------------------------------------------------------------
+
+
+def test_an_absolutely_positioned_box_past_the_sheet_loses_its_lines(fonts):
+    document = lay_out(fonts, f'<p class="a" data-field="x">{WORDS} nine ten</p>',
+                       ".a { position: absolute; top: 160px; width: 80px; font-size: 20px; "
+                       "line-height: 20px }")
+    assert "ten" not in laid_out_text(document)  # the layout dropped the lines: not in the PDF
+    assert lost_words(document.pages) == [
+        Loss("x", 1, ("four five six seven eight nine ten",), PAST_EDGE)]
+
+
+def test_overflow_hidden_clips_the_lines_below_the_box(fonts):
+    document = lay_out(fonts, f'<p data-field="x">{WORDS}</p>',
+                       "p { width: 80px; height: 24px; overflow: hidden }")
+    assert "seven eight" in laid_out_text(document)  # laid out, drawn outside the clip
+    assert lost_words(document.pages) == [Loss("x", 1, ("seven eight",), CLIPPED)]
+
+
+def test_max_height_with_overflow_hidden_clips(fonts):
+    document = lay_out(fonts, f'<p data-field="x">{WORDS}</p>',
+                       "p { width: 80px; max-height: 12px; overflow: hidden }")
+    assert lost_words(document.pages) == [Loss("x", 1, ("four five six seven eight",), CLIPPED)]
+
+
+def test_a_positioned_box_with_a_background_covers_text(fonts):
+    document = lay_out(fonts, f'<p data-field="x">{WORDS}</p><div class="badge"></div>',
+                       "p { width: 80px } .badge { position: absolute; top: 12px; left: 0; "
+                       "width: 100px; height: 12px; background: white }")
+    assert lost_words(document.pages) == [Loss("x", 1, ("four five six",), COVERED)]
+
+
+def test_text_above_a_positioned_background_is_not_covered(fonts):
+    document = lay_out(fonts, f'<div class="badge"></div><p data-field="x">{WORDS}</p>',
+                       "p { position: relative; z-index: 2; width: 80px } .badge { position: "
+                       "absolute; z-index: 1; top: 0; width: 100px; height: 40px; background: white }")
+    assert lost_words(document.pages) == []
+
+
+def test_a_page_margin_box_too_small_pushes_its_text_off_the_page(fonts):
+    """A running element in the bottom margin is centred on it: its last lines run off the page."""
+    document = lay_out(
+        fonts, f'<p class="foot" data-field="footer">{WORDS} nine ten eleven twelve</p>'
+               '<p data-field="body">Body text.</p>',
+        "@page { margin: 20px; @bottom-center { content: element(foot) } }"
+        ".foot { position: running(foot); font-size: 20px; line-height: 20px }")
+    assert "twelve" in laid_out_text(document)  # laid out, past the sheet
+    assert lost_words(document.pages) == [
+        Loss("footer", 1, ("ten eleven twelve",), PAST_EDGE)]
+
+
+def test_visibility_hidden_hides_words(fonts):
+    document = lay_out(fonts, '<p data-field="x">one <span class="h">two three</span> four</p>',
+                       ".h { visibility: hidden }")
+    assert lost_words(document.pages) == [Loss("x", 1, ("two three",), HIDDEN)]
+
+
+def test_a_transparent_colour_and_opacity_zero_hide_text(fonts):
+    document = lay_out(fonts, '<p data-field="x">one <span class="t">two</span></p>'
+                              '<div class="o"><p data-field="y">three</p></div>',
+                       ".t { color: transparent } .o { opacity: 0 }")
+    assert lost_words(document.pages) == [Loss("x", 1, ("two",), HIDDEN),
+                                          Loss("y", 1, ("three",), HIDDEN)]
+
+
+def test_text_overflow_ellipsis_cuts_the_line(fonts):
+    document = lay_out(fonts, f'<p data-field="x">{WORDS}</p>',
+                       "p { width: 60px; white-space: nowrap; overflow: hidden; "
+                       "text-overflow: ellipsis }")
+    # Drawn as "one two th…": "three" loses letters, so it is missing too.
+    assert lost_words(document.pages) == [
+        Loss("x", 1, ("three four five six seven eight",), CLIPPED)]
+
+
+def test_max_lines_drops_lines_from_the_layout(fonts):
+    document = lay_out(fonts, f'<p data-field="x">{WORDS}</p>', "p { width: 80px; max-lines: 1 }")
+    assert "four" not in laid_out_text(document)
+    assert lost_words(document.pages) == [Loss("x", 1, ("four five six seven eight",), DROPPED)]
+
+
+def test_line_clamp_drops_lines_and_its_ellipsis_takes_the_last_word(fonts):
+    document = lay_out(fonts, f'<p data-field="x">{WORDS}</p>', "p { width: 70px; line-clamp: 1 }")
+    # Laid out "one two three"; drawn "one two…": with the ellipsis, "three" no longer fits.
+    assert "four" not in laid_out_text(document)
+    assert lost_words(document.pages) == [
+        Loss("x", 1, ("three four five six seven eight",), CLIPPED)]
+
+
+def test_text_past_the_right_edge_of_the_page(fonts):
+    document = lay_out(fonts, f'<p data-field="x">{WORDS}</p>',
+                       "p { white-space: nowrap; margin-left: 120px }")
+    # One line from x = 120 px on a 200 px page: "one two three fo|ur five…" ("four" is cut).
+    assert lost_words(document.pages) == [Loss("x", 1, ("four five six seven eight",), PAST_EDGE)]
+
+
+def test_the_page_is_where_the_missing_words_are(fonts):
+    document = lay_out(fonts, '<p data-field="x">first page</p><p class="b" data-field="y">'
+                              f"{WORDS}</p>",
+                       ".b { break-before: page; width: 80px; height: 12px; overflow: hidden }")
+    assert lost_words(document.pages) == [
+        Loss("y", 2, ("four five six seven eight",), CLIPPED)]
+
+
+def test_chinese_text_reports_the_run_of_missing_characters(fonts):
+    document = lay_out(fonts, '<p data-field="x">科技向善，用户为本。我们坚守底线。</p>',
+                       "p { width: 60px; height: 24px; overflow: hidden; "
+                       "font-family: 'Noto Sans CJK SC' }", lang="zh-Hans")
+    # Three lines of six, six and five characters; the box shows two.
+    assert lost_words(document.pages) == [Loss("x", 1, ("坚守底线。",), CLIPPED)]
+    assert lost_words(document.pages)[0].words == 4
+
+
+def test_the_same_field_twice_is_one_loss(fonts):
+    document = lay_out(fonts, '<p data-field="x">kept</p><p class="h" data-field="x">lost</p>',
+                       ".h { visibility: hidden }")
+    assert lost_words(document.pages) == [Loss("x", 1, ("lost",), HIDDEN)]
+
+
+# --- text set differently, not lost ---------------------------------------------------------------
+
+
+def test_hyphenated_text_is_whole(fonts):
+    text = "Extraordinarily comprehensive internationalisation responsibilities"
+    document = lay_out(fonts, f'<p data-field="x">{text}</p>', "p { width: 60px; hyphens: auto }")
+    assert "\u2010" in laid_out_text(document)  # it was hyphenated
+    assert lost_words(document.pages) == []
+
+
+def test_uppercase_text_is_whole(fonts):
+    document = lay_out(fonts, f'<p data-field="x">{WORDS} straße</p>',
+                       "p { text-transform: uppercase }")
+    assert "STRASSE" in laid_out_text(document)
+    assert lost_words(document.pages) == []
+
+
+def test_generated_content_is_not_a_loss(fonts):
+    document = lay_out(fonts, '<ol><li data-field="x">one <q>two</q></li></ol>',
+                       'li::before { content: "» " }')
+    assert lost_words(document.pages) == []
+
+
+def test_text_split_over_two_pages_is_whole(fonts):
+    body = " ".join(f"word{i}" for i in range(120))
+    document = lay_out(fonts, f'<p data-field="x">{body}</p>')
+    assert len(document.pages) == 2
+    assert lost_words(document.pages) == []
+
+
+def test_a_nested_field_is_checked_on_its_own(fonts):
+    document = lay_out(fonts, '<p data-field="outer">one <span data-field="inner">two</span> '
+                              'three</p>', "span { visibility: hidden }")
+    assert lost_words(document.pages) == [Loss("inner", 1, ("two",), HIDDEN)]
+    element = document.pages[0]._page_box.children[0].children[0].children[0].element
+    assert own_text(element) == "one  three"
+
+
+def test_chinese_text_is_whole(fonts):
+    text = "科技是一种工具，用科技向善是一种自觉的选择。我们希望助力打造数字基础设施。"
+    document = lay_out(fonts, f'<p data-field="x">{text}</p>',
+                       "p { width: 60px; font-family: 'Noto Sans CJK SC' }", lang="zh-Hans")
+    assert lost_words(document.pages) == []
+
+
+def test_a_running_element_on_every_page_is_whole(fonts):
+    document = lay_out(fonts, '<p class="head" data-field="head">The head</p>'
+                              '<p>one</p><p style="break-before: page">two</p>',
+                       "@page { margin: 30px; @top-center { content: element(head) } }"
+                       ".head { position: running(head) }")
+    assert len(document.pages) == 2
+    assert lost_words(document.pages) == []
+
+
+def test_an_element_the_theme_does_not_show_is_skipped(fonts):
+    document = lay_out(fonts, '<p data-field="x" style="display: none">gone</p>')
+    assert lost_words(document.pages) == []
+
+
+# --- messages ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fragments", "shown"), [
+    (("before it ships.",), ["before it ships."]),
+    (("a b", "c d"), ["a b", "c d"]),
+    ((" ".join(f"w{i}" for i in range(15)),), [" ".join(f"w{i}" for i in range(12)) + "…"]),
+    (("a " * 11 + "b", "c"), ["a " * 11 + "b…"]),
+    (("科技向善用户为本坚守底线以德为先",), ["科技向善用户为本坚守底线…"]),
+])
+def test_excerpt_quotes_about_twelve_words(fragments, shown):
+    assert excerpt(fragments) == shown
