@@ -4,8 +4,8 @@ is not.
 
 Tiny documents are laid out with WeasyPrint directly, in the repository's own fonts (fontconfig sees
 only fonts/, as in a build), so line breaks and therefore the missing words are the same everywhere.
-Each test of a loss first checks, from the layout itself, that WeasyPrint really loses the text the
-way the test says.
+Where the layout itself tells how WeasyPrint loses the text (lines dropped from it, or kept and only
+clipped when drawn), a test checks that first.
 """
 
 from __future__ import annotations
@@ -255,3 +255,38 @@ def test_an_element_the_theme_does_not_show_is_skipped(fonts):
 ])
 def test_excerpt_quotes_about_twelve_words(fragments, shown):
     assert excerpt(fragments) == shown
+
+
+# --- the default theme ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_the_default_booklets_lose_no_words(lang):
+    """Every field the default booklet shows is marked, and none loses a word: laid out with a
+    frontispiece before every chapter, so that every element the booklet can have is there."""
+    from culturebook.build import cache_dir, check_project
+    from culturebook.render import Renderer
+
+    checked = check_project(REPO)
+    renderer = Renderer(REPO, checked.brand, cache_dir())
+    edition = checked.content.edition(lang)
+    document = renderer.layout(renderer.booklet_html(edition, every_frontispiece=True), edition)
+    fields = {box.element.get("data-field") for page in document.pages
+              for box in _boxes(page._page_box) if box.element is not None} - {None}
+    shown = {run.path for run in edition.runs if not run.path.startswith(
+        ("translation.from", "translation.fields", "author", "subject", "keywords", "labels.",
+         "welcome.", "email.", "chapters[", "values[", "milestones[", "highlights["))}
+    assert shown - fields == set()
+    for prefix in ("chapters[1].title", "chapters[1].body", "chapters[1].pull_quote",
+                   "values[1].name", "values[1].statement", "milestones[1].year",
+                   "milestones[1].text", "highlights[1].text", "highlights[1].attribution",
+                   "values[4].statement", "chapter number"):
+        assert prefix in fields, prefix
+    assert lost_words(document.pages) == []
+
+
+def _boxes(box):
+    box = getattr(box, "_box", box)
+    yield box
+    for child in getattr(box, "children", ()):
+        yield from _boxes(child)
