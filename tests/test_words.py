@@ -10,10 +10,14 @@ clipped when drawn), a test checks that first.
 
 from __future__ import annotations
 
+import shutil
+from types import SimpleNamespace
+
 import pytest
 
 from conftest import REPO
-from culturebook.render import setup_fontconfig
+from culturebook.errors import Location, ProjectError
+from culturebook.render import check_words, setup_fontconfig
 from culturebook.words import (
     CLIPPED,
     COVERED,
@@ -25,6 +29,7 @@ from culturebook.words import (
     lost_words,
     own_text,
 )
+from projectkit import PROJECTS, assert_refused, edit, make_project, run_cli, snapshot, where
 
 pytestmark = pytest.mark.usefixtures("no_weasyprint_warnings")
 
@@ -257,7 +262,66 @@ def test_excerpt_quotes_about_twelve_words(fragments, shown):
     assert excerpt(fragments) == shown
 
 
-# --- the default theme ------------------------------------------------------------------------------
+def test_check_words_names_the_field_at_its_place_in_the_content(fonts, tmp_path):
+    document = lay_out(fonts, '<p data-field="values[2].statement">We test everything before it '
+                              "ships.</p>", "p { width: 100px; height: 12px; overflow: hidden }")
+    yaml = tmp_path / "en.yaml"
+    run = SimpleNamespace(path="values[2].statement", loc=Location(yaml, 12, 16))
+    edition = SimpleNamespace(runs=(run,), files=(yaml,))
+    with pytest.raises(ProjectError) as info:
+        check_words(document, edition, "its A2 poster")
+    assert [p.format(tmp_path) for p in info.value.problems] == [
+        'en.yaml:12:16: values[2].statement: 3 words missing on page 1 of its A2 poster (clipped by '
+        'overflow): "before it ships."\n'
+        "    hint: the layout lost them: shorten the text, or change the layout that hides it"]
+
+
+# --- end to end -----------------------------------------------------------------------------------
+
+
+def test_a_theme_that_clips_the_chapter_text_fails_the_build(tmp_path):
+    """A stylesheet edit in the project's own theme hides the chapter's last paragraph: the build
+    stops at the chapter's body in the content, and build/ keeps what the last good build wrote."""
+    root = make_project(tmp_path / "project", "minimal")
+    good = run_cli("build", "booklet", cwd=root)
+    assert good.returncode == 0, good.stderr
+    before = snapshot(root / "build")
+    css = root / "layouts" / "default" / "booklet.css"
+    css.write_text(css.read_text(encoding="utf-8")
+                   + ".chapter .prose { max-height: 6mm; overflow: hidden }\n", encoding="utf-8")
+    text = (root / "content" / "en.yaml").read_text(encoding="utf-8")
+    result = run_cli("build", "booklet", cwd=root)
+    assert_refused(result, f"content/en.yaml:{where(text, 'body: |', 6)}: chapters[1].body: 5 words missing "
+                   'on page 9 of the en booklet (clipped by overflow): "Everything else follows '
+                   'from that."', "the layout lost them: shorten the text, or change the layout "
+                   "that hides it")
+    assert snapshot(root / "build") == before
+
+
+def test_a_personal_page_that_hides_the_name_is_a_problem_at_the_row(tmp_path):
+    """A theme that hides the recipient's name on the cover: each recipient is left out, at their
+    row of the recipients file; the other documents are still made."""
+    root = make_project(tmp_path / "project", "personalised")
+    shutil.copy(PROJECTS / "personalised" / "people.csv", root / "people.csv")
+    edit(root / "layouts" / "default" / "booklet.css", ".cover-recipient {",
+         ".cover-recipient { visibility: hidden;")
+    result = run_cli("build", "personalised", "--recipients", "people.csv", "--edition", "en",
+                     "-j", "1", cwd=root)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    first = lines.index(next(line for line in lines if line.startswith("people.csv:")))
+    assert lines[first:first + 2] == [
+        'people.csv:2:1: Ana Silva: welcome.cover: 3 words missing on page 1 of their personal '
+        'pages (hidden): "For Ana Silva"',
+        "    hint: the layout lost them: shorten the text, or change the layout that hides it"]
+    assert [line for line in lines if line.startswith("people.csv:")][1:] == [
+        'people.csv:3:1: 韩梅梅: welcome.cover: 4 words missing on page 1 of their personal pages '
+        '(hidden): "For 韩梅梅"',
+        'people.csv:4:1: José Núñez: welcome.cover: 3 words missing on page 1 of their personal '
+        'pages (hidden): "For José Núñez"']
+    folder = root / "build" / "en" / "personalised"
+    assert not any((folder / f"{slug}.pdf").exists() for slug in ("ana-silva", "han-meimei", "jose-nunez"))
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
