@@ -110,6 +110,13 @@ def test_text_above_a_positioned_background_is_not_covered(fonts):
     assert lost_words(document.pages) == []
 
 
+def test_a_translucent_box_does_not_cover_text(fonts):
+    document = lay_out(fonts, f'<p data-field="x">{WORDS}</p><div class="badge"></div>',
+                       "p { width: 80px } .badge { position: absolute; top: 12px; left: 0; "
+                       "width: 100px; height: 12px; background: white; opacity: 0.3 }")
+    assert lost_words(document.pages) == []
+
+
 def test_a_page_margin_box_too_small_pushes_its_text_off_the_page(fonts):
     """A running element in the bottom margin is centred on it: its last lines run off the page."""
     document = lay_out(

@@ -256,7 +256,7 @@ class _Walk:
         self.covers: list[_Cover] = []
         root = page._page_box
         for child in root.children:
-            self.walk(child, None, None, False, IN_FLOW, None)
+            self.walk(child, None, None, 1.0, IN_FLOW, None)
         for record, box, *rest in self.texts:
             record.pieces += self.visible(box, *rest)
             record.last_page = number
@@ -266,7 +266,10 @@ class _Walk:
             record.at_edge = line is not None and \
                 line.position_y + 2 * line.height > self.height + TOLERANCE
 
-    def walk(self, box, clip, record, dim, layer, line) -> None:
+    def walk(self, box, clip, record, opacity, layer, line) -> None:
+        """One box and its descendants: `clip` is the rectangle the ancestors' overflow leaves,
+        `record` the innermost field, `opacity` the ancestors' together, `layer` the painting
+        layer (see visible), `line` the line box the box is in."""
         if type(box) is self.placeholder:
             box = box._box
         style = box.style
@@ -282,17 +285,16 @@ class _Walk:
                 record = found
         if isinstance(box, self.boxes.TextBox):
             if record is not None:
-                self.text(box, style, clip, record, dim, layer, line)
+                self.text(box, style, clip, record, opacity, layer, line)
             return
-        if style["opacity"] == 0:
-            dim = True
+        opacity *= style["opacity"]
         if style["position"] in POSITIONED or style["opacity"] < 1:
             z = style["z_index"]
             z = z if isinstance(z, int) else 0
             layer = (-1 if z < 0 else 1, z, first)
         cover = None
-        if element is not None and not dim and style["visibility"] == "visible":
-            cover = self.cover(box, style, clip, layer, first)
+        if element is not None and opacity > 0.5 and style["visibility"] == "visible":
+            cover = self.cover(box, style, clip, layer, first, opacity)
         if isinstance(box, self.boxes.LineBox):
             line = box
         elif not isinstance(box, self.inline) and style["overflow"] != "visible" \
@@ -301,7 +303,7 @@ class _Walk:
             rect = (x, y, x + box.padding_width(), y + box.padding_height())
             clip = rect if clip is None else _intersection(clip, rect)
         for child in getattr(box, "children", ()):
-            self.walk(child, clip, record, dim, layer, line)
+            self.walk(child, clip, record, opacity, layer, line)
         if cover is not None:
             cover.last = self.order
 
@@ -311,9 +313,10 @@ class _Walk:
             return None
         return self.records.setdefault(element, _Record(element, name))
 
-    def cover(self, box, style, clip, layer, first) -> _Cover | None:
+    def cover(self, box, style, clip, layer, first, opacity) -> _Cover | None:
         """The box as a cover, if it paints an opaque background or is an image."""
-        if not (style["background_color"].alpha > 0.5 or isinstance(box, self.boxes.ReplacedBox)
+        if not (style["background_color"].alpha * opacity > 0.5
+                or isinstance(box, self.boxes.ReplacedBox)
                 or any(kind != "none" for kind, _ in style["background_image"])):
             return None
         x, y = box.border_box_x(), box.border_box_y()
@@ -326,13 +329,18 @@ class _Walk:
         self.covers.append(cover)
         return cover
 
-    def text(self, box, style, clip, record, dim, layer, line) -> None:
-        hidden = (dim or style["visibility"] != "visible" or style["color"].alpha == 0
+    def text(self, box, style, clip, record, opacity, layer, line) -> None:
+        hidden = (opacity == 0 or style["visibility"] != "visible" or style["color"].alpha == 0
                   or style["font_size"] < 1e-6)
         self.texts.append((record, box, hidden, clip, layer, self.order, line))
 
     def visible(self, box, hidden, clip, layer, order, line) -> list[tuple[str, str | None, int]]:
-        """The text of a box in pieces, each with why it cannot be seen (None: it can)."""
+        """The text of a box in pieces, each with why it cannot be seen (None: it can).
+
+        A box is seen whole or not at all, within TOLERANCE, vertically; across, character by
+        character. Painting order, roughly CSS's: a layer is (0, 0, 0) outside positioned boxes,
+        else (1, z-index, place in the tree) of the nearest positioned ancestor ((-1, ...) for a
+        negative z-index); a cover in a higher layer paints over the text, unless it holds it."""
         text, page = box.text, self.number
         if hidden:
             return [(text, HIDDEN, page)]
