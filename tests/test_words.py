@@ -213,10 +213,18 @@ def test_uppercase_text_is_whole(fonts):
     assert lost_words(document.pages) == []
 
 
-def test_generated_content_is_not_a_loss(fonts):
+def test_generated_content_is_not_the_fields_text(fonts):
     document = lay_out(fonts, '<ol><li data-field="x">one <q>two</q></li></ol>',
-                       'li::before { content: "» " }')
+                       'li::before { content: "» " } li::after { content: " (gone)"; '
+                       "visibility: hidden }")
     assert lost_words(document.pages) == []
+
+
+def test_the_items_of_a_list_are_words_of_their_own(fonts):
+    document = lay_out(fonts, '<div data-field="x"><ol><li>First item.</li><li>Second item.</li>'
+                              "<li>Third item.</li></ol></div>",
+                       "div { height: 24px; overflow: hidden } ol { margin: 0 }")
+    assert lost_words(document.pages) == [Loss("x", 1, ("Third item.",), CLIPPED)]
 
 
 def test_text_split_over_two_pages_is_whole(fonts):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from bisect import bisect_right
 from dataclasses import dataclass, field
 
 PAST_EDGE = "past the page's edge"
@@ -28,6 +27,7 @@ DROPPED = "dropped by the layout"
 TOLERANCE = 1.0  # px: a text box counts as visible if it is inside by this much
 IN_FLOW = (0, 0, 0)  # the painting layer of content outside any positioned box
 POSITIONED = frozenset(("relative", "absolute", "fixed", "sticky"))
+_OWN_TEXT = ("::first-letter", "::first-line")  # pseudo-elements that hold the element's own text
 
 # What a comparison leaves out: every kind of space (and the invisible ones: zero-width space, word
 # joiner, BOM), soft hyphens, and the hyphens hyphenation inserts at line ends (U+002D, U+2010,
@@ -91,15 +91,20 @@ class _Record:
         wanted = expected.translate(_STRIP).casefold()
         if not wanted:
             return None
-        seen = "".join(text for text, reason, _ in self.pieces if reason is None)
-        seen = seen.translate(_STRIP).casefold()
-        if wanted in seen:  # the common case, and a running element repeated on every page
+        seen = [(_comparable(text), page) for text, reason, page in self.pieces if reason is None]
+        if wanted in "".join(text for text, _ in seen):  # also a running element on every page
             return None
         letters, origin = _normalised(expected)
-        why, pages = self._why(letters)
-        if any(reason is not None for reason in why):
-            # What another copy shows (a running element on every page) is seen.
-            for a, _, size in _blocks(letters, seen):
+        why: list[str | None] = [DROPPED] * len(letters)  # a letter in no box was dropped
+        pages: list[int | None] = [None] * len(letters)
+        every = [(_comparable(text), page, reason) for text, reason, page in self.pieces]
+        lost = _align(letters, every, why, pages)
+        # What a later copy shows (a running element on every page) is seen.
+        _align(letters, [(text, page, None) for text, page in seen], why, pages)
+        if lost:  # the boxes' text differs from the element's (e.g. text-transform: full-width)
+            for a, _, size in difflib.SequenceMatcher(
+                    None, letters, "".join(text for text, _ in seen), autojunk=False) \
+                    .get_matching_blocks():
                 why[a:a + size] = [None] * size
         missing = [i for i, reason in enumerate(why) if reason is not None]
         if not missing:
@@ -111,39 +116,48 @@ class _Record:
                                {origin[i] for i, r in enumerate(why) if r is None})
         return Loss(self.field, page, fragments, reason)
 
-    def _why(self, letters: str) -> tuple[list[str | None], list[int | None]]:
-        """For each expected letter, why it cannot be seen (None: it can) and its page, from an
-        alignment with the text of every box, seen or not; a letter in no box was dropped."""
-        why: list[str | None] = [DROPPED] * len(letters)
-        pages: list[int | None] = [None] * len(letters)
-        texts, starts, at = [], [], 0
-        for text, _, _ in self.pieces:
-            norm = text.translate(_STRIP).casefold()
-            texts.append(norm)
-            starts.append(at)
-            at += len(norm)
-        for a, b, size in _blocks(letters, "".join(texts)):
-            piece = bisect_right(starts, b) - 1
-            while size > 0:  # the block, piece by piece
-                end = starts[piece] + len(texts[piece])
-                take = min(size, end - b)
-                if take > 0:
-                    _, reason, page = self.pieces[piece]
-                    why[a:a + take] = [reason] * take
-                    pages[a:a + take] = [page] * take
-                    a, b, size = a + take, b + take, size - take
-                piece += 1
-        return why, pages
+
+def _comparable(text: str) -> str:
+    return text.translate(_STRIP).casefold()
+
+
+def _align(letters: str, pieces: list[tuple[str, int, str | None]], why: list, pages: list) -> bool:
+    """Find each box text (comparable, in document order) in the expected letters, after the one
+    before it, and mark the letters it covers as seen (reason None) or not; True if some box text
+    that can be seen was not found (its text is not the element's)."""
+    at, lost = 0, False
+    for text, page, reason in pieces:
+        if not text:
+            continue
+        found = letters.find(text, at)
+        if found < 0:
+            lost = lost or reason is None and letters.find(text) < 0
+            continue
+        end = found + len(text)
+        if reason is None or why[found] is not None:  # seen in one copy is seen
+            why[found:end] = [reason] * len(text)
+            pages[found:end] = [page] * len(text)
+        at = end
+    return lost
 
 
 def own_text(element) -> str:
-    """An element's text, leaving out that of nested elements with their own data-field."""
+    """An element's text, leaving out that of nested elements with their own data-field; a line
+    break around HTML's blocks, so that the words of two paragraphs do not run together."""
     parts = [element.text or ""]
     for child in element:
-        if isinstance(child.tag, str) and child.get("data-field") is None:
-            parts.append(own_text(child))
+        if isinstance(child.tag, str):
+            block = "\n" if child.tag in _BLOCKS else ""
+            if child.get("data-field") is None:
+                parts += [block, own_text(child), block]
+            else:
+                parts.append(block)
         parts.append(child.tail or "")
     return "".join(parts)
+
+
+_BLOCKS = frozenset("address article aside blockquote br dd div dl dt figcaption figure footer h1 h2 "
+                    "h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul".split())
 
 
 def _normalised(text: str) -> tuple[str, list[int]]:
@@ -156,11 +170,6 @@ def _normalised(text: str) -> tuple[str, list[int]]:
             letters.append(c)
             origin.append(i)
     return "".join(letters), origin
-
-
-def _blocks(letters: str, text: str) -> list[tuple[int, int, int]]:
-    """The matching blocks (i, j, n) of an alignment of the expected letters with a box text."""
-    return difflib.SequenceMatcher(None, letters, text, autojunk=False).get_matching_blocks()
 
 
 def _fragments(text: str, missing: set[int], present: set[int]) -> tuple[str, ...]:
@@ -268,23 +277,26 @@ class _Walk:
 
     def walk(self, box, clip, record, opacity, layer, line) -> None:
         """One box and its descendants: `clip` is the rectangle the ancestors' overflow leaves,
-        `record` the innermost field, `opacity` the ancestors' together, `layer` the painting
-        layer (see visible), `line` the line box the box is in."""
+        `record` the innermost field (False in generated content), `opacity` the ancestors'
+        together, `layer` the painting layer (see visible), `line` the line box the box is in."""
         if type(box) is self.placeholder:
             box = box._box
         style = box.style
         self.order += 1
         first = self.order
         element = box.element
-        if element is not None:
-            try:
-                found = self.fields[element]
-            except KeyError:
-                found = self.fields[element] = self.record_for(element)
-            if found is not None:
-                record = found
+        if element is not None and record is not False:
+            if "::" in box.element_tag and not box.element_tag.endswith(_OWN_TEXT):
+                record = False  # generated content (::before, ::marker): the field's text has none
+            else:
+                try:
+                    found = self.fields[element]
+                except KeyError:
+                    found = self.fields[element] = self.record_for(element)
+                if found is not None:
+                    record = found
         if isinstance(box, self.boxes.TextBox):
-            if record is not None:
+            if record:
                 self.text(box, style, clip, record, opacity, layer, line)
             return
         opacity *= style["opacity"]
