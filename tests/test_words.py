@@ -213,6 +213,15 @@ def test_uppercase_text_is_whole(fonts):
     assert lost_words(document.pages) == []
 
 
+def test_full_width_text_and_a_hyphenation_mark_of_the_themes_own_are_whole(fonts):
+    text = "Extraordinarily comprehensive internationalisation responsibilities"
+    document = lay_out(fonts, f'<p data-field="x">{text}</p><p data-field="y">one two</p>',
+                       "p:first-child { width: 60px; hyphens: auto; hyphenate-character: '~' }"
+                       "p + p { text-transform: full-width }")
+    assert "~" in laid_out_text(document) and "ｏｎｅ" in laid_out_text(document)
+    assert lost_words(document.pages) == []
+
+
 def test_generated_content_is_not_the_fields_text(fonts):
     document = lay_out(fonts, '<ol><li data-field="x">one <q>two</q></li></ol>',
                        'li::before { content: "» " } li::after { content: " (gone)"; '

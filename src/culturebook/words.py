@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 PAST_EDGE = "past the page's edge"
@@ -31,7 +32,8 @@ _OWN_TEXT = ("::first-letter", "::first-line")  # pseudo-elements that hold the 
 
 # What a comparison leaves out: every kind of space (and the invisible ones: zero-width space, word
 # joiner, BOM), soft hyphens, and the hyphens hyphenation inserts at line ends (U+002D, U+2010,
-# U+2011). Case does not count either (text-transform).
+# U+2011). Case does not count either, nor compatibility forms (text-transform: uppercase,
+# full-width).
 _IGNORED = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + \
     "\u00ad\u200b\u2060\ufeff-\u2010\u2011"
 _STRIP = str.maketrans("", "", _IGNORED)
@@ -88,7 +90,7 @@ class _Record:
 
     def loss(self) -> Loss | None:
         expected = own_text(self.element)
-        wanted = expected.translate(_STRIP).casefold()
+        wanted = _comparable(expected)
         if not wanted:
             return None
         seen = [(_comparable(text), page) for text, reason, page in self.pieces if reason is None]
@@ -118,7 +120,7 @@ class _Record:
 
 
 def _comparable(text: str) -> str:
-    return text.translate(_STRIP).casefold()
+    return unicodedata.normalize("NFKD", text).translate(_STRIP).casefold()
 
 
 def _align(letters: str, pieces: list[tuple[str, int, str | None]], why: list, pages: list) -> bool:
@@ -164,11 +166,10 @@ def _normalised(text: str) -> tuple[str, list[int]]:
     """The text as compared (see _IGNORED), with the index in `text` each letter comes from."""
     letters, origin = [], []
     for i, ch in enumerate(text):
-        if ch in _IGNORED:
-            continue
-        for c in ch.casefold():
-            letters.append(c)
-            origin.append(i)
+        for c in unicodedata.normalize("NFKD", ch).casefold():
+            if c not in _IGNORED:
+                letters.append(c)
+                origin.append(i)
     return "".join(letters), origin
 
 
@@ -267,7 +268,12 @@ class _Walk:
         for child in root.children:
             self.walk(child, None, None, 1.0, IN_FLOW, None)
         for record, box, *rest in self.texts:
-            record.pieces += self.visible(box, *rest)
+            pieces = self.visible(box, *rest)
+            mark = box.style["hyphenate_character"]  # added where hyphenation broke a word
+            if mark and box.style["hyphens"] != "none" and pieces and pieces[-1][0].endswith(mark):
+                text, reason, page = pieces[-1]
+                pieces[-1] = (text[:-len(mark)], reason, page)
+            record.pieces += pieces
             record.last_page = number
             line = rest[-1]
             # Whether a line more would have been past the page: the layout drops the lines of an
@@ -296,7 +302,7 @@ class _Walk:
                 if found is not None:
                     record = found
         if isinstance(box, self.boxes.TextBox):
-            if record:
+            if record and box.text:
                 self.text(box, style, clip, record, opacity, layer, line)
             return
         opacity *= style["opacity"]
