@@ -51,6 +51,12 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     """Run `python -m culturebook ARGS` in `cwd` as a user would, capturing its output."""
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
     env["NO_COLOR"] = "1"
+    # The code under test, wherever it was imported from (a worktree's src/ on a relative
+    # PYTHONPATH would not be found from the project's folder).
+    import culturebook
+
+    source = str(Path(culturebook.__file__).resolve().parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH")) if p)
     return subprocess.run([sys.executable, "-m", "culturebook", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=300)
 

@@ -379,8 +379,9 @@ def test_large_text_needs_only_3_to_1(project: Project) -> None:
 
 
 def test_a_heading_level_skipped_in_a_layout(project: Project) -> None:
-    text = project.edit(BOOKLET_HTML, '<h3 class="value-name">{{ value.name }}</h3>',
-                        '<h4 class="value-name">{{ value.name }}</h4>')
+    text = project.edit(BOOKLET_HTML, '<h3 class="value-name" data-field="{{ field }}.name">'
+                        "{{ value.name }}</h3>", '<h4 class="value-name" data-field="{{ field }}'
+                        '.name">{{ value.name }}</h4>')
     project.refused("check", first=f"{BOOKLET_HTML}:{where(text, '<h4 class=')}: heading level "
                     "skipped in booklet.html: <h4> follows <h2>",
                     hint="use <h3> here, so that a screen reader's outline has no gap")

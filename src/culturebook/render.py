@@ -29,6 +29,7 @@ from .brand import Brand, length_mm
 from .content import Edition
 from .errors import Location, Problem, Problems, ProjectError
 from .markup import render_inline, render_markdown
+from .words import Loss, excerpt, lost_words
 
 POSTER_SIZES_MM = {
     "A3": (297, 420), "A2": (420, 594), "A1": (594, 841),
@@ -284,8 +285,11 @@ class Renderer:
                 f"the booklet has {body} pages and only {len(pad_pages)} padding pages; "
                 "it cannot be padded to a multiple of 4")])
         pages = [p for i, p in enumerate(document.pages) if i not in pad_pages or i in keep_pad]
-        return self.write(document.copy(pages), edition, print_edition,
-                          tagged=not print_edition, sources=archive)
+        kept = document.copy(pages)
+        # On the pages the booklet keeps: a padding page left out loses nothing, and the page
+        # numbers are the PDF's.
+        check_words(kept, edition, f"the {edition.lang} booklet")
+        return self.write(kept, edition, print_edition, tagged=not print_edition, sources=archive)
 
     def labels_overlay(self, pages: list, width_mm: float, height_mm: float,
                        edition: Edition) -> bytes:
@@ -509,11 +513,13 @@ class Renderer:
                            for f, _ in _field_boxes(page._page_box)]
                 found.insert(0, f"{(spilled or ['the welcome letter'])[0]} runs the welcome "
                                 f"letter onto {len(pages) - 1} pages")
+            hint = "shorten the welcome letter in the content, or this row's text"
+            if not found:
+                found = [words_message(loss, "their personal pages") for loss in lost_words(pages)]
+                hint = WORDS_HINT
             ranges.append(None if found else (first, len(pages)))
             if found:
-                problems.append(Problem(rows[i], f"{letters[i]['plain_name']}: {found[0]}",
-                                        "shorten the welcome letter in the content, or this "
-                                        "row's text"))
+                problems.append(Problem(rows[i], f"{letters[i]['plain_name']}: {found[0]}", hint))
         data = (self.write(document, edition, print_edition, tagged=not print_edition).data
                 if any(ranges) else b"")
         return PersonalPages(data, tuple(ranges), tuple(problems))
@@ -685,6 +691,29 @@ def check_frames(document, edition: Edition, where: str, one_page: bool = False)
         loc = run.loc if run else Location(edition.files[-1])
         problems.error(loc, f"{field} is too long for {where}: {message}", "shorten the text")
     problems.raise_if_errors()
+
+
+WORDS_HINT = "the layout lost them: shorten the text, or change the layout that hides it"
+
+
+def check_words(document, edition: Edition, where: str) -> None:
+    """Fail with one problem per field a reader cannot read whole (words.lost_words), at the place in
+    the content it comes from: WeasyPrint drops, clips or covers text without a warning."""
+    problems = Problems()
+    for loss in lost_words(document.pages):
+        run = next((r for r in edition.runs if r.path == loss.field), None)
+        loc = run.loc if run else Location(edition.files[-1])
+        problems.error(loc, words_message(loss, where), WORDS_HINT)
+    problems.raise_if_errors()
+
+
+def words_message(loss: Loss, where: str) -> str:
+    """`field: 3 words missing on page 1 of WHERE (reason): "fragment", "fragment"`, the words
+    quoted up to about twelve."""
+    n = loss.words
+    quoted = ", ".join(f'"{fragment}"' for fragment in excerpt(loss.missing))
+    return (f"{loss.field}: {n} word{'' if n == 1 else 's'} missing on page {loss.page} of {where} "
+            f"({loss.reason}): {quoted}")
 
 
 def frame_fill(page) -> float | None:
