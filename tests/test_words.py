@@ -322,6 +322,31 @@ def test_a_theme_that_clips_the_chapter_text_fails_the_build(tmp_path):
     assert snapshot(root / "build") == before
 
 
+def test_a_theme_that_covers_a_posters_statement_fails_the_build(tmp_path):
+    """A poster stylesheet edit lays the brand band over the statement's last line: the build
+    stops at the statement in the content, naming the poster, and build/ keeps the last good
+    build."""
+    root = make_project(tmp_path / "project", "minimal")
+    good = run_cli("build", "posters", cwd=root)
+    assert good.returncode == 0, good.stderr
+    before = snapshot(root / "build")
+    edit(root / "layouts" / "default" / "poster.css", "height: calc(38mm * var(--scale) + var(--bleed));",
+         "height: calc(120mm * var(--scale) + var(--bleed));")
+    text = (root / "content" / "en.yaml").read_text(encoding="utf-8")
+    result = run_cli("build", "posters", cwd=root)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("rendering ")]
+    line = where(text, '"We look after the details')
+    assert lines[:2] == [
+        f"content/en.yaml:{line}: values[1].statement: 10 words missing on page 1 of the en A3 "
+        'poster care (covered by another box): "We look after the details and the people behind '
+        'them."',
+        "    hint: the layout lost them: shorten the text, or change the layout that hides it"]
+    assert lines[-1] == "3 problems in 1 file; nothing was written"  # each value's poster
+    assert snapshot(root / "build") == before
+
+
 def test_a_personal_page_that_hides_the_name_is_a_problem_at_the_row(tmp_path):
     """A theme that hides the recipient's name on the cover: each recipient is left out, at their
     row of the recipients file; the other documents are still made."""

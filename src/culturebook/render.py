@@ -338,6 +338,7 @@ class Renderer:
         html = self.poster_html(edition, subject, size, print_edition, fit)
         document = self.layout(html, edition, "poster.html")
         check_frames(document, edition, f"its {size} poster", one_page=True)
+        check_words(document, edition, f"the {edition.lang} {size} poster {subject_slug(subject)}")
         written = self.write(document, edition, print_edition, tagged=not print_edition)
         return dataclasses.replace(written, fill=frame_fill(document.pages[0]))
 
@@ -806,6 +807,11 @@ def _chapters_after_blank_pages(document) -> list[str]:
         if before._page_box.page_type.blank:  # private, but the only way to see a blank page
             found += [a.removeprefix("chapter-") for a in page.anchors if a.startswith("chapter-")]
     return found
+
+
+def subject_slug(subject: dict) -> str:
+    """A poster's name in messages and file names: its value's id, or mission-vision."""
+    return subject["value"]["id"] if subject["kind"] == "value" else "mission-vision"
 
 
 def poster_subjects(edition: Edition, labels: dict) -> list[tuple[str, str, dict]]:
