@@ -251,6 +251,32 @@ def test_a_mission_and_vision_of_forty_words_each_fit_an_a2_poster(tmp_path, lan
     assert sizes[0] >= smallest, sizes  # both statements at one size, never below the minimum
 
 
+def test_check_reports_a_statement_no_size_can_fit(tmp_path):
+    """`culturebook check` fits the posters as a build does: beyond the smallest size, the same
+    one line at the field, exit status 1, nothing written. (The booklet's values spread loses
+    that statement too, and says so: the check reports both.)"""
+    from projectkit import run_cli
+
+    root = shapes_project(tmp_path / "project")
+    content = root / "content" / "en.yaml"
+    text = content.read_text(encoding="utf-8")
+    long = " ".join(["Ask the people a decision will touch, and wait for their answer."] * 40)
+    text = text.replace('"Ask the people a decision will touch, and wait for their answer."',
+                        f'"{long}"')
+    content.write_text(text, encoding="utf-8")
+    result = run_cli("check", cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    line = text[:text.index(long)].count("\n") + 1
+    lines = result.stderr.splitlines()
+    at = lines.index(
+        f"content/en.yaml:{line}:16: values[6].statement does not fit its A2 poster even at the "
+        "smallest sizes the theme allows: at 28 pt it needs 155 mm more than the frame's 428 mm")
+    assert lines[at + 1] == (
+        "    hint: about 328 of its 480 words fit: shorten it, choose a larger sheet (posters: "
+        "size: in content/publication.yaml), or lower the theme's fit: roles: statement: min:")
+    assert not (root / "build").exists()
+
+
 # --- property: any content within the documented limits ----------------------------------------
 
 LATIN = ["we", "own", "care", "trust", "listen", "growers", "partners", "together", "responsibility",

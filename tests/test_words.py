@@ -74,6 +74,55 @@ def laid_out_text(document) -> str:
 # --- ways text is lost ----------------------------------------------------------------------------
 
 
+def displayed(document_css: str, body: str):
+    """A `shown(element, root)` for lost_words: display: none on the element or an ancestor, read
+    from the cascade of the same document (as Renderer.displayed does)."""
+    from weasyprint import HTML
+    from weasyprint.css import get_all_computed_styles
+
+    html = (f"<!DOCTYPE html><html><head><style>{document_css}</style></head><body>{body}</body>"
+            "</html>")
+    again = HTML(string=html)
+    style_for = get_all_computed_styles(again)
+    parent = {child: p for p in again.etree_element.iter() for child in p}
+
+    def shown(element, root):
+        other = dict(zip(root.iter(), again.etree_element.iter(), strict=False)).get(element)
+        while other is not None:
+            if style_for(other) is not None and style_for(other)["display"] == ("none",):
+                return False
+            other = parent.get(other)
+        return True
+
+    return shown
+
+
+def test_a_flex_item_the_page_has_no_room_for_is_dropped_whole(fonts):
+    """A fixed-height flex column (like the values spread's pages) lays out no box at all for a
+    paragraph past its end: its words are in no box. Only with `shown` can the check tell that
+    from an element the theme leaves out."""
+    css = ".page { height: 200px; display: flex; flex-direction: column } .item { flex: 1; margin-top: 20px }"
+    words = [" ".join(f"w{i}x{j}" for j in range(20)) for i in range(4)]
+    body = '<div class="page">' + "".join(
+        f'<div class="item"><p data-field="n{i}">name{i}</p><p data-field="s{i}">{words[i]}</p></div>'
+        for i in range(4)) + "</div>"
+    document = lay_out(fonts, body, css)
+    assert "name3" in laid_out_text(document) and "w3x0" not in laid_out_text(document)
+    assert lost_words(document.pages) == []  # without `shown`, a missing box is not judged
+    full = ("@page { size: 200px 200px; margin: 0 } body { margin: 0; font: 10px/12px Inter } "
+            f"p {{ margin: 0 }} {css}")
+    assert lost_words(document.pages, displayed(full, body)) == [Loss("s3", 1, (words[3],), DROPPED)]
+
+
+def test_a_field_the_theme_does_not_display_is_not_lost(fonts):
+    body = '<p data-field="a">one two</p><p data-field="b" class="gone">three four</p>'
+    css = ".gone { display: none }"
+    document = lay_out(fonts, body, css)
+    full = ("@page { size: 200px 200px; margin: 0 } body { margin: 0; font: 10px/12px Inter } "
+            f"p {{ margin: 0 }} {css}")
+    assert lost_words(document.pages, displayed(full, body)) == []
+
+
 def test_an_absolutely_positioned_box_past_the_sheet_loses_its_lines(fonts):
     document = lay_out(fonts, f'<p class="a" data-field="x">{WORDS} nine ten</p>',
                        ".a { position: absolute; top: 160px; width: 80px; font-size: 20px; "
@@ -345,6 +394,23 @@ def test_a_theme_that_covers_a_posters_statement_fails_the_build(tmp_path):
         "    hint: the layout lost them: shorten the text, or change the layout that hides it"]
     assert lines[-1] == "3 problems in 1 file; nothing was written"  # each value's poster
     assert snapshot(root / "build") == before
+
+
+def test_check_lays_out_the_documents_and_reports_lost_words(tmp_path):
+    """`culturebook check` finds the lost words a build would, without writing anything; once
+    passed, an unchanged document is not laid out again."""
+    root = make_project(tmp_path / "project", "minimal")
+    assert run_cli("check", cwd=root).returncode == 0
+    edit(root / "layouts" / "default" / "poster.css", "height: calc(38mm * var(--scale) + var(--bleed));",
+         "height: calc(120mm * var(--scale) + var(--bleed));")
+    text = (root / "content" / "en.yaml").read_text(encoding="utf-8")
+    result = run_cli("check", cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    place = where(text, '"We say what we think')
+    assert (f"content/en.yaml:{place}: values[2].statement: 8 words missing on page 1 of the en A3 "
+            'poster candour (covered by another box): "We say what we think, kindly and early."'
+            ) in result.stderr.splitlines()
+    assert not (root / "build").exists()
 
 
 def test_a_personal_page_that_hides_the_name_is_a_problem_at_the_row(tmp_path):

@@ -139,6 +139,40 @@ def check_layout_headings(root: Path, content: Content, brand: Brand, problems: 
     return uses
 
 
+def check_layouts(checked: Checked) -> None:
+    """Lay out each edition's booklet and posters as a build does, without writing a PDF: every
+    poster text fits at a legible size, no text leaves its frame, and no word of the content is
+    lost. A document that passed before with the same HTML, theme and fonts is not laid out
+    again (a build's documents are checked as they are made)."""
+    from .render import Renderer
+
+    renderer = Renderer(checked.root, checked.brand, cache_dir())
+    folder = cache_dir() / "laid-out"
+    problems: list[Problem] = []
+    for edition in checked.content.editions:
+        size = edition.poster_size
+        documents = [(renderer.booklet_html(edition), lambda e=edition: renderer.booklet_document(e))]
+        for _, _, subject in poster_subjects(edition, renderer):
+            documents.append((renderer.poster_inputs(edition, subject, size),
+                              lambda e=edition, s=subject, z=size: renderer.poster_document(e, s, z)))
+        for html, lay_out in documents:
+            key = hashlib.sha256(f"{renderer.theme_stamp}\0{html}".encode()).hexdigest()
+            if (folder / key).is_file():
+                continue
+            try:
+                lay_out()
+            except ProjectError as exc:
+                problems += [p for p in exc.problems if p not in problems]
+                continue
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / key).touch()
+            except OSError:
+                pass  # a cache that cannot be written only costs time
+    if problems:
+        raise ProjectError(problems)
+
+
 def sample_letter(content: Content, edition: Edition) -> dict:
     """A welcome letter with every line it can have: for a recipient with every column the
     publication declares filled in (for checking the layout, not for printing)."""

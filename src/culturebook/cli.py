@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .build import TARGETS, build, check_project, content_languages, find_project
+from .build import TARGETS, build, check_layouts, check_project, content_languages, find_project
 from .errors import Problem, ProjectError, by_file
 
 
@@ -147,8 +147,10 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
 def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     """Check content, layouts, stylesheets and font coverage, and accessibility: alt text on
     every content image, each text colour the layouts draw against its background (WCAG AA
-    contrast, read from the stylesheets' cascade), and headings that
-    never skip a level in the layouts; render nothing.
+    contrast, read from the stylesheets' cascade), and headings that never skip a level in the
+    layouts. Then lay out each edition's booklet and posters, writing no PDF: every poster text
+    fits at a legible size, nothing leaves its frame, no word of the content is lost (a document
+    that passed before, unchanged, is not laid out again).
 
     Reports every problem at once, each as path:line:col: message, grouped by file. Then, per
     edition: the fields still waiting for a translation, each chapter's length and reading time,
@@ -158,6 +160,7 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     with _reporting(root, debug):
         try:
             checked = check_project(root, strict)
+            check_layouts(checked)
         except ProjectError as exc:
             exc.problems = by_file(exc.problems)
             raise

@@ -18,6 +18,7 @@ import mimetypes
 import os
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -260,6 +261,13 @@ class Renderer:
         content files it was made from), it is the archival edition instead: PDF/A-3a, those files
         embedded in it.
         """
+        kept = self.booklet_document(edition, print_edition, personalised, recipient)
+        return self.write(kept, edition, print_edition, tagged=not print_edition, sources=archive)
+
+    def booklet_document(self, edition: Edition, print_edition: bool = False,
+                         personalised: bool = False, recipient: dict | None = None):
+        """The booklet laid out (the pages it keeps) and checked: the values spread, every frame,
+        every word of the content on its page; not yet written."""
         frontispieces: list[str] = []
         if recipient or personalised:
             recipient = {**(recipient or PLACEHOLDER_RECIPIENT), "index": 0}
@@ -288,8 +296,13 @@ class Renderer:
         kept = document.copy(pages)
         # On the pages the booklet keeps: a padding page left out loses nothing, and the page
         # numbers are the PDF's.
-        check_words(kept, edition, f"the {edition.lang} booklet")
-        return self.write(kept, edition, print_edition, tagged=not print_edition, sources=archive)
+        # A field on a padding page left out is not shown, not lost.
+        left_out = {element for i, page in enumerate(document.pages) if i not in {*keep_pad}
+                    and i in pad_pages for element in _elements(page._page_box)}
+        shown = self.displayed(html)
+        check_words(kept, edition, f"the {edition.lang} booklet",
+                    lambda element, root: element not in left_out and shown(element, root))
+        return kept
 
     def labels_overlay(self, pages: list, width_mm: float, height_mm: float,
                        edition: Edition) -> bytes:
@@ -334,13 +347,21 @@ class Renderer:
     def poster(self, edition: Edition, subject: dict, size: str,
                print_edition: bool = False) -> Rendered:
         """One poster: a value, or the mission and vision (subject['kind']), its texts fitted."""
+        document = self.poster_document(edition, subject, size, print_edition)
+        written = self.write(document, edition, print_edition, tagged=not print_edition)
+        return dataclasses.replace(written, fill=frame_fill(document.pages[0]))
+
+    def poster_document(self, edition: Edition, subject: dict, size: str,
+                        print_edition: bool = False):
+        """A poster laid out with its texts fitted, and checked: one page, every text in its
+        frame, every word of the content visible; not yet written."""
         fit = self.poster_fit(edition, subject, size)
         html = self.poster_html(edition, subject, size, print_edition, fit)
         document = self.layout(html, edition, "poster.html")
         check_frames(document, edition, f"its {size} poster", one_page=True)
-        check_words(document, edition, f"the {edition.lang} {size} poster {subject_slug(subject)}")
-        written = self.write(document, edition, print_edition, tagged=not print_edition)
-        return dataclasses.replace(written, fill=frame_fill(document.pages[0]))
+        check_words(document, edition, f"the {edition.lang} {size} poster {subject_slug(subject)}",
+                    self.displayed(html))
+        return document
 
     def poster_inputs(self, edition: Edition, subject: dict, size: str,
                       print_edition: bool = False) -> str:
@@ -411,7 +432,7 @@ class Renderer:
         css = self._fit_css({name: role.largest for name, role in roles.items()})
         fit = {"measure": True, "css": Markup(css + " [data-fit] { white-space: nowrap !important; }")}
         html = self.poster_html(edition, subject, size, fit=fit)
-        key = hashlib.sha256(f"{self._theme_stamp}\0{html}".encode()).hexdigest()
+        key = hashlib.sha256(f"{self.theme_stamp}\0{html}".encode()).hexdigest()
         if key in self._measures:
             return self._measures[key]
         stored = self.cache / "copyfit" / f"{key}.json"
@@ -429,11 +450,14 @@ class Renderer:
         return measure
 
     @functools.cached_property
-    def _theme_stamp(self) -> str:
-        """What measurements depend on besides the HTML: the theme's files, the fonts, the engine."""
+    def theme_stamp(self) -> str:
+        """What measurements and layout checks depend on besides the HTML: the theme's files, the
+        fonts, WeasyPrint and culturebook's own code."""
         from importlib.metadata import version
 
-        parts = [version("weasyprint"), Path(copyfit.__file__).read_text(encoding="utf-8")]
+        # the code that lays out and checks: any change to culturebook measures and checks anew
+        code = sorted(Path(__file__).parent.glob("*.py"))
+        parts = [version("weasyprint"), *(p.read_text(encoding="utf-8") for p in code)]
         for directory in self.brand.dirs:
             for path in sorted(p for p in directory.rglob("*") if p.is_file()):
                 parts.append(hashlib.sha256(path.read_bytes()).hexdigest())
@@ -567,6 +591,36 @@ class Renderer:
         problems.raise_if_errors()
         return document
 
+    def displayed(self, html: str) -> Callable[[object, object], bool]:
+        """Whether an element of the document laid out from `html` (under its root element) is
+        displayed at all, neither it nor an ancestor display: none, by WeasyPrint's cascade: how
+        the words check tells a field the theme leaves out from one the layout dropped. The
+        cascade (about 0.1 s) runs only when first asked, which is when some field has no box."""
+        known: dict = {}
+
+        def shown(element, root) -> bool:
+            if not known:
+                load_weasyprint()
+                from weasyprint import HTML
+                from weasyprint.css import get_all_computed_styles
+
+                document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
+                                url_fetcher=ConfinedFetcher(self.root))
+                with _LogCapture():
+                    known["style"] = get_all_computed_styles(document, font_config=self.font_config)
+                again = document.etree_element  # the same HTML parsed again: the same order
+                known["parent"] = {child: parent for parent in again.iter() for child in parent}
+                known["same"] = dict(zip(root.iter(), again.iter(), strict=False))
+            other = known["same"].get(element)
+            while other is not None:
+                style = known["style"](other)
+                if style is not None and style["display"] == ("none",):
+                    return False
+                other = known["parent"].get(other)
+            return True
+
+        return shown
+
     def colour_uses(self, html: str, template: str) -> list:
         """The text colours a filled layout draws and their backgrounds (accessibility.colour_uses),
         from WeasyPrint's cascade without layout: the stylesheets, base URL, URL fetcher and fonts
@@ -697,11 +751,12 @@ def check_frames(document, edition: Edition, where: str, one_page: bool = False)
 WORDS_HINT = "the layout lost them: shorten the text, or change the layout that hides it"
 
 
-def check_words(document, edition: Edition, where: str) -> None:
+def check_words(document, edition: Edition, where: str,
+                shown: Callable[[object, object], bool] | None = None) -> None:
     """Fail with one problem per field a reader cannot read whole (words.lost_words), at the place in
     the content it comes from: WeasyPrint drops, clips or covers text without a warning."""
     problems = Problems()
-    for loss in lost_words(document.pages):
+    for loss in lost_words(document.pages, shown):
         run = next((r for r in edition.runs if r.path == loss.field), None)
         loc = run.loc if run else Location(edition.files[-1])
         problems.error(loc, words_message(loss, where), WORDS_HINT)
@@ -806,6 +861,17 @@ def _chapters_after_blank_pages(document) -> list[str]:
     for before, page in zip(document.pages, document.pages[1:], strict=False):
         if before._page_box.page_type.blank:  # private, but the only way to see a blank page
             found += [a.removeprefix("chapter-") for a in page.anchors if a.startswith("chapter-")]
+    return found
+
+
+def _elements(box) -> set:
+    """The elements that have a box on a page (its root box)."""
+    found, stack = set(), [box]
+    while stack:
+        box = stack.pop()
+        if getattr(box, "element", None) is not None:
+            found.add(box.element)
+        stack += getattr(box, "children", [])
     return found
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 PAST_EDGE = "past the page's edge"
@@ -58,9 +59,14 @@ class Loss:
         return sum(_count_words(fragment) for fragment in self.missing)
 
 
-def lost_words(pages) -> list[Loss]:
+def lost_words(pages, shown: Callable[[object, object], bool] | None = None) -> list[Loss]:
     """The losses of every field shown on these laid-out pages (weasyprint.document.Page objects),
-    in the order the fields first appear."""
+    in the order the fields first appear.
+
+    A field's element that has no box at all was either left out by the theme (display: none) or
+    dropped whole by the layout (an item of a flex box too short for it): `shown(element, root)`
+    tells which, and a dropped one loses every word. Without `shown`, such elements are not
+    checked."""
     walk = _Walk()
     for number, page in enumerate(pages, 1):
         walk.page(page, number)
@@ -70,8 +76,31 @@ def lost_words(pages) -> list[Loss]:
         loss = record.loss()
         if loss is not None:
             by_field[loss.field].append(loss)
+    root = next((box.element for box in pages[0]._page_box.children
+                 if getattr(box, "element", None) is not None), None) if pages else None
+    if shown is not None and root is not None:
+        for element, page in _boxless_fields(root, walk.records):
+            text = own_text(element).strip()
+            if text and shown(element, root):
+                name = element.get("data-field")
+                by_field.setdefault(name, []).append(Loss(name, page, (text,), DROPPED))
     return [Loss(name, losses[0].page, tuple(f for loss in losses for f in loss.missing),
                  losses[0].reason) for name, losses in by_field.items() if losses]
+
+
+def _boxless_fields(root, records: dict) -> list[tuple[object, int]]:
+    """The elements with data-field that no box shows, each with the page where the field before
+    it in the document ended (where it would have been)."""
+    found, page = [], 1
+    for element in root.iter():
+        if not isinstance(element.tag, str) or element.get("data-field") is None:
+            continue
+        record = records.get(element)
+        if record is not None:
+            page = record.last_page or page
+        else:
+            found.append((element, page))
+    return found
 
 
 # --- what each field's element shows ------------------------------------------------------------
