@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,6 +38,7 @@ from rich.table import Table
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_engine import engine_rows  # noqa: E402
+from bench_words import check_rows  # noqa: E402
 from conftest import REPO, copy_project  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -169,6 +171,11 @@ def main() -> int:
         console.print(f"[dim]engine rows: {args.rounds} rounds each; {args.people} personalised "
                       "booklets, and as many whole booklets[/dim]")
         engine = engine_rows(root, env, args.rounds, args.people, tmp)
+        shapes = copy_project(tmp / "shapes", args.project.resolve())
+        shutil.rmtree(shapes / "content")
+        shutil.copytree(REPO / "tests" / "projects" / "shapes" / "content", shapes / "content")
+        checks = {"default project": check_rows(root, max(args.rounds, 5)),
+                  "tests/projects/shapes": check_rows(shapes, max(args.rounds, 5))}
 
     ours_s = [r.seconds for r in ours]
     theirs_s = [sum(r.seconds for r in rnd.values()) for rnd in theirs]
@@ -207,6 +214,7 @@ def main() -> int:
     detail.add_row("[bold]total[/bold]", str(sum(pages.values())), seconds(theirs_s), "")
     console.print(detail)
     print_engine(console, engine)
+    print_checks(console, checks)
     console.print(f"[dim]{versions}; {os.cpu_count()} CPUs. The booklet HTML carries the "
                   "padding candidates culturebook lays out and then drops, so the CLI's booklets "
                   "have a few more pages than build/<lang>/booklet.pdf.[/dim]")
@@ -262,6 +270,26 @@ def print_engine(console: Console, e: dict) -> None:
     sizes.add_row(f"[bold]all {len(e['sizes'])} files[/bold] (posters and tiles: one shown per "
                   "edition)", f"{total / mib:.1f} MiB")
     console.print(sizes)
+
+
+def print_checks(console: Console, checks: dict[str, list[dict]]) -> None:
+    """The layout checks' cost, in process (tests/bench_words.py): the words check against the
+    booklet's layout, and poster copyfitting (measuring, fitting, the fitted and checked layout)."""
+    table = Table(title="Layout checks, in process (median of 5 or more)", title_justify="left")
+    for column in ("project", "edition", "booklet layout", "words check", "share",
+                   "posters", "measuring", "fitting", "fitted layout + checks"):
+        table.add_column(column, justify="left" if column in ("project", "edition") else "right")
+    for project, rows in checks.items():
+        for row in rows:
+            table.add_row(project, row["lang"], f"{row['layout'] * 1000:.0f} ms",
+                          f"{row['words'] * 1000:.1f} ms", f"{row['words'] / row['layout']:.1%}",
+                          str(row["posters"]), f"{row['measure'] * 1000:.0f} ms",
+                          f"{row['fit'] * 1000:.1f} ms", f"{row['final'] * 1000:.0f} ms")
+    console.print(table)
+    console.print("[dim]Measuring is one layout per poster, kept on disk by its HTML: a build "
+                  "lays out only the posters whose text changed. The shapes project's booklets "
+                  "lose words in the values spread (an error, not a loss); their check is "
+                  "timed all the same.[/dim]")
 
 
 def _versions() -> str:

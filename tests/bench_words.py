@@ -1,7 +1,8 @@
-"""What the words check costs: `words.lost_words` on the default project's booklets against laying
-them out (`Renderer.layout`), in process, median of N runs each.
+"""What the layout checks cost, in process, median of N runs each (rows of `make bench`): the words
+check (`words.lost_words`) on each booklet against laying it out (`Renderer.layout`), and poster
+copyfitting: one measuring layout per poster, then the arithmetic that fits a series.
 
-    PYTHONPATH=src python tests/bench_words.py [--rounds N]
+    PYTHONPATH=src python tests/bench_words.py [--rounds N] [--project DIR]
 """
 
 from __future__ import annotations
@@ -17,32 +18,59 @@ sys.path.insert(0, str(HERE))
 from conftest import REPO  # noqa: E402
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
+def timed(call, rounds: int) -> tuple[float, object]:
+    """The median seconds of `rounds` calls, and the last call's result."""
+    times, result = [], None
+    for _ in range(rounds):
+        start = time.perf_counter()
+        result = call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
 
+
+def check_rows(root: Path, rounds: int) -> list[dict]:
+    """Per edition: the booklet's layout and words check, and its posters' measuring and fitting."""
+    from culturebook import copyfit
     from culturebook.build import cache_dir, check_project
-    from culturebook.render import Renderer
+    from culturebook.render import Renderer, poster_subjects
     from culturebook.words import lost_words
 
-    checked = check_project(REPO)
-    renderer = Renderer(REPO, checked.brand, cache_dir())
+    checked = check_project(root)
+    renderer = Renderer(root, checked.brand, cache_dir())
+    rows = []
     for edition in checked.content.editions:
         html = renderer.booklet_html(edition)
         renderer.layout(html, edition)  # warm: fonts loaded, caches filled
-        layout, words = [], []
-        for _ in range(args.rounds):
-            start = time.perf_counter()
-            document = renderer.layout(html, edition)
-            layout.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            losses = lost_words(document.pages)
-            words.append(time.perf_counter() - start)
-            assert losses == [], losses
-        lay, check = statistics.median(layout), statistics.median(words)
-        print(f"{edition.lang:8} {len(document.pages)} pages: layout {lay * 1000:7.1f} ms, "
-              f"lost_words {check * 1000:6.1f} ms ({check / lay:.1%})")
+        layout, document = timed(lambda h=html, e=edition: renderer.layout(h, e), rounds)
+        words, losses = timed(lambda d=document: lost_words(d.pages), rounds)
+        size = edition.poster_size
+        subjects = [s for _, _, s in poster_subjects(edition, renderer.context(edition)["labels"])]
+        roles = renderer.fit_roles(edition, size)
+        measuring = [renderer.poster_html(edition, s, size, fit=renderer.measuring(edition, size))
+                     for s in subjects]
+        measure, measures = timed(lambda e=edition, m=measuring: [
+            copyfit.read_measure(renderer.layout(h, e, "poster.html").pages[0]) for h in m], rounds)
+        fit, _ = timed(lambda m=measures, r=roles: copyfit.series([copyfit.fit(x, r) for x in m]),
+                       rounds)
+        final, _ = timed(lambda e=edition, z=size, subjects=subjects: [
+            renderer.poster_document(e, s, z) for s in subjects], rounds)
+        rows.append({"lang": edition.lang, "pages": len(document.pages), "layout": layout,
+                     "lost": len(losses),
+                     "words": words, "posters": len(subjects), "measure": measure, "fit": fit,
+                     "final": final})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--project", type=Path, default=REPO)
+    args = parser.parse_args()
+    for row in check_rows(args.project, args.rounds):
+        print(f"{row['lang']:8} booklet {row['pages']} pages: layout {row['layout'] * 1000:7.1f} ms, "
+              f"lost_words {row['words'] * 1000:6.1f} ms ({row['words'] / row['layout']:.1%}); "
+              f"{row['posters']} posters: measuring {row['measure'] * 1000:6.1f} ms, fitting "
+              f"{row['fit'] * 1000:5.1f} ms, laying out fitted and checked {row['final'] * 1000:6.1f} ms")
 
 
 if __name__ == "__main__":

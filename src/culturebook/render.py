@@ -425,13 +425,18 @@ class Renderer:
         return Markup(" ".join(f"--fit-{role}: {size / copyfit.PX_PER_PT:.2f}pt;"
                                for role, size in sorted(sizes.items())).join((":root { ", " }")))
 
+    def measuring(self, edition: Edition, size: str) -> dict:
+        """The template's `fit` for measuring: every fitted text at its largest, on one line, its
+        break units in spans."""
+        roles = self.fit_roles(edition, size)
+        css = self._fit_css({name: role.largest for name, role in roles.items()})
+        return {"measure": True,
+                "css": Markup(css + " [data-fit] { white-space: nowrap !important; }")}
+
     def measure_poster(self, edition: Edition, subject: dict, size: str) -> copyfit.Measure:
         """A poster laid out for measuring: its fitted texts at their largest sizes, each on one
         line. Kept per process and on disk by the HTML and the theme's files and fonts."""
-        roles = self.fit_roles(edition, size)
-        css = self._fit_css({name: role.largest for name, role in roles.items()})
-        fit = {"measure": True, "css": Markup(css + " [data-fit] { white-space: nowrap !important; }")}
-        html = self.poster_html(edition, subject, size, fit=fit)
+        html = self.poster_html(edition, subject, size, fit=self.measuring(edition, size))
         key = hashlib.sha256(f"{self.theme_stamp}\0{html}".encode()).hexdigest()
         if key in self._measures:
             return self._measures[key]
