@@ -259,3 +259,46 @@ def test_html_in_content_is_printed_as_text(tmp_path: Path) -> None:
     assert reader.metadata.title == "Small <b>Things</b> & Co"
     raw = pdf.read_bytes()
     assert b"/JavaScript" not in raw and b"/JS " not in raw and b"/JS(" not in raw
+
+
+# --- no word alone on a last line -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "html"), [
+    ("Be open and keep evolving.", 'Be open and <span style="white-space: nowrap">keep evolving.</span>'),
+    ("用户为本，科技向善", '用户为本，科技<span style="white-space: nowrap">向善</span>'),
+    ("Own", "Own"),
+    ("A <b> & internationalisation responsibilities",  # too long a pair to keep together
+     "A &lt;b&gt; &amp; internationalisation responsibilities"),
+])
+def test_keep_last_keeps_a_short_last_pair_together(text, html):
+    from culturebook.markup import keep_last
+
+    assert keep_last(text) == html
+
+
+def test_markdown_paragraphs_keep_their_last_two_words_together():
+    html = render_markdown("We started *small* things that work.\n\nEnd *here*")
+    assert html == ('<p>We started <em>small</em> things <span style="white-space: nowrap">that '
+                    "work.</span></p>\n<p>End <em>here</em></p>\n")
+
+
+def test_a_quote_ends_on_a_line_of_two_words(tmp_path):
+    """A pull quote whose last word would stand alone at the booklet's measure ends on two."""
+    from conftest import copy_project, read_pdf, text_pieces
+    from culturebook.build import build
+
+    root = copy_project(tmp_path / "project")
+    en = root / "content" / "en.yaml"
+    text = en.read_text(encoding="utf-8")
+    quote = "Technology is a double-edged sword."
+    assert quote in text
+    # At the pull quote's measure this would end on a line of one word: "itself."
+    longer = ("Technology is a double-edged sword, and we hold it by the handle firmly, never by "
+              "the blade itself.")
+    en.write_text(text.replace(quote, longer, 1), encoding="utf-8")
+    build(root, "booklet", ["en"])
+    reader = read_pdf(root / "build" / "en" / "booklet.pdf")
+    lines = [p.text.strip() for i in range(len(reader.pages)) for p in text_pieces(reader, i)]
+    at = max(i for i, line in enumerate(lines) if line.endswith("itself."))
+    assert len(lines[at].split()) >= 2, lines[at - 2:at + 1]

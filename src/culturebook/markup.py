@@ -7,6 +7,15 @@ from functools import cache
 from pathlib import Path
 
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from markupsafe import escape
+
+from .copyfit import units
+
+# The last two words of a paragraph are kept on one line (no word alone on a last line) where
+# together they are this short: short enough for any column the layouts set prose in.
+KEEP_LAST_CHARS = 20
+KEEP_OPEN = '<span style="white-space: nowrap">'
 
 # The alt text that marks an image as decoration: it is left out of what a screen reader reads.
 DECORATIVE_ALT = "decorative"
@@ -49,7 +58,48 @@ def render_markdown(text: str, image_base: Path | None = None) -> str:
             if _alt(child).strip().lower() == DECORATIVE_ALT:
                 child.children = []
                 child.attrs["role"] = "presentation"
+    for n, block in enumerate(tokens):
+        if block.type == "inline" and n > 0 and tokens[n - 1].type == "paragraph_open":
+            _keep_last_in(block)
     return parser.renderer.render(tokens, parser.options, {})
+
+
+def keep_last(text: str) -> str:
+    """Plain text as HTML with its last two words (or CJK characters) kept on one line where they
+    are short enough (KEEP_LAST_CHARS): a quote, a statement or a paragraph never ends on a line
+    of one word, whatever the width it is set in."""
+    head, tail = _split_last(text)
+    if not tail:
+        return str(escape(text))
+    return f"{escape(head)}{KEEP_OPEN}{escape(tail)}</span>"
+
+
+def _split_last(text: str) -> tuple[str, str]:
+    """`text` cut before its last two break units when they are short enough to keep together
+    (the second part empty when not)."""
+    pieces = units(text)
+    if len(pieces) < 2 or len(pieces[-2][0]) + len(pieces[-1][0]) > KEEP_LAST_CHARS:
+        return text, ""
+    stripped = text.rstrip()
+    at = stripped.rindex(pieces[-2][0], 0, len(stripped) - len(pieces[-1][0]))
+    return text[:at], text[at:]
+
+
+def _keep_last_in(block) -> None:
+    """Keep the last two words of a paragraph together, where both are in its last run of text."""
+    children = block.children or []
+    if not children or children[-1].type != "text":
+        return
+    head, tail = _split_last(children[-1].content)
+    if not tail:
+        return
+    last = children.pop()
+    for kind, content in (("text", head), ("html_inline", KEEP_OPEN), ("text", tail),
+                          ("html_inline", "</span>")):
+        if content:
+            token = Token(kind, "", 0, content=content)
+            token.level = last.level
+            children.append(token)
 
 
 def _alt(token) -> str:

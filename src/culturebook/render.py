@@ -29,7 +29,7 @@ from . import copyfit
 from .brand import Brand, length_mm
 from .content import Edition
 from .errors import Location, Problem, Problems, ProjectError
-from .markup import render_inline, render_markdown
+from .markup import keep_last, render_inline, render_markdown
 from .words import Loss, excerpt, lost_words
 
 POSTER_SIZES_MM = {
@@ -157,6 +157,7 @@ def template_environment(brand: Brand, cache: Path | None = None,
     env.filters["markdown"] = lambda text: Markup(render_markdown(text or "", content_dir))
     env.filters["inline"] = lambda text: Markup(render_inline(text or ""))
     env.filters["fit"] = _fit_text
+    env.filters["keep_last"] = lambda text: Markup(keep_last(str(text or "")))
     return env
 
 
