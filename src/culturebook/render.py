@@ -295,11 +295,10 @@ class Renderer:
                 "it cannot be padded to a multiple of 4")])
         pages = [p for i, p in enumerate(document.pages) if i not in pad_pages or i in keep_pad]
         kept = document.copy(pages)
-        # On the pages the booklet keeps: a padding page left out loses nothing, and the page
-        # numbers are the PDF's.
-        # A field on a padding page left out is not shown, not lost.
-        left_out = {element for i, page in enumerate(document.pages) if i not in {*keep_pad}
-                    and i in pad_pages for element in _elements(page._page_box)}
+        # Words are checked on the pages the booklet keeps, so page numbers are the PDF's; a
+        # field on a padding page left out is not shown, not lost.
+        left_out = {element for i, page in enumerate(document.pages)
+                    if i in pad_pages and i not in keep_pad for element in _elements(page._page_box)}
         shown = self.displayed(html)
         check_words(kept, edition, f"the {edition.lang} booklet",
                     lambda element, root: element not in left_out and shown(element, root))
@@ -394,14 +393,10 @@ class Renderer:
         if isinstance(sizes, copyfit.Shortfall):
             raise ProjectError([self._shortfall(edition, size, roles, sizes)])
         if subject["kind"] == "value" and self.brand.fit.get("per", "series") == "series":
-            fitted = []
-            for _, _, other in poster_subjects(edition, self.context(edition)["labels"]):
-                if other["kind"] == "value":
-                    each = copyfit.fit(self.measure_poster(edition, other, size), roles)
-                    if not isinstance(each, copyfit.Shortfall):  # it reports itself
-                        fitted.append(each)
-            sizes = {**copyfit.series(fitted), **{r: s for r, s in sizes.items()
-                                                  if not any(r in f for f in fitted)}}
+            measures = tuple(self.measure_poster(edition, other, size) for _, _, other in
+                             poster_subjects(edition, self.context(edition)["labels"])
+                             if other["kind"] == "value")
+            sizes = {**sizes, **_series_sizes(measures, tuple(sorted(roles.items())))}
         return {**copyfit.setting(measure, roles, sizes), "css": self._fit_css(sizes)}
 
     def _shortfall(self, edition: Edition, size: str, roles: dict, short) -> Problem:
@@ -895,6 +890,14 @@ def poster_subjects(edition: Edition, labels: dict) -> list[tuple[str, str, dict
         subjects.append((value["id"], value["name"], {
             "kind": "value", "value": {**value, "number": f"{i:02d}"}, "field": f"values[{i}]"}))
     return subjects
+
+
+@functools.lru_cache(maxsize=64)
+def _series_sizes(measures: tuple[copyfit.Measure, ...], roles: tuple) -> dict[str, float]:
+    """One size per role for a series of posters (copyfit.series), fitted once per build: each
+    poster of the series asks. A poster that cannot fit at all reports itself, and is left out."""
+    fitted = [copyfit.fit(measure, dict(roles)) for measure in measures]
+    return copyfit.series([f for f in fitted if not isinstance(f, copyfit.Shortfall)])
 
 
 def _measure_from_json(data: dict) -> copyfit.Measure:
