@@ -210,7 +210,7 @@ class Renderer:
         self.env = template_environment(brand, cache, self.root / "content")
         self.env.globals["asset"] = self.asset
         self._html: dict[tuple, str] = {}  # the HTML of each document, made once per build
-        self._measures: dict[str, copyfit.Measure] = {}  # posters measured for copyfitting
+        self._measures: dict[tuple, copyfit.Measure] = {}  # posters measured for copyfitting
         self.kept: dict[tuple, object] = {}  # what later documents reuse (a shared booklet)
 
     @functools.cached_property
@@ -431,11 +431,13 @@ class Renderer:
 
     def measure_poster(self, edition: Edition, subject: dict, size: str) -> copyfit.Measure:
         """A poster laid out for measuring: its fitted texts at their largest sizes, each on one
-        line. Kept per process and on disk by the HTML and the theme's files and fonts."""
+        line. Kept per process (an edition's content does not change under a Renderer) and on
+        disk by the HTML and the theme's files and fonts."""
+        known = (edition.lang, size, repr(subject))
+        if known in self._measures:
+            return self._measures[known]
         html = self.poster_html(edition, subject, size, fit=self.measuring(edition, size))
         key = hashlib.sha256(f"{self.theme_stamp}\0{html}".encode()).hexdigest()
-        if key in self._measures:
-            return self._measures[key]
         stored = self.cache / "copyfit" / f"{key}.json"
         try:
             measure = _measure_from_json(json.loads(stored.read_text()))
@@ -447,7 +449,7 @@ class Renderer:
                 tmp = stored.with_suffix(f".{os.getpid()}.tmp")
                 tmp.write_text(json.dumps(dataclasses.asdict(measure)))
                 os.replace(tmp, stored)
-        self._measures[key] = measure
+        self._measures[known] = measure
         return measure
 
     @functools.cached_property
