@@ -16,6 +16,7 @@ from .copyfit import units
 # together they are this short: short enough for any column the layouts set prose in.
 KEEP_LAST_CHARS = 20
 KEEP_OPEN = '<span style="white-space: nowrap">'
+BIND = "\u00a0"  # no-break space
 
 # The alt text that marks an image as decoration: it is left out of what a screen reader reads.
 DECORATIVE_ALT = "decorative"
@@ -71,18 +72,26 @@ def keep_last(text: str) -> str:
     head, tail = _split_last(text)
     if not tail:
         return str(escape(text))
+    if BIND in tail:
+        return str(escape(head + tail))
     return f"{escape(head)}{KEEP_OPEN}{escape(tail)}</span>"
 
 
 def _split_last(text: str) -> tuple[str, str]:
     """`text` cut before its last two break units when they are short enough to keep together
-    (the second part empty when not)."""
+    (the second part empty when not). Words are bound by a no-break space in place of the space
+    between them, which adds no element to lay out or tag; CJK characters, with no space to
+    replace, are kept in one span (KEEP_OPEN) by keep_last."""
     pieces = units(text)
     if len(pieces) < 2 or len(pieces[-2][0]) + len(pieces[-1][0]) > KEEP_LAST_CHARS:
         return text, ""
     stripped = text.rstrip()
     at = stripped.rindex(pieces[-2][0], 0, len(stripped) - len(pieces[-1][0]))
-    return text[:at], text[at:]
+    head, tail = text[:at], text[at:]
+    if pieces[-1][1]:  # a space between them: bind it
+        first = len(pieces[-2][0])
+        tail = tail[:first] + BIND + tail[first:].lstrip()
+    return head, tail
 
 
 def _keep_last_in(block) -> None:
@@ -94,8 +103,12 @@ def _keep_last_in(block) -> None:
     if not tail:
         return
     last = children.pop()
-    for kind, content in (("text", head), ("html_inline", KEEP_OPEN), ("text", tail),
-                          ("html_inline", "</span>")):
+    if BIND in tail:
+        parts = (("text", head + tail),)
+    else:
+        parts = (("text", head), ("html_inline", KEEP_OPEN), ("text", tail),
+                 ("html_inline", "</span>"))
+    for kind, content in parts:
         if content:
             token = Token(kind, "", 0, content=content)
             token.level = last.level

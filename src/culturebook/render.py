@@ -29,7 +29,7 @@ from . import copyfit
 from .brand import Brand, length_mm
 from .content import Edition
 from .errors import Location, Problem, Problems, ProjectError
-from .markup import keep_last, render_inline, render_markdown
+from .markup import BIND, KEEP_OPEN, keep_last, render_inline, render_markdown
 from .words import Loss, excerpt, lost_words
 
 POSTER_SIZES_MM = {
@@ -181,7 +181,10 @@ def _fit_text(context, text, field: str) -> Markup:
     keep = (fit.get("keep") or {}).get(field)
     if keep is not None:
         space = " " if pieces[keep][1] else ""
-        return Markup(f'{joined(0, keep - 1)}{space}<span style="white-space: nowrap">'
+        if pieces[-1][1]:  # two words: a no-break space binds them
+            return Markup(f"{joined(0, keep - 1)}{space}{escape(pieces[keep][0])}{BIND}"
+                          f"{escape(pieces[-1][0])}")
+        return Markup(f"{joined(0, keep - 1)}{space}{KEEP_OPEN}"
                       f"{joined(keep, len(pieces) - 1)}</span>")
     return Markup(joined(0, len(pieces) - 1))
 
