@@ -257,3 +257,28 @@ def test_a_build_leaves_no_copies_of_the_fonts_behind(tmp_path):
     assert sorted(p.name for p in (root / "build" / "en" / "posters").glob("*.pdf"))  # it rendered
     assert list(copies.iterdir()) == []
     assert {p.name for p in Path("/tmp").glob("weasyprint-*")} <= before
+
+
+def test_the_back_cover_sets_mission_and_vision_as_two_statements(make_project):
+    """Two statements stay two: no comma of ours joins them on the back cover."""
+    root = make_project()
+    _set_yaml(root / "content" / "publication.yaml", "languages: [en, zh-Hans]", "languages: [en]")
+    build(root, "booklet", ["en"])
+    reader = read_pdf(root / "build" / "en" / "booklet.pdf")
+    back = [p.text.replace("\u00a0", " ").strip() for p in text_pieces(reader, len(reader.pages) - 1)]
+    assert "Value for Users" in back and "Tech for Good" in back, back
+    assert "Users, Tech" not in " ".join(back)
+
+
+def test_the_year_is_not_repeated_when_the_edition_says_it(make_project):
+    """An edition named "2019 edition" in a 2019 publication: the cover and the poster band say
+    2019 once."""
+    root = make_project()
+    _set_yaml(root / "content" / "publication.yaml", "languages: [en, zh-Hans]", "languages: [en]")
+    _set_yaml(root / "content" / "en.yaml", 'edition: "Culture 3.0"', 'edition: "2019 edition"')
+    build(root, "posters", ["en"])
+    build(root, "booklet", ["en"])
+    cover = page_text(read_pdf(root / "build" / "en" / "booklet.pdf"), 0)
+    band = page_text(read_pdf(root / "build" / "en" / "posters" / "integrity.pdf"), 0)
+    assert cover.count("2019") == 1 and "2019 EDITION" in cover, cover
+    assert band.count("2019") == 1 and "2019 edition" in band, band
