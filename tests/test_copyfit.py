@@ -340,3 +340,38 @@ def test_property_any_values_within_the_limits_fit_whole(renderer, lang, size):
         assert len(headlines) == 1 and len(statements) == 1, (headlines, statements)
 
     check()
+
+
+def test_a_role_the_theme_gives_no_range_is_one_line_at_the_theme(tmp_path):
+    """A poster layout that fits a text as a role fit: roles: does not have: one line at the theme,
+    exit 1, nothing written."""
+    from projectkit import run_cli
+
+    root = shapes_project(tmp_path / "project")
+    poster = root / "layouts" / "default" / "poster.html"
+    poster.write_text(poster.read_text(encoding="utf-8").replace('data-fit="statement"',
+                                                                 'data-fit="banner"'), encoding="utf-8")
+    result = run_cli("build", "posters", "--edition", "en", cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("rendering ")]
+    assert lines[:2] == [
+        "layouts/default/theme.yaml: poster.html fits a text as 'banner', which fit: roles: does not "
+        "give a size range",
+        "    hint: add e.g. banner: {max: 42pt, min: 28pt} under fit: roles:"]
+    assert list((root / "build").rglob("*.pdf")) == []
+
+
+def test_a_size_range_without_a_unit_is_one_line_at_its_place(tmp_path):
+    from projectkit import run_cli, where
+
+    root = shapes_project(tmp_path / "project")
+    theme = root / "layouts" / "default" / "theme.yaml"
+    text = theme.read_text(encoding="utf-8").replace("statement: {max: 42pt, min: 28pt}",
+                                                     "statement: {max: 42, min: 28pt}")
+    theme.write_text(text, encoding="utf-8")
+    result = run_cli("build", "posters", cwd=root)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert result.stderr.splitlines()[:2] == [
+        f"layouts/default/theme.yaml:{where(text, '42, min')}: fit.roles.statement.max: '42' is not "
+        "a valid length",
+        "    hint: write lengths with a unit, e.g. 14mm or 9.5pt"]

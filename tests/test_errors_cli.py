@@ -402,3 +402,17 @@ def test_check_shows_problems_by_file_the_files_with_errors_first():
         ("c.yaml", 2, False),
         ("a.css", 3, True),  # a file with warnings only comes after every file with errors
     ]
+
+
+def test_a_project_error_crosses_a_process_boundary_whole():
+    """Worker processes send their errors back pickled: the problems arrive as they were, a hint
+    with braces in it too (unpickled from its message, it broke the worker pool)."""
+    import pickle
+    from pathlib import Path
+
+    from culturebook.errors import Location, Problem, ProjectError
+
+    error = ProjectError([Problem(Location(Path("layouts/default/theme.yaml"), 3, 5), "a {brace}",
+                                  "add e.g. banner: {max: 42pt, min: 28pt} under fit: roles:")])
+    again = pickle.loads(pickle.dumps(error))
+    assert again.problems == error.problems and str(again) == str(error)

@@ -50,6 +50,11 @@ class ProjectError(Exception):
         self.problems = problems
         super().__init__("\n".join(p.format() for p in problems))
 
+    def __reduce__(self):
+        # A worker process sends its error back pickled: rebuild it from its problems, not from
+        # its message (which Exception's own pickling would pass to __init__ as if it were them).
+        return ProjectError, (self.problems,)
+
 
 class Problems:
     """A collector: stages add problems and keep going, then `raise_if_errors` fails once."""
