@@ -282,3 +282,16 @@ def test_the_year_is_not_repeated_when_the_edition_says_it(make_project):
     band = page_text(read_pdf(root / "build" / "en" / "posters" / "integrity.pdf"), 0)
     assert cover.count("2019") == 1 and "2019 EDITION" in cover, cover
     assert band.count("2019") == 1 and "2019 edition" in band, band
+
+
+@pytest.mark.parametrize(("lang", "subtitle"), [("en", "Tencent’s corporate culture"),
+                                                ("zh-Hans", "腾讯企业文化")])
+def test_the_cover_shows_the_subtitle_beneath_the_title(built_root, lang, subtitle):
+    """The content reference says the subtitle is on the cover: beneath the title (and, in a
+    translated edition, beneath the title's source-language version)."""
+    reader = read_pdf(built_root / "build" / lang / "booklet.pdf")
+    pieces = text_pieces(reader, 0)
+    lines = [p.text.strip() for p in sorted(pieces, key=lambda p: -p.y)]
+    assert subtitle in lines, lines
+    below = lines[lines.index(subtitle) - 1]
+    assert below == ("Tech for Good" if lang == "en" else "Value for Users, Tech for Good"), lines
