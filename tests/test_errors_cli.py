@@ -158,7 +158,7 @@ def test_python_tag_is_refused_not_run(project: Project) -> None:
 def test_empty_file(project: Project) -> None:
     (project.root / EN).write_text("# nothing yet\n")
     project.refused("build", first=f"{EN}:1:1: file is empty",
-                    hint="it needs at least title, organisation, mission, values, chapters")
+                    hint="it needs at least title, organisation, mission, values")
 
 
 # --- schema -------------------------------------------------------------------------------------

@@ -173,24 +173,34 @@ def _add_values(root: Path, count: int, statement: str) -> None:
     _set_yaml(root / "content" / "publication.yaml", "languages: [en, zh-Hans]", "languages: [en]")
 
 
+def _values_pages(reader, statements: tuple[str, ...]) -> list[int]:
+    """The 0-based pages that show any of these statements (the contents lists names only)."""
+    return [i for i in range(len(reader.pages))
+            if any(normalise(text) in normalise(page_text(reader, i)) for text in statements)]
+
+
 def test_eight_values_make_one_spread(make_project):
     root = make_project()
     _add_values(root, 4, "A statement of two sentences. It says what we do when nobody is watching.")
     build(root, "booklet", ["en"])
     reader = read_pdf(root / "build" / "en" / "booklet.pdf")
-    pages = [i for i in range(len(reader.pages)) if "Value 3" in page_text(reader, i)
-             or "Hold firm to our principles" in page_text(reader, i)]
+    pages = _values_pages(reader, ("It says what we do", "Hold firm to our principles"))
     assert pages == [pages[0], pages[0] + 1] and pages[0] % 2 == 1  # left page (even folio) + right
 
 
-def test_values_that_do_not_fit_the_spread_are_an_error(make_project):
+def test_ten_long_values_continue_over_two_spreads_every_word_set(make_project):
+    """More values than a spread holds continue on the next spread, in order, none cut."""
     root = make_project()
-    _add_values(root, 6, " ".join(["Every value says a lot about what we do."] * 6))
-    with pytest.raises(ProjectError) as info:
-        build(root, "booklet", ["en"])
-    message = info.value.problems[0].format(root)
-    assert re.match(r"content/en\.yaml:\d+:\d+: values: 10 values do not fit the values spread: "
-                    r"they take \d pages", message), message
+    statement = " ".join(["Every value says a lot about what we do."] * 6)
+    _add_values(root, 6, statement)
+    build(root, "booklet", ["en"])
+    reader = read_pdf(root / "build" / "en" / "booklet.pdf")
+    pages = _values_pages(reader, ("what we do. Every value", "Hold firm to our principles"))
+    assert pages == list(range(pages[0], pages[0] + 4)) and pages[0] % 2 == 1
+    text = normalise(" ".join(page_text(reader, i) for i in pages))
+    assert text.count(normalise("Every value says a lot about what we do.")) == 36
+    order = [text.index(normalise(f"Value {i}")) for i in range(6)]
+    assert order == sorted(order)
 
 
 def test_a_title_too_long_for_the_cover_names_the_field(make_project):

@@ -365,7 +365,7 @@ def test_a_theme_that_clips_the_chapter_text_fails_the_build(tmp_path):
     text = (root / "content" / "en.yaml").read_text(encoding="utf-8")
     result = run_cli("build", "booklet", cwd=root)
     assert_refused(result, f"content/en.yaml:{where(text, 'body: |', 6)}: chapters[1].body: 5 words missing "
-                   'on page 9 of the en booklet (clipped by overflow): "Everything else follows '
+                   'on page 8 of the en booklet (clipped by overflow): "Everything else follows '
                    'from that."', "the layout lost them: shorten the text, or change the layout "
                    "that hides it")
     assert snapshot(root / "build") == before

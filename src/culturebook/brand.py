@@ -66,6 +66,27 @@ FIT = Struct("fit", (
           "data-fit=\"<role>\"; <role>-<lang> (e.g. word-zh) for one language."),
 ))
 
+GRID = Struct("values grid", (
+    Field("columns", Number("columns", 1, 3, whole=True), "Values side by side.", required=True),
+    Field("rows", Number("rows", 1, 8, whole=True), "The most rows of values a page takes.",
+          required=True),
+    Field("size", Text(), "The type size class the grid sets values in (booklet.css: "
+          ".values.size-<size>).", required=True),
+))
+
+PAGES = Struct("pages", (
+    Field("values", ListOf(GRID), "The grids the values section may use, most preferred first: "
+          "it takes the fewest pages (one spread, then two, ...) and on them the first grid in "
+          "which every value fits its cell; the rows of a grid line up across a spread."),
+    Field("chapter-opens-right", Number("pages", 0, 100), "A chapter at least this many pages "
+          "long opens on a right-hand page (0: every chapter); shorter ones run on.",
+          default="1"),
+    Field("min-fill", Number("share", 0, 1), "How full a text page (chapters, milestones, "
+          "closing) must be, as a share of its text area's height: a section ending on a page "
+          "emptier than this runs the next one on. The last text page is exempt.",
+          default="0.25"),
+))
+
 CONTRAST = Struct("contrast pair", (
     Field("text", Text(), "The text colour (a name under colours).", required=True),
     Field("background", Text(), "The colour it is set on (a name under colours).", required=True),
@@ -82,6 +103,7 @@ THEME = Struct("theme", (
     Field("type", MapOf(LENGTH), "Type sizes: --type-<name>."),
     Field("posters", MapOf(LENGTH), "Poster sizes for A2 (they scale): --poster-<name>."),
     Field("fit", FIT, "Poster copyfitting: the size range of each fitted text."),
+    Field("pages", PAGES, "How the booklet's pages follow its content."),
     Field("fonts", Struct("fonts", (
         Field("faces", ListOf(FACE), "Font files and the family, weight and style they provide."),
         Field("stacks", MapOf(STACK, key=Text()),
@@ -132,6 +154,7 @@ class Brand:
     print: dict[str, object]  # bleed, colours (CMYK), sheet, creep, tile-overlap, printer-margin
     contrast: tuple[dict, ...] = ()  # text colour, background, size (body or large)
     fit: dict = dataclasses.field(default_factory=dict)  # per, roles: {name: {max, min, lines}}
+    pages: dict = dataclasses.field(default_factory=dict)  # values (grids), chapter-opens-right, min-fill
 
     def fit_roles(self, lang: str) -> dict[str, dict]:
         """The fitted-text roles for `lang`: <role>-<lang> (or -<primary subtag>) over <role>."""
@@ -141,6 +164,11 @@ class Brand:
         base = {k: v for k, v in roles.items() if not any(k.startswith(f"{b}-") for b in roles)}
         return {name: roles.get(f"{name}-{lang}") or roles.get(f"{name}-{primary}") or spec
                 for name, spec in base.items()}
+
+    def page_setting(self, key: str) -> float:
+        """A number of the `pages` block, or its default."""
+        value = self.pages.get(key)
+        return float(PAGES.field(key).default if value is None else value)
 
     def print_mm(self, key: str) -> float:
         """A print length setting in millimetres."""
@@ -312,6 +340,7 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
         print=merged.get("print") or {},
         contrast=tuple(merged.get("contrast") or ()),
         fit=merged.get("fit") or {},
+        pages=merged.get("pages") or {},
     )
     _check_output_profile(brand, manifest, problems)
     problems.raise_if_errors()

@@ -39,7 +39,9 @@ class Artifact:
     bytes: int
     sha256: str
     inputs: str = ""  # hash of everything the file was made from; unchanged inputs, no rebuild
-    fill: float | None = None  # a poster: the share of its frame its text takes (check shows it)
+    # A poster: the share of its frame its text takes; a booklet: [named page, fill] per page
+    # (render.Rendered.fill). `check` shows them; preflight holds booklets to the fill rule.
+    fill: float | list | None = None
 
 
 @dataclass(frozen=True)
@@ -626,7 +628,7 @@ class Output:
     fresh: bool
     preflight: bool = True  # False: made the same way as a document of the build that is checked
     findings: list | None = None  # found already, on the parts it was made of
-    fill: float | None = None  # Rendered.fill
+    fill: float | tuple | None = None  # Rendered.fill
 
 
 class Outputs:
@@ -765,6 +767,10 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earli
             from .preflight import preflight_pdf  # reads PDFs (pypdf): only for new documents
 
             findings[key] = preflight_pdf(data, expect_for(key, settings, kind, lang))
+            if kind == "booklet" and isinstance(output.fill, (tuple, list)):
+                from .preflight import check_fill
+
+                findings[key] += check_fill(output.fill, checked.brand.page_setting("min-fill"))
         else:
             findings[key] = earlier[key]
         images = {_pixel_size(i.file): i for i in checked.content.edition(lang).images}

@@ -166,11 +166,12 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
             raise
     _print_problems(by_file(checked.warnings), root)
     from .build import load_manifest
-    from .stats import built_fills, edition_stats
+    from .stats import built_fills, built_pages, edition_stats
 
     manifest = load_manifest(root / "build")
     for edition in checked.content.editions:
-        _print_stats(edition_stats(edition, built_fills(manifest, edition.lang)))
+        _print_stats(edition_stats(edition, built_fills(manifest, edition.lang),
+                                   built_pages(manifest, edition.lang)))
     langs = ", ".join(e.lang for e in checked.content.editions)
     out.print(f"ok: {_count(len(checked.content.editions), 'edition')} ({langs}), theme "
               f"'{checked.brand.name}', {_count(len(checked.warnings), 'warning')}")
@@ -615,6 +616,20 @@ def _print_stats(stats) -> None:
     for name, length, fill in stats.posters:
         full = f"{fill:4.0%} of its frame" if fill is not None else "not built yet"
         out.print(f"    {_padded(name, 44)} {str(length):>24}  {full}", markup=False)
+    _print_pages(stats)
+
+
+def _print_pages(stats) -> None:
+    """The booklet's pages as last built: how full each is, text pages marked (the fill rule)."""
+    if not stats.pages:
+        out.print("  booklet pages: not built yet", markup=False)
+        return
+    out.print(f"  booklet pages ({len(stats.pages)}; how far down its text area each reaches, "
+              "* a text page, held to the theme's pages: min-fill):", markup=False)
+    cells = [f"{n:>3}{'*' if kind == 'chapter' else ' '} {fill:4.0%}"
+             for n, (kind, fill) in enumerate(stats.pages, 1)]
+    for start in range(0, len(cells), 8):
+        out.print("   " + "  ".join(cells[start:start + 8]), markup=False)
 
 
 def _padded(text: str, width: int) -> str:

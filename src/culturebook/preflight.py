@@ -36,9 +36,23 @@ from .expect import (
 from .pdfscan import Document, NotAPDF, PdfFont, content_operators, entry, page_box
 
 CHECKS = ("fonts", "notdef", "images", "pages", "boxes", "bleed", "colour", "intent", "metadata",
-          "links", "tags", "archive")
+          "links", "tags", "archive", "fill")
 MM_PER_PT = 25.4 / 72
 TOLERANCE_MM = 0.2  # box sizes and bleed widths
+
+
+def check_fill(fills, min_fill: float) -> list[Finding]:
+    """The fill rule on a booklet, from how the layout used each page (render.Rendered.fill:
+    (named page, fill) per page): every text page but the last reaches at least `min_fill` of
+    its text area. (Measured on the layout, so the build checks it; a PDF alone does not say
+    which pages are text pages.)"""
+    from .paginate import TEXT_PAGE, PageFill, underfilled
+
+    pages = [PageFill(n, kind, fill) for n, (kind, fill) in enumerate(fills, 1)]
+    return [Finding("fill", True, page.number,
+                    f"page {page.number} is a text page only {page.fill:.0%} full (the theme's "
+                    f"pages: min-fill is {min_fill:.0%}); a designer would call it empty")
+            for page in underfilled(pages, min_fill) if page.kind == TEXT_PAGE]
 
 
 def preflight_pdf(data: bytes, expect: Expect) -> list[Finding]:

@@ -25,7 +25,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup, escape
 
-from . import copyfit
+from . import copyfit, paginate
 from .brand import Brand, length_mm
 from .content import Edition
 from .errors import Location, Problem, Problems, ProjectError
@@ -37,7 +37,7 @@ POSTER_SIZES_MM = {
     "Letter": (215.9, 279.4), "Tabloid": (279.4, 431.8),
 }
 PADDING_CANDIDATES = 3  # a booklet is padded with 0-3 pages to a multiple of 4
-MAX_LAYOUT_PASSES = 4  # booklet layouts with frontispieces added where blanks were
+MAX_LAYOUT_PASSES = 6  # booklet layouts, each refining the pagination of the one before
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,9 @@ class Rendered:
     data: bytes
     pages: int
     findings: tuple = ()
-    fill: float | None = None  # a poster: how much of its frame's height its text takes
+    # A poster: how much of its frame's height its text takes. A booklet: each page's named page
+    # and how far down its text area its content reaches (paginate.PageFill).
+    fill: float | tuple | None = None
 
 
 def font_copies_folder(cache: Path) -> Path:
@@ -255,9 +257,9 @@ class Renderer:
                 archive: tuple[Path, ...] = ()) -> Rendered:
         """The A5 booklet, padded with intentional pages to a multiple of four.
 
-        A chapter opens on a right-hand page; where that leaves the page before it blank, a second
-        pass fills that page with a frontispiece (the chapter's number and the next highlight), so
-        a booklet has no accidental blank pages. The `personalised` booklet is the shared part of
+        Its pages follow the content (booklet_document), and its `fill` lists how each page is
+        used: (named page, how far down its text area the content reaches), for `check` and
+        preflight's fill rule. The `personalised` booklet is the shared part of
         personalised booklets: its first two pages (cover and letter) are placeholders that each
         recipient's personal pages replace. (With a `recipient`, one person's whole booklet.)
 
@@ -266,26 +268,54 @@ class Renderer:
         embedded in it.
         """
         kept = self.booklet_document(edition, print_edition, personalised, recipient)
-        return self.write(kept, edition, print_edition, tagged=not print_edition, sources=archive)
+        written = self.write(kept, edition, print_edition, tagged=not print_edition, sources=archive)
+        return dataclasses.replace(written, fill=tuple((f.kind, f.fill) for f in page_fills(kept)))
 
     def booklet_document(self, edition: Edition, print_edition: bool = False,
                          personalised: bool = False, recipient: dict | None = None):
-        """The booklet laid out (the pages it keeps) and checked: the values spread, every frame,
-        every word of the content on its page; not yet written."""
-        frontispieces: list[str] = []
+        """The booklet laid out (the pages it keeps) and checked: every frame, every word of the
+        content on its page; not yet written.
+
+        Its pagination follows the content (paginate.refine): a first pass runs every chapter on
+        and measures them, later passes open the long ones on a right-hand page, fill a verso left
+        blank with a highlight, and run a section on where a break would leave too empty a page.
+        The plan an edition settles on is kept, so its other booklets start from it."""
         if recipient or personalised:
             recipient = {**(recipient or PLACEHOLDER_RECIPIENT), "index": 0}
+        known = ("plan", edition.lang, bool(recipient))
+        plan = self.kept.get(known) or paginate.Plan()
+        chapters = [f"chapter-{c.get('id')}" for c in edition.data.get("chapters") or []]
+        highlights = len(edition.data.get("highlights") or [])
         for _ in range(MAX_LAYOUT_PASSES):
+            grid = self.values_grid(edition, plan.values_pages)
             html = self.html("booklet.html", edition, print_edition, padding=PADDING_CANDIDATES,
-                             frontispieces=frontispieces, recipient=recipient)
+                             plan=plan.context(), values_grid=grid, recipient=recipient)
             document = self.layout(html, edition)
-            # A frontispiece takes exactly the blank page, so one more pass normally settles it;
-            # passes repeat only if a frontispiece somehow moved later pages.
-            blanks = [c for c in _chapters_after_blank_pages(document) if c not in frontispieces]
-            if not blanks:
+            fills = page_fills(document)
+            contents = _pages_of(document, "contents")
+            better = plan
+            while True:  # refine until the template would see another plan (or nothing changes)
+                before, better = better, paginate.refine(
+                    better, fills, chapters, highlights,
+                    self.brand.page_setting("chapter-opens-right"),
+                    self.brand.page_setting("min-fill"), contents)
+                if better == before or better.context() != plan.context():
+                    break
+            if better.context() == plan.context():
+                plan = better  # the same HTML again: this layout is the one
+            if better == plan and grid and plan.values_pages == 0:
+                # Two notes pages or more (the padding the highlights left): the values take two
+                # pages more, if they can, so the booklet is padded with its own content first.
+                body = sum(1 for p in document.pages
+                           if not any(a.startswith("padding-") for a in p.anchors))
+                quotes = highlights - len(plan.frontispieces)
+                more = len(grid["pages"]) + 2
+                if (-body) % 4 - max(0, quotes) >= 2 and self.values_grid(edition, more):
+                    better = dataclasses.replace(plan, values_pages=more)
+            if better == plan:
                 break
-            frontispieces += blanks
-        self.check_spread(document, edition)
+            plan = better
+        self.kept[known] = plan
         check_frames(document, edition, "its page of the booklet")
         pad_pages = [i for i, p in enumerate(document.pages)
                      if any(a.startswith("padding-") for a in p.anchors)]
@@ -306,6 +336,81 @@ class Renderer:
         check_words(kept, edition, f"the {edition.lang} booklet",
                     lambda element, root: element not in left_out and shown(element, root))
         return kept
+
+    def values_grid(self, edition: Edition, pages: int = 0) -> dict | None:
+        """The values section's grid for this edition's values (paginate.choose_grid), as the
+        template takes it: columns, size, rows (their heights) and the values of each page; on
+        exactly `pages` pages if given (None if they cannot take that many). The values are
+        measured at every grid's width and size in a document of their own."""
+        values = self.context(edition)["values"]
+        specs = [paginate.GridSpec(int(g["columns"]), int(g["rows"]), str(g["size"]))
+                 for g in self.brand.pages.get("values") or []]
+        if not values or not specs:
+            return None
+        booklet = {k: length_mm(v) for k, v in self.brand.booklet.items()}
+        width = booklet["width"] - booklet["margin-inner"] - booklet["margin-outer"]
+        height = booklet["height"] - booklet["margin-top"] - booklet["margin-bottom"]
+        title, heights = self.measure_values(edition, specs, width)
+        grid = paginate.choose_grid(specs, heights, title, height, pages or 1)
+        if pages and (grid is None or len(grid.counts) != pages):
+            return None
+        if grid is None:  # the tallest value, at its smallest, is taller than a page
+            def least(i: int) -> float:
+                return min(h[i] for h in heights.values())
+            tallest = max(range(len(values)), key=least)
+            field = f"values[{tallest + 1}].statement"
+            run = next((r for r in edition.runs if r.path == field), None)
+            raise ProjectError([Problem(
+                run.loc if run else Location(edition.files[-1]),
+                f"{field} is too long for a page of the values section: the value takes "
+                f"{least(tallest):.0f} mm of the {height - title:.0f} mm a page holds",
+                "shorten the statement")])
+        return {"columns": grid.spec.columns, "size": grid.spec.size,
+                "rows": " ".join(f"{r:.1f}mm" for r in grid.rows_mm), "pages": grid.pages(values)}
+
+    def _any_values_grid(self, edition: Edition) -> dict | None:
+        """The values grid, or where no grid holds them (an error the booklet's build reports),
+        one value to a page: HTML that checks (styles, headings) can read without a layout."""
+        try:
+            return self.values_grid(edition)
+        except ProjectError:
+            values = self.context(edition)["values"]
+            spec = next(iter(self.brand.pages.get("values") or []), {"size": "large"})
+            return {"columns": 1, "size": spec["size"], "rows": "auto",
+                    "pages": [[value] for value in values]}
+
+    def measure_values(self, edition: Edition, specs: list, width_mm: float):
+        """(the heading's height, {grid key: each value's height}) in mm, each value set at the
+        width and size of each grid (_values.html measure()); kept per process."""
+        known = ("values", edition.lang)
+        if known in self._measures:
+            return self._measures[known]
+        grids, seen = [], set()
+        for spec in specs:
+            if spec.key not in seen:
+                seen.add(spec.key)
+                grids.append({"key": spec.key, "size": spec.size, "columns": spec.columns,
+                              "width": f"{paginate.cell_width_mm(width_mm, spec.columns):.2f}mm"})
+        source = ('{% import "_values.html" as valueset with context %}<!DOCTYPE html>'
+                  '<html lang="{{ lang }}" class="script-{{ script }}"><head>'
+                  '{% include "_booklet_head.html" %}<style>@page { size: 400mm 5000mm; }</style>'
+                  '</head><body>{{ valueset.measure(grids) }}</body></html>')
+        context = {**self.context(edition), "recipient": None, "fit": None, "grids": grids}
+        html = self.env.from_string(source).render(**context)
+        document = self.layout(html, edition, "_values.html")
+        title, heights = 0.0, {g["key"]: [0.0] * len(context["values"]) for g in grids}
+        for page in document.pages:
+            for box in _descendants(page._page_box):
+                mark = box.element.get("data-measure") if getattr(box, "element", None) is not None else None
+                if mark is None or box.element_tag is None:
+                    continue
+                if mark == "title":
+                    title = max(title, box.margin_height() * PX_TO_MM)
+                else:
+                    key, index = mark.split()
+                    heights[key][int(index)] += box.margin_height() * PX_TO_MM
+        self._measures[known] = (title, heights)
+        return title, heights
 
     def labels_overlay(self, pages: list, width_mm: float, height_mm: float,
                        edition: Edition) -> bytes:
@@ -328,24 +433,6 @@ class Renderer:
                 "span { position: absolute; white-space: nowrap; line-height: 1; color: black; }"
                 f"</style></head><body>{''.join(sheets)}</body></html>")
         return self.write(self.layout(html, edition), edition).data
-
-    def check_spread(self, document, edition: Edition) -> None:
-        """The values are a spread: from the anchor "values" to "values-end" is two pages."""
-        # A page lists the anchors of every element on it, including a section begun earlier.
-        first = {}
-        for i, page in enumerate(document.pages):
-            for anchor in page.anchors:
-                first.setdefault(anchor, i)
-        if "values" not in first or "values-end" not in first:
-            return  # a theme without a values spread
-        pages = first["values-end"] - first["values"] + 1
-        if pages > 2:
-            count = len(edition.data.get("values") or [])
-            run = next((r for r in edition.runs if r.path.startswith("values[")), None)
-            loc = run.loc if run else Location(edition.files[-1])
-            raise ProjectError([Problem(
-                loc, f"values: {count} values do not fit the values spread: they take {pages} pages",
-                "shorten the statements (the spread holds up to eight short values)")])
 
     def poster(self, edition: Edition, subject: dict, size: str,
                print_edition: bool = False) -> Rendered:
@@ -476,15 +563,21 @@ class Renderer:
                      personalised: bool = False, every_frontispiece: bool = False) -> str:
         """The booklet's HTML as first laid out: with its inputs, what decides its PDF.
 
-        With `every_frontispiece`, every chapter has the frontispiece a later pass gives it when
-        the page before it would be blank: the HTML that shows every element the booklet can
-        have, for checking the styles without laying it out."""
+        With `every_frontispiece`, every chapter opens on a right-hand page with the frontispiece
+        a later pass may give it, and the sections after the chapters on pages of their own: the
+        HTML that shows every element the booklet can have, for checking the styles without
+        laying it out."""
         key = ("booklet", edition.lang, print_edition, personalised, every_frontispiece)
         if key not in self._html:
-            chapters = edition.data.get("chapters") or []
+            plan = paginate.Plan()
+            if every_frontispiece:
+                chapters = [f"chapter-{c.get('id')}" for c in edition.data.get("chapters") or []]
+                highlights = len(edition.data.get("highlights") or [])
+                plan = paginate.Plan(True, recto=frozenset(chapters),
+                                     frontispieces=tuple(chapters[:highlights]))
             self._html[key] = self.html(
                 "booklet.html", edition, print_edition, padding=PADDING_CANDIDATES,
-                frontispieces=[str(c.get("id")) for c in chapters] if every_frontispiece else [],
+                plan=plan.context(), values_grid=self._any_values_grid(edition),
                 recipient=PLACEHOLDER_RECIPIENT if personalised else None)
         return self._html[key]
 
@@ -861,13 +954,48 @@ def _field_boxes(root):
     yield from walk(root, None, set())
 
 
-def _chapters_after_blank_pages(document) -> list[str]:
-    """Ids of the chapters whose opening page follows a blank page."""
-    found = []
-    for before, page in zip(document.pages, document.pages[1:], strict=False):
-        if before._page_box.page_type.blank:  # private, but the only way to see a blank page
-            found += [a.removeprefix("chapter-") for a in page.anchors if a.startswith("chapter-")]
-    return found
+SECTIONS = re.compile(r"chapter-|milestones$|closing$")  # the ids of the booklet's text sections
+
+
+def page_fills(document) -> list[paginate.PageFill]:
+    """How each page of a laid-out booklet is used (paginate.PageFill): its named page, how far
+    down its text area its content reaches, and the sections (SECTIONS) that begin on it."""
+    fills, seen = [], set()
+    for number, page in enumerate(document.pages, 1):
+        box = page._page_box  # private, but the only way to see named and blank pages
+        top, height = box.content_box_y(), box.height
+        bottom, starts = top, []
+        for child in box.children:
+            if type(child).__name__ == "MarginBox":
+                continue
+            for inner in _descendants(child):
+                name = type(inner).__name__
+                if name in ("LineBox", "InlineReplacedBox", "BlockReplacedBox") or (
+                        name == "BlockBox" and inner.style["border_top_width"]):
+                    bottom = max(bottom, inner.position_y + inner.margin_height())
+                element = getattr(inner, "element", None)
+                ident = element.get("id") if element is not None else None
+                if ident and ident not in seen and SECTIONS.match(ident):
+                    seen.add(ident)
+                    starts.append((ident, round((inner.position_y - top) / height, 3)))
+        kind = "blank" if box.page_type.blank else (box.page_type.name or "")
+        fill = min(1.0, max(0.0, (bottom - top) / height)) if height else 0.0
+        fills.append(paginate.PageFill(number, kind, round(fill, 3), box.page_type.blank,
+                                       tuple(starts)))
+    return fills
+
+
+def _pages_of(document, ident: str) -> int:
+    """On how many pages the element with this id has boxes."""
+    return sum(1 for page in document.pages if ident in page.anchors)
+
+
+def _descendants(box):
+    stack = [box]
+    while stack:
+        box = stack.pop()
+        yield box
+        stack.extend(reversed(getattr(box, "children", None) or []))
 
 
 def _elements(box) -> set:

@@ -520,13 +520,16 @@ TEXTS = Struct(
               example="Value for Users", shown_in="opener, mission poster, back cover"),
         Field("vision", Text(), "The vision, one line.", example="Tech for Good",
               shown_in="opener, mission poster, back cover"),
-        Field("values", ListOf(VALUE), "The values, 3 to 8 of them.", required=True,
+        Field("values", ListOf(VALUE), "The values, 1 to 16 of them (the default theme sets "
+              "them on a spread, or more pages, in 1-3 columns).", required=True,
               example="- id: integrity ...", shown_in="values spread, one poster each"),
-        Field("chapters", ListOf(CHAPTER), "The chapters, in order.", required=True,
+        Field("chapters", ListOf(CHAPTER), "The chapters, in order: up to 12, from 20 to 3,000 "
+              "words each; long ones open on a right-hand page, short ones run on.",
               example="- id: culture ...", shown_in="chapters, contents, bookmarks"),
-        Field("milestones", ListOf(MILESTONE), "Dated milestones, in order.",
+        Field("milestones", ListOf(MILESTONE), "Dated milestones, in order: up to 40.",
               example='- year: "2007" ...', shown_in="timeline"),
-        Field("highlights", ListOf(HIGHLIGHT), "Short lines for full-page quotes.",
+        Field("highlights", ListOf(HIGHLIGHT), "Short lines for full-page quotes (up to 10): "
+              "they face chapters that open on a right-hand page, then pad the booklet.",
               example="- text: ...", shown_in="quote pages"),
         Field("closing", CLOSING, "The closing page.", example="{title: ..., body: ...}",
               shown_in="closing page"),

@@ -48,6 +48,8 @@ class EditionStats:
     chapters: tuple[tuple[str, Length], ...]  # (title, length of title, pull quote and body)
     posters: tuple[tuple[str, Length, float | None], ...]  # (value name, length of its statement,
     #   the share of the poster's frame its text took when last built, if it was)
+    pages: tuple[tuple[str, float], ...] = ()  # the booklet's pages when last built: (named page,
+    #   how far down its text area the content reaches), render.Rendered.fill
 
     @property
     def total(self) -> Length:
@@ -55,15 +57,18 @@ class EditionStats:
                       sum(n.characters for _, n in self.chapters))
 
 
-def edition_stats(edition: Edition, fills: dict[str, float] | None = None) -> EditionStats:
-    """`fills`: {poster slug (a value's id): share of its frame}, from the last build's manifest."""
+def edition_stats(edition: Edition, fills: dict[str, float] | None = None,
+                  pages: list | None = None) -> EditionStats:
+    """`fills`: {poster slug (a value's id): share of its frame}, and `pages`, the booklet's
+    pages (built_pages), from the last build's manifest."""
     data = edition.data
     fills = fills or {}
     chapters = tuple(
         (c["title"], length("\n\n".join(filter(None, (c["title"], c.get("pull_quote"), c["body"])))))
-        for c in data["chapters"])
+        for c in data.get("chapters") or [])
     posters = tuple((v["name"], length(v["statement"]), fills.get(v["id"])) for v in data["values"])
-    return EditionStats(edition.lang, edition.untranslated, chapters, posters)
+    return EditionStats(edition.lang, edition.untranslated, chapters, posters,
+                        tuple((str(kind), float(fill)) for kind, fill in pages or ()))
 
 
 def built_fills(manifest: dict[str, dict], lang: str) -> dict[str, float]:
@@ -72,3 +77,9 @@ def built_fills(manifest: dict[str, dict], lang: str) -> dict[str, float]:
     prefix = f"{lang}/posters/"
     return {path[len(prefix):-4]: entry["fill"] for path, entry in manifest.items()
             if path.startswith(prefix) and path.endswith(".pdf") and entry.get("fill") is not None}
+
+
+def built_pages(manifest: dict[str, dict], lang: str) -> list:
+    """The screen booklet's [named page, fill] per page as the last build measured them."""
+    fill = (manifest.get(f"{lang}/booklet.pdf") or {}).get("fill")
+    return fill if isinstance(fill, list) else []

@@ -1,0 +1,149 @@
+"""paginate.py: the values grid, and pagination that follows the content (run-on chapters,
+right-hand openings only where a chapter deserves one, frontispieces only with a highlight,
+no page left too empty)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import normalise, page_text, read_pdf, text_pieces
+from culturebook.build import build
+from culturebook.paginate import GridSpec, PageFill, Plan, choose_grid, refine, row_heights
+from projectkit import make_project
+
+ONE_COLUMN = [GridSpec(1, 2, "large"), GridSpec(1, 4, "compact")]
+
+
+# --- the values grid -----------------------------------------------------------------------------
+
+
+def heights(large: list[float], compact: list[float] | None = None) -> dict[str, list[float]]:
+    return {"1-large": large, "1-compact": compact or [h * 0.7 for h in large]}
+
+
+def test_four_values_take_a_spread_two_to_a_page_in_equal_rows():
+    grid = choose_grid(ONE_COLUMN, heights([50.0] * 4), 8.0, 174.0)
+    assert grid.counts == (2, 2) and grid.spec.size == "large"
+    assert grid.rows_mm == (83.0, 83.0)
+
+
+def test_a_row_is_as_tall_as_its_tallest_value_on_any_page():
+    """Rows line up across a spread: row 2 of both pages is as tall as the taller value in it."""
+    assert row_heights([30, 40, 30, 90], (2, 2), 1) == (30, 90)
+    assert row_heights([30, 40, 50, 20, 10], (3, 2), 2) == (40, 50)
+
+
+def test_values_too_tall_for_the_large_grid_take_the_next_grid_before_more_pages():
+    grid = choose_grid(ONE_COLUMN, heights([100.0] * 4, [60.0] * 4), 8.0, 174.0)
+    assert grid.counts == (2, 2) and grid.spec.size == "compact"
+
+
+def test_values_no_grid_holds_on_a_spread_continue_on_the_next_spread():
+    grid = choose_grid(ONE_COLUMN, heights([100.0] * 6, [80.0] * 6), 8.0, 174.0)
+    assert grid.counts == (2, 2, 1, 1) and len(grid.rows_mm) == 2
+
+
+def test_no_values_page_is_ever_empty():
+    """Three values that need a page each take three pages, not two spreads with one empty."""
+    grid = choose_grid(ONE_COLUMN, heights([150.0] * 3, [150.0] * 3), 8.0, 174.0)
+    assert grid.counts == (1, 1, 1)
+    assert choose_grid(ONE_COLUMN, heights([50.0] * 3), 8.0, 174.0, min_pages=4) is None
+
+
+def test_a_value_taller_than_a_page_has_no_grid():
+    assert choose_grid(ONE_COLUMN, heights([50.0, 300.0], [50.0, 200.0]), 8.0, 174.0) is None
+
+
+# --- the pagination plan -------------------------------------------------------------------------
+
+
+def page(number: int, fill: float, *starts: tuple[str, float], kind: str = "chapter",
+         blank: bool = False) -> PageFill:
+    return PageFill(number, kind, fill, blank, tuple(starts))
+
+
+def test_only_chapters_a_page_long_or_more_open_on_the_right():
+    everything_run_on = [page(8, 1.0, ("chapter-a", 0.1), ("chapter-b", 0.6)),
+                         page(9, 1.0), page(10, 0.9, ("chapter-c", 0.3))]
+    plan = refine(Plan(), everything_run_on, ["chapter-a", "chapter-b", "chapter-c"], 0, 1.0,
+                  0.25, 1)
+    assert plan.measured and plan.recto == {"chapter-b"}  # a: half a page; b: 1.7 pages; c: 0.6
+
+
+def test_a_blank_verso_takes_a_highlight_else_the_chapter_opens_on_the_next_page():
+    laid_out = [page(8, 0.8, ("chapter-a", 0.1)), page(9, 0.0, blank=True, kind="blank"),
+                page(10, 1.0, ("chapter-b", 0.1)), page(11, 0.6),
+                page(12, 0.0, blank=True, kind="blank"), page(13, 1.0, ("chapter-c", 0.1))]
+    start = Plan(measured=True, recto=frozenset({"chapter-b", "chapter-c"}))
+    plan = refine(start, laid_out, ["chapter-a", "chapter-b", "chapter-c"], 1, 1.0, 0.25, 1)
+    assert plan.frontispieces == ("chapter-b",)
+    assert plan.recto == {"chapter-b"} and plan.page == {"chapter-c"}
+
+
+def test_a_section_after_too_empty_a_page_runs_on():
+    laid_out = [page(8, 0.9, ("chapter-a", 0.1)), page(9, 0.1),
+                page(10, 0.5, ("milestones", 0.1)), page(11, 0.05, ("closing", 0.1))]
+    plan = refine(Plan(measured=True), laid_out, ["chapter-a"], 0, 1.0, 0.25, 1)
+    assert plan.run_on == {"milestones"}  # the last text page (11) is not held to the rule
+
+
+def test_the_contents_drops_the_value_names_when_they_take_it_over_a_page():
+    plan = refine(Plan(measured=True), [page(8, 1.0, ("chapter-a", 0.1))], ["chapter-a"], 0,
+                  1.0, 0.25, 2)
+    assert not plan.contents_values
+
+
+# --- booklets ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def short_chapters(tmp_path_factory) -> Path:
+    root = make_project(tmp_path_factory.mktemp("short") / "project", "short-chapters")
+    build(root, "booklet")
+    return root / "build" / "en" / "booklet.pdf"
+
+
+def test_short_chapters_run_on_and_the_booklet_follows_the_content(short_chapters):
+    """Six values, three chapters of 40-60 words, seven milestones, one highlight: twelve pages,
+    the three chapters on two facing pages (not one page each), each title with its first words."""
+    reader = read_pdf(short_chapters)
+    assert len(reader.pages) == 12
+    chapters = {"Why we exist": "We started Northwind", "How we work": "Every season begins",
+                "What comes next": "Next year we open"}
+    found = {}
+    for title, opening in chapters.items():
+        titles = [i + 1 for i in range(12) for piece in text_pieces(reader, i)
+                  if piece.size > 20 and normalise(piece.text) == normalise(title)]
+        openings = [i + 1 for i in range(12) if normalise(opening) in normalise(page_text(reader, i))]
+        assert titles == openings, title
+        found[title] = titles[0]
+    assert found["Why we exist"] == found["How we work"] == 8 and found["What comes next"] in (8, 9)
+
+
+def test_no_page_carries_a_numeral_alone(short_chapters):
+    reader = read_pdf(short_chapters)
+    for i in range(len(reader.pages)):
+        words = normalise(page_text(reader, i))
+        assert not words.isdigit(), f"page {i + 1} shows only {words!r}"
+
+
+def test_the_highlight_pads_the_booklet_before_any_notes_page(short_chapters):
+    reader = read_pdf(short_chapters)
+    assert "promiseaboutmoney" in normalise(page_text(reader, 10))  # page 11, before the back cover
+    assert not any("Notes" in page_text(reader, i) for i in range(len(reader.pages)))
+
+
+def test_values_rows_line_up_across_the_spread(short_chapters):
+    """Each value's number (01-06) sits at the same height on the left and the right page."""
+    reader = read_pdf(short_chapters)
+    left, right = 5, 6  # pages 6 and 7
+    tops = {}
+    for index in (left, right):
+        for piece in text_pieces(reader, index):
+            if piece.text.strip() in {"01", "02", "03", "04", "05", "06"}:
+                tops[piece.text.strip()] = round(piece.y, 1)
+    assert len(tops) == 6, tops
+    assert (tops["01"], tops["02"], tops["03"]) == (tops["04"], tops["05"], tops["06"])
+    assert tops["01"] > tops["02"] > tops["03"]
