@@ -170,8 +170,8 @@ class Brand:
         """The words an edition's layouts print: the theme's for its language under the content's
         `labels:`; any still missing are the source language's (else the theme's first language's),
         so a layout never meets a missing label, and `borrowed` says which."""
-        own = {**self.labels_for(edition.lang), **(edition.data.get("labels") or {})}
-        source = {**self.labels_for(edition.source_lang), **edition.source_labels}
+        own = {**self.labels_for(edition.lang), **_given(edition.data.get("labels"))}
+        source = {**self.labels_for(edition.source_lang), **_given(edition.source_labels)}
         first = next(iter(self.labels), edition.source_lang)
         words = {**own}
         borrowed: dict[str, str] = {}
@@ -275,6 +275,11 @@ LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanis
                   "ja": "Japanese", "ko": "Korean"}
 
 
+def _given(labels: dict | None) -> dict[str, str]:
+    """The labels a content file gives (its `labels:` lists every key, None where not given)."""
+    return {key: value for key, value in (labels or {}).items() if value is not None}
+
+
 def language_name(lang: str) -> str:
     return LANGUAGE_NAMES.get(lang, lang)
 
@@ -293,8 +298,9 @@ def check_labels(brand: Brand, edition: Edition, problems: Problems) -> None:
         by_lang.setdefault(lang, []).append(key)
     listed = "; ".join(f"{', '.join(keys)} {'is' if len(keys) == 1 else 'are'} in "
                        f"{language_name(lang)}" for lang, keys in by_lang.items())
-    lead = (f"no labels for {edition.lang} in the theme" if not labels.in_theme
-            and not edition.data.get("labels") else f"labels for {edition.lang} are incomplete")
+    none_given = not labels.in_theme and not _given(edition.data.get("labels"))
+    lead = (f"no labels for {edition.lang} in the theme" if none_given
+            else f"labels for {edition.lang} are incomplete")
     problems.warn(Location(path, line, 1), f"{lead}: {listed}; translate them under labels:")
 
 
