@@ -109,6 +109,28 @@ def checked(built_root):
     return check_project(built_root)
 
 
+@pytest.fixture(scope="session")
+def languages_built(tmp_path_factory) -> Path:
+    """tests/projects/languages (en, fr translated in part, ja) with zh-Hans, zh-Hant and ko editions
+    added (the Japanese text in each, so one character is drawn in every region's form; Korean
+    punctuation in the ko mission), its booklets built once for the session."""
+    from culturebook.build import build
+    from projectkit import make_project as make_named_project
+
+    root = make_named_project(tmp_path_factory.mktemp("languages") / "project", "languages")
+    content = root / "content"
+    japanese = (content / "ja.yaml").read_text(encoding="utf-8")
+    for lang in ("zh-Hans", "zh-Hant", "ko"):
+        (content / f"{lang}.yaml").write_text(japanese, encoding="utf-8")
+    korean = japanese.replace('mission: "小さなことをきちんと作る"', 'mission: "“작은 일을, 잘.”"')
+    (content / "ko.yaml").write_text(korean, encoding="utf-8")
+    settings = content / "publication.yaml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace(
+        "languages: [en, fr, ja]", "languages: [en, fr, ja, zh-Hans, zh-Hant, ko]"), encoding="utf-8")
+    build(root, "booklet")
+    return root
+
+
 @pytest.fixture
 def make_project(tmp_path):
     """make_project(name="project") -> a fresh copy of the default project to modify."""
@@ -457,3 +479,19 @@ def parent_tree_faults(reader: PdfReader) -> list[str]:
         todo += [(k, ref) for k in (kids if isinstance(kids, list) else [kids])
                  if isinstance(k, IndirectObject) and "/S" in k.get_object()]
     return faults
+
+
+def glyph_codes(path: Path, char: str) -> set[int]:
+    """The codes (glyph ids, for the CJK face) a PDF draws `char` with, from its fonts' ToUnicode
+    maps: one character drawn in two forms has two codes."""
+    found = set()
+    for page in PdfReader(path).pages:
+        for font in (page["/Resources"].get("/Font") or {}).values():
+            font = font.get_object()
+            if "/ToUnicode" not in font:
+                continue
+            cmap = font["/ToUnicode"].get_object().get_data().decode("latin-1")
+            found |= {int(code, 16) for code, text in
+                      re.findall(r"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", cmap)
+                      if len(text) <= 8 and chr(int(text, 16)) == char}
+    return found

@@ -533,3 +533,17 @@ def test_reading_order_is_the_visual_order_on_every_page(built_root, lang):
             same_line = abs(y1 - y0) < 3
             assert y1 > y0 - 3 and (not same_line or x1 > x0 - 1), \
                 f"page {index + 1}: {b!r} read after {a!r}"
+
+
+def test_text_left_in_the_source_language_is_tagged_with_it(languages_built):
+    """A French booklet prints the untranslated English statement and chapter: a screen reader
+    reads them in an English voice (their structure elements carry /Lang en)."""
+    fr = structure(languages_built / "build" / "fr" / "booklet.pdf")
+    assert fr.lang == "fr"
+    english = [squash(text) for text, lang in fr.languages if lang == "en"]
+    for text in ("We say what we think, kindly and early.", "How we work",
+                 "We work in small steps, and we show our work early."):
+        assert squash(text) in english
+    assert not any(squash(t) in english for t in ("Franchise", "Pourquoi nous existons"))
+    ja = structure(languages_built / "build" / "ja" / "booklet.pdf")
+    assert ja.lang == "ja"

@@ -106,3 +106,50 @@ def test_bad_theme_through_the_cli(make_project):
     assert result.stderr.splitlines()[0] == \
         "layouts/acme/theme.yaml:4:10: colours.brand: 'blue' is not a valid colour"
     assert "Traceback" not in result.stderr + result.stdout
+
+
+# --- labels: a language the theme has none for ----------------------------------------------------
+
+FRENCH_LABELS = ("contents, mission, vision, values, milestones, notes, edition, published, "
+                 "organisation, translation, untranslated, cover, quotes, date_format, months")
+
+
+def test_a_language_without_labels_prints_the_source_languages_with_one_warning(tmp_path):
+    from projectkit import make_project, problem_lines, run_cli
+
+    root = make_project(tmp_path / "project", "languages")
+    result = run_cli("check", cwd=root)
+    assert result.returncode == 0, result.stderr
+    labels = [line for line in problem_lines(result) if "labels" in line]
+    assert labels == [f"content/fr.yaml:1:1: warning: no labels for fr in the theme: "
+                      f"{FRENCH_LABELS} are in English; translate them under labels:"]
+    assert "Traceback" not in result.stderr
+
+
+def test_labels_translated_in_part_list_the_rest_at_labels(tmp_path):
+    from culturebook.build import check_project
+    from projectkit import make_project
+
+    root = make_project(tmp_path / "project", "languages")
+    fr = root / "content" / "fr.yaml"
+    fr.write_text(fr.read_text(encoding="utf-8") + "\nlabels:\n  contents: Sommaire\n"
+                  "  date_format: \"{day}/{month}/{year}\"\n", encoding="utf-8")
+    line = fr.read_text(encoding="utf-8").splitlines().index("labels:") + 1
+    (warning,) = [p for p in check_project(root).warnings if "labels" in p.message]
+    assert warning.format(root) == (
+        f"content/fr.yaml:{line}:1: warning: labels for fr are incomplete: mission, vision, values, "
+        "milestones, notes, edition, published, organisation, translation, untranslated, cover, "
+        "quotes are in English; translate them under labels:")  # no months: the date has none
+
+
+def test_the_default_theme_has_every_label_in_each_of_its_languages(tmp_path):
+    from culturebook.build import check_project
+    from culturebook.schema import LABEL_KEYS
+    from projectkit import make_project
+
+    root = make_project(tmp_path / "project", "bilingual")
+    brand = check_project(root).brand
+    for lang in ("en", "zh-Hans", "zh-Hant", "ja", "ko"):
+        needed = set(LABEL_KEYS) - ({"months"} if lang != "en" else set())
+        assert needed <= set(brand.labels_for(lang)), lang
+        assert brand.stack_for(lang)["text"] == (["Inter"] if lang == "en" else ["Noto Sans CJK SC"])

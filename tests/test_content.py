@@ -301,3 +301,25 @@ def test_a_quote_ends_on_a_line_of_two_words(tmp_path):
     lines = [p.text.strip() for i in range(len(reader.pages)) for p in text_pieces(reader, i)]
     at = max(i for i, line in enumerate(lines) if line.endswith("itself."))
     assert len(lines[at].split()) >= 2, lines[at - 2:at + 1]
+
+
+def test_strict_refuses_each_untranslated_field_at_its_place_in_the_source(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "project", "languages")
+    en = (root / "content" / "en.yaml").read_text()
+    statement = where(en, 'statement: "We say')
+    title = where(en, 'title: "How we work"')
+    body = where(en, 'title: "How we work"',
+                 en.index("body: |", en.index("How we work")) - en.index('title: "How we work"'))
+    before = sorted(p.relative_to(root).as_posix() for p in root.rglob("*"))
+    lines = assert_refused(run_cli("build", "booklet", "--strict", cwd=root), None)
+    untranslated = "has no fr translation; the fr edition uses the en text"
+    assert [line for line in lines if not line.startswith("    hint:")] == [
+        f"content/en.yaml:{statement}: values[2].statement {untranslated}",
+        f"content/en.yaml:{title}: chapters[2].title {untranslated}",
+        f"content/en.yaml:{body}: chapters[2].body {untranslated}",
+        "content/fr.yaml:1:1: no labels for fr in the theme: contents, mission, vision, values, "
+        "milestones, notes, edition, published, organisation, translation, untranslated, cover, "
+        "quotes, date_format, months are in English; translate them under labels:",
+        "4 problems in 2 files; nothing was written",
+    ]
+    assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == before

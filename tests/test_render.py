@@ -305,3 +305,60 @@ def test_the_cover_shows_the_subtitle_beneath_the_title(built_root, lang, subtit
     assert subtitle in lines, lines
     below = lines[lines.index(subtitle) - 1]
     assert below == ("Tech for Good" if lang == "en" else "Value for Users, Tech for Good"), lines
+
+
+# --- languages: fields left in the source language, regional CJK forms ---------------------------
+
+
+def test_fields_that_fell_back_carry_the_source_language_and_nothing_else_does(tmp_path):
+    from culturebook.build import cache_dir, check_project
+    from culturebook.render import Renderer
+    from projectkit import make_project
+
+    root = make_project(tmp_path / "project", "languages")
+    checked = check_project(root)
+    renderer = Renderer(root, checked.brand, cache_dir())
+    html = renderer.booklet_html(checked.content.edition("fr"))
+
+    def marked(html: str) -> set[tuple[str, str]]:
+        """(lang, field) of every element that shows a field and names a language."""
+        tags = re.findall(r"<[a-z0-9]+\s[^>]*\bdata-field=[^>]*>", html)
+        return {(re.search(r'\slang="([^"]+)"', tag)[1], re.search(r'data-field="([^"]+)"', tag)[1])
+                for tag in tags if re.search(r"\slang=", tag)}
+
+    english_anyway = {("en", "title (en)"), ("en", "values[1].name"), ("en", "values[2].name"),
+                      ("en", "values[3].name")}  # the English title and value names beneath
+    assert marked(html) == {("en", "chapters[2].body"), ("en", "chapters[2].title"),
+                            ("en", "values[2].statement")} | english_anyway
+    assert '<span lang="en">How we work</span>' in html  # named in the imprint, in its language
+    # The Japanese edition translates everything: only what is English anyway says so.
+    html = renderer.booklet_html(checked.content.edition("ja"))
+    assert marked(html) == english_anyway
+    assert "imprint-untranslated" not in html
+
+
+def test_the_inside_cover_names_the_parts_left_in_the_source_language(languages_built):
+    fr = read_pdf(languages_built / "build" / "fr" / "booklet.pdf")
+    assert page_text(fr, 1).splitlines()[-1] == (
+        "Not yet translated, so in the original: Values, How we work.")
+    ja = read_pdf(languages_built / "build" / "ja" / "booklet.pdf")
+    assert "原文" not in page_text(ja, 1) and "発行日" in page_text(ja, 1)
+
+
+def test_each_cjk_edition_draws_its_regions_forms(languages_built):
+    """One face of Noto Sans CJK has every region's forms; the edition's lang picks them (locl)."""
+    from fontTools.ttLib import TTFont
+
+    from conftest import REPO, glyph_codes
+
+    def codes(lang: str, char: str) -> set[int]:
+        return glyph_codes(languages_built / "build" / lang / "booklet.pdf", char)
+
+    with TTFont(REPO / "fonts" / "NotoSansCJKsc" / "NotoSansCJKsc-Bold.otf", lazy=True) as font:
+        simplified = font.getGlyphID(font.getBestCmap()[ord("骨")])
+    assert codes("zh-Hans", "骨") == {simplified}  # the face's own (Simplified Chinese) form
+    assert codes("ja", "骨") == {simplified - 1}
+    assert codes("zh-Hant", "骨") == {simplified + 1}
+    assert codes("ja", "直") != codes("zh-Hans", "直") == codes("zh-Hant", "直")
+    # Korean: punctuation set among Hangul takes its Korean (proportional) form.
+    assert codes("ko", "“") and codes("ko", "“").isdisjoint(codes("zh-Hans", "“") | {0})

@@ -6,10 +6,14 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import Location, Problem, Problems, ProjectError
-from .schema import LABELS, SLUG, Choice, Field, ListOf, MapOf, Number, Pattern, Struct, Text
+from .schema import LABEL_KEYS, LABELS, SLUG, Choice, Field, ListOf, MapOf, Number, Pattern, Struct, Text
 from .yamlsource import load_yaml
+
+if TYPE_CHECKING:
+    from .content import Edition
 
 COLOUR = Pattern("colour", re.compile(r"^#[0-9A-Fa-f]{6}$"), "write colours as #RRGGBB")
 LENGTH = Pattern("length", re.compile(r"^\d+(\.\d+)?(mm|pt|px|cm|in)$"),
@@ -187,7 +191,25 @@ class Brand:
         return list(dict.fromkeys(stack["text"] + stack["heading"]))
 
     def labels_for(self, lang: str) -> dict[str, str]:
+        """The theme's own labels for `lang` (its primary subtag's, under its own)."""
         return {**self.labels.get(lang.split("-")[0], {}), **self.labels.get(lang, {})}
+
+    def edition_labels(self, edition: Edition) -> Labels:
+        """The words an edition's layouts print: the theme's for its language under the content's
+        `labels:`; any still missing are the source language's (else the theme's first language's),
+        so a layout never meets a missing label, and `borrowed` says which."""
+        own = {**self.labels_for(edition.lang), **_given(edition.data.get("labels"))}
+        source = {**self.labels_for(edition.source_lang), **_given(edition.source_labels)}
+        first = next(iter(self.labels), edition.source_lang)
+        words = {**own}
+        borrowed: dict[str, str] = {}
+        for lang, spare in ((edition.source_lang, source), (first, self.labels_for(first))):
+            for key in LABEL_KEYS:
+                if key not in words and key in spare:
+                    words[key], borrowed[key] = spare[key], lang
+        if "{month_name}" not in words.get("date_format", "{month_name}"):
+            borrowed.pop("months", None)  # a date written without month names needs none
+        return Labels(words, borrowed, bool(self.labels_for(edition.lang)))
 
     def css_properties(self, print_edition: bool = False) -> str:
         """The theme as CSS custom properties on :root. In a print edition the colours are the
@@ -263,6 +285,51 @@ class Brand:
                 f"font-weight: {face.weight}; font-style: {face.style}; }}"
             )
         return "\n".join(rules) + "\n"
+
+
+@dataclass(frozen=True)
+class Labels:
+    """An edition's labels, and those borrowed from another language (key -> that language)."""
+
+    words: dict[str, str]
+    borrowed: dict[str, str]
+    in_theme: bool  # the theme has labels for the edition's language
+
+
+# Language names for messages; a language not listed is named by its code.
+LANGUAGE_NAMES = {"en": "English", "fr": "French", "de": "German", "es": "Spanish",
+                  "it": "Italian", "pt": "Portuguese", "nl": "Dutch", "zh": "Chinese",
+                  "zh-Hans": "Simplified Chinese", "zh-Hant": "Traditional Chinese",
+                  "ja": "Japanese", "ko": "Korean"}
+
+
+def _given(labels: dict | None) -> dict[str, str]:
+    """The labels a content file gives (its `labels:` lists every key, None where not given)."""
+    return {key: value for key, value in (labels or {}).items() if value is not None}
+
+
+def language_name(lang: str) -> str:
+    return LANGUAGE_NAMES.get(lang, lang)
+
+
+def check_labels(brand: Brand, edition: Edition, problems: Problems) -> None:
+    """One warning for an edition that prints labels of another language, listing them, at the
+    edition's `labels:` (or its file's start): a layout prints them, so a reader meets them."""
+    labels = brand.edition_labels(edition)
+    if not labels.borrowed:
+        return
+    path = edition.files[-1]
+    lines = path.read_text(encoding="utf-8").splitlines()
+    line = next((n for n, text in enumerate(lines, 1) if text.startswith("labels:")), 1)
+    by_lang: dict[str, list[str]] = {}
+    for key, lang in labels.borrowed.items():
+        by_lang.setdefault(lang, []).append(key)
+    listed = "; ".join(f"{', '.join(keys)} {'is' if len(keys) == 1 else 'are'} in "
+                       f"{language_name(lang)}" for lang, keys in by_lang.items())
+    none_given = not labels.in_theme and not _given(edition.data.get("labels"))
+    lead = (f"no labels for {edition.lang} in the theme" if none_given
+            else f"labels for {edition.lang} are incomplete")
+    problems.warn(Location(path, line, 1), f"{lead}: {listed}; translate them under labels:")
 
 
 def length_mm(value: str) -> float:

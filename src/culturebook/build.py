@@ -86,7 +86,7 @@ def content_languages(root: Path) -> list[str]:
 def check_project(root: Path, strict: bool = False) -> Checked:
     """Validate content, theme, templates, stylesheets and glyph coverage; render nothing."""
     from .accessibility import check_contrast
-    from .brand import load_brand
+    from .brand import check_labels, load_brand
     from .content import load_content
     from .glyphs import check_glyphs
     from .render import check_stylesheets  # imports WeasyPrint's CSS parser
@@ -95,6 +95,7 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     content = load_content(root, problems)
     brand = load_brand(root, content.editions[0].theme, problems)
     for edition in content.editions:
+        check_labels(brand, edition, problems)
         check_glyphs(edition, brand, problems, cache_dir() / "cmaps")
     check_templates(brand, problems)
     check_stylesheets(brand, problems, strict, cache_dir())

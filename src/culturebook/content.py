@@ -7,7 +7,7 @@ import difflib
 import os
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Location, Problems, ProjectError
@@ -55,6 +55,7 @@ class Edition:
     images: tuple[Image, ...]
     files: tuple[Path, ...]
     untranslated: tuple[str, ...] = ()  # fields shown in the source language, for want of a translation
+    source_labels: dict = field(default_factory=dict)  # the source file's labels: (the fallback's)
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ def load_content(project_root: Path, problems: Problems) -> Content:
             data=data, runs=tuple(resolver.runs), images=tuple(resolver.images),
             files=(settings_path, content_dir / f"{source}.yaml", content_dir / f"{lang}.yaml"),
             untranslated=tuple(resolver.untranslated),
+            source_labels=(editions[0].data if editions else data).get("labels") or {},
         ))
         _check_translation_fields(lang_nodes[lang], problems)
     for edition in editions:

@@ -656,7 +656,8 @@ class Renderer:
         extra.setdefault("fit", None)
         try:
             context = self.context(edition, print_edition)
-            return self.env.get_template(template).render(**context, **extra)
+            html = self.env.get_template(template).render(**context, **extra)
+            return mark_untranslated(html, edition)
         except jinja2.TemplateSyntaxError as exc:
             path = Path(exc.filename or self.brand.dirs[0] / (exc.name or template))
             raise ProjectError([Problem(Location(path, exc.lineno or 0, 1),
@@ -800,7 +801,7 @@ class Renderer:
     def context(self, edition: Edition, print_edition: bool = False) -> dict:
         """The one documented context every layout receives (plain data only)."""
         data = edition.data
-        labels = {**self.brand.labels_for(edition.lang), **(data.get("labels") or {})}
+        labels = self.brand.edition_labels(edition).words
         values = [{**v, "number": f"{i:02d}"} for i, v in enumerate(data.get("values") or [], 1)]
         return {
             "pub": data,
@@ -815,6 +816,7 @@ class Renderer:
             "values": values,
             "title_lines": title_lines(data.get("title", "")),
             "translation_note": (data.get("translation") or {}).get("note") or "",
+            "untranslated_note": untranslated_note(edition, labels),
             "theme_css": Markup(self.brand.font_face_css()
                                 + self.brand.css_properties(print_edition)
                                 + (self.profile_css() if print_edition else "")),
@@ -1044,6 +1046,69 @@ def title_lines(title: str) -> list[str]:
     parts = re.findall(r"[^,，、]+(?:[,，、]\s*|$)", title)
     lines = [p.strip() for p in parts if p.strip()]
     return [line[:-1] if line.endswith(("，", "、")) else line for line in lines] or [title]
+
+
+# An element that shows a content field: its tag name, the attributes around data-field, the path.
+_FIELD_ELEMENT = re.compile(r'<([A-Za-z][A-Za-z0-9]*)([^<>]*?\sdata-field="([^"]*)"[^<>]*)>')
+
+
+def fell_back(path: str, untranslated: tuple[str, ...]) -> bool:
+    """Whether the field at `path` (values[2].statement) is, or is inside, an untranslated field."""
+    return any(path == u or path.startswith((f"{u}.", f"{u}[")) for u in untranslated)
+
+
+def mark_untranslated(html: str, edition: Edition) -> str:
+    """Every element showing a field that fell back to the source language (data-field="<path>")
+    gets lang="<source>", unless it already names a language: so the text is set, hyphenated and
+    shaped as what it is, and the tagged PDF gives it /Lang (a screen reader reads it in that
+    language's voice). One pass over the filled layout, so no layout has to ask per field."""
+    if not edition.untranslated:
+        return html
+
+    def mark(match: re.Match) -> str:
+        if not fell_back(str(Markup(match[3]).unescape()), edition.untranslated) or \
+                re.search(r"\slang=", match[2]):
+            return match[0]
+        return f'<{match[1]} lang="{escape(edition.source_lang)}"{match[2]}>'
+
+    return _FIELD_ELEMENT.sub(mark, html)
+
+
+COVER_FIELDS = ("title", "subtitle", "organisation", "edition")
+
+
+def untranslated_note(edition: Edition, labels: dict) -> Markup:
+    """The inside cover's sentence naming the parts of the booklet still in the source language
+    (the `untranslated` label, {parts} filled in): sections by their labels, chapters by their
+    titles; a title itself untranslated is marked with its language. Empty when none are."""
+    untranslated, data = edition.untranslated, edition.data
+    parts: list[tuple[str, str | None]] = []
+
+    def title(path: str, text: str | None) -> None:
+        if text:
+            parts.append((text, edition.source_lang if fell_back(path, untranslated) else None))
+
+    for path in untranslated:
+        top = re.match(r"[a-z_]*", path)[0]
+        number = re.match(r"chapters\[(\d+)\]", path)
+        if top in COVER_FIELDS:
+            parts.append((labels["cover"], None))
+        elif top in ("mission", "vision", "values", "milestones"):
+            parts.append((labels[top], None))
+        elif top == "highlights":
+            parts.append((labels["quotes"], None))
+        elif top == "chapters":
+            chapters = data.get("chapters") or []
+            for n in [int(number[1])] if number else range(1, len(chapters) + 1):
+                title(f"chapters[{n}].title", chapters[n - 1]["title"])
+        elif top == "closing":
+            title("closing.title", (data.get("closing") or {}).get("title"))
+    if not parts:
+        return Markup("")
+    comma = "、" if edition.lang.split("-")[0] in ("zh", "ja", "ko") else ", "
+    listed = Markup(comma).join(Markup(f'<span lang="{escape(lang)}">{escape(text)}</span>')
+                                if lang else escape(text) for text, lang in dict.fromkeys(parts))
+    return Markup(str(escape(labels["untranslated"])).replace("{parts}", listed))
 
 
 DEFAULT_MONTHS = ("January February March April May June July August September October "

@@ -59,7 +59,7 @@ def new_project(folder: Path, example: str = "blank", name: str | None = None,
     try:
         values = {"name": name, "theme": theme, "languages": ", ".join(languages),
                   "first": languages[0], "date": dt.date.today().isoformat(),
-                  "language_list": " and ".join(languages)}
+                  "language_list": " and ".join(languages), "labels": _label_lines()}
         quoted = {**values, "name": _yaml_quoted(name)}  # inside "double quotes" in the YAML files
         content = work / "content"
         content.mkdir()
@@ -80,6 +80,22 @@ def new_project(folder: Path, example: str = "blank", name: str | None = None,
         shutil.rmtree(work, ignore_errors=True)
         raise
     return folder
+
+
+def _label_lines() -> str:
+    """The labels a project can translate, as YAML with the default theme's English words."""
+    from .brand import THEME
+    from .errors import Problems
+    from .schema import LABEL_KEYS
+    from .yamlsource import load_yaml
+
+    theme = THEME.convert(load_yaml(HOME / "layouts" / "default" / "theme.yaml"), "", Problems())
+    english = (theme.get("labels") or {}).get("en", {})
+    return "\n".join(f"  {key}: {_yaml_value(english.get(key, ''))}" for key in LABEL_KEYS)
+
+
+def _yaml_value(text: str) -> str:
+    return f'"{_yaml_quoted(text)}"' if any(c in text for c in ':{}#,"') else text
 
 
 def languages_of(example: str) -> list[str]:

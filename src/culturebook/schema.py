@@ -487,11 +487,33 @@ EMAIL = Struct("email", (
           shown_in="attachment names"),
 ))
 
-LABEL_KEYS = ("contents", "mission", "vision", "values", "milestones", "notes", "edition",
-              "published", "organisation", "translation", "date_format", "months")
+# The words the layouts print, besides the content: (key, what it is, English, where it is shown).
+# The theme gives them per language; an edition whose language it has none for (or not all of)
+# prints the source language's, with a warning that lists them.
+LABEL_DOCS = (
+    ("contents", "Heading of the contents page.", "Contents", "contents"),
+    ("mission", "Heading of the mission.", "Mission", "opener, contents, mission poster"),
+    ("vision", "Heading of the vision.", "Vision", "opener, contents, mission poster"),
+    ("values", "Heading of the values.", "Values", "values spread, contents"),
+    ("milestones", "Heading of the milestones.", "Milestones", "timeline, contents"),
+    ("notes", "Heading of a notes page.", "Notes", "notes pages"),
+    ("edition", "The edition's term on the inside cover.", "Edition", "inside cover"),
+    ("published", "The publication date's term.", "Published", "inside cover"),
+    ("organisation", "The organisation's term.", "Organisation", "inside cover"),
+    ("translation", "Heading of the translation note.", "About this edition", "inside cover"),
+    ("untranslated", "The sentence naming the parts left in the source language; {parts} is "
+     "their list.", '"Not yet translated, so in the original: {parts}."', "inside cover"),
+    ("cover", "The cover's name in that list.", "Cover", "inside cover"),
+    ("quotes", "The quotes' (highlights') name in that list.", "Quotes", "inside cover"),
+    ("date_format", "How a date is written: {day}, {month}, {month_name}, {year}.",
+     '"{day} {month_name} {year}"', "inside cover, back cover"),
+    ("months", "The months' names, comma-separated (needed where date_format has "
+     "{month_name}).", "January, February, ...", "inside cover, back cover"),
+)
+LABEL_KEYS = tuple(key for key, *_ in LABEL_DOCS)
 LABELS = Struct("labels", tuple(
-    Field(k, Text(), f"Word used for '{k}' in the layouts (the theme gives defaults).",
-          example=k.title(), shown_in="layouts") for k in LABEL_KEYS
+    Field(key, Text(), doc, example=example, shown_in=shown)
+    for key, doc, example, shown in LABEL_DOCS
 ))
 
 TEXTS = Struct(
@@ -514,8 +536,10 @@ TEXTS = Struct(
               example="Acme's mission, vision and values.", shown_in="PDF metadata"),
         Field("keywords", ListOf(Text()), "Keywords for the PDF metadata.",
               example="[culture, values]", shown_in="PDF metadata"),
-        Field("labels", LABELS, "Words the layouts use, overriding the theme's.",
-              example="{contents: Contents}", translatable=False, inherit=False),
+        Field("labels", LABELS, "Words the layouts print, over the theme's for this language: "
+              "a language the theme has none for needs them all (else the source language's "
+              "are printed, and check lists them).", example="{contents: Sommaire}",
+              translatable=False, inherit=False),
         Field("mission", Text(), "The mission, one line.", required=True,
               example="Value for Users", shown_in="opener, mission poster, back cover"),
         Field("vision", Text(), "The vision, one line.", example="Tech for Good",

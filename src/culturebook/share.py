@@ -341,7 +341,7 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
         return file_stem(pattern, organisation=data["organisation"], document=document,
                          year=year, lang=lang)
 
-    labels = {**checked.brand.labels_for(lang), **(data.get("labels") or {})}
+    labels = checked.brand.edition_labels(edition).words
     title = data["title"]
     sources = [("booklet", folder / "booklet.pdf", name(words["booklet"]), title)]
     posters = [("mission-vision", f"{labels['mission']}-{labels['vision']}"
