@@ -142,9 +142,10 @@ class Plan:
 TEXT_PAGE = "chapter"  # the named page of text pages (booklet.css)
 
 
-def section_lengths(fills: Sequence[PageFill]) -> dict[str, float]:
+def section_lengths(fills: Sequence[PageFill], forced: frozenset[str] = frozenset()) -> dict[str, float]:
     """How many pages each section takes, from where it begins to where the next begins (or to the
-    end of the last text page), with every section running on."""
+    end of the last text page). Before a section of `forced` (one that begins a new page), a
+    section ends where the text of the page before ends."""
     starts = sorted((f.number + y, s) for f in fills for s, y in f.starts)
     text = [f for f in fills if f.kind == TEXT_PAGE]
     fill_of = {f.number: f.fill for f in fills}
@@ -153,7 +154,7 @@ def section_lengths(fills: Sequence[PageFill]) -> dict[str, float]:
         if i + 1 < len(starts):
             after = starts[i + 1][0]
             page = int(after)
-            if page > int(at) and page - 1 in fill_of:
+            if starts[i + 1][1] in forced and page > int(at) and page - 1 in fill_of:
                 # The next section begins on a later page: this one ends where the text of the
                 # page before that ends (the rest of it is the break's, not this section's).
                 after = min(after, page - 1 + fill_of[page - 1])
@@ -181,7 +182,7 @@ def refine(plan: Plan, fills: Sequence[PageFill], chapters: Sequence[str], highl
     3. A text page (not the last) emptier than `min_fill` lets the section after it run on.
     4. The contents leaves out the values' names when they would take it over a page."""
     if not plan.measured:
-        lengths = section_lengths(fills)
+        lengths = section_lengths(fills, frozenset({"milestones", "closing"}) - plan.run_on)
         recto = frozenset(c for c in chapters if lengths.get(c, 0.0) >= opens_right)
         return replace(plan, measured=True, recto=recto)
     recto, page, run_on = set(plan.recto), set(plan.page), set(plan.run_on)
