@@ -434,3 +434,21 @@ def test_the_letters_colours_are_held_to_contrast_at_check_time(project):
         "contrast of 1.59:1; body text needs 4.5:1 (WCAG AA), e.g. .letter-note footer in "
         "personal.html")
     assert "Traceback" not in result.stderr and not (project / "build").exists()
+
+
+def test_a_chinese_name_in_an_english_only_project_is_set_in_the_themes_chinese_font(english_only):
+    """No edition is Chinese, but the theme declares a Chinese font: it sets the name (it once
+    refused the row as 'not in the fonts', naming that very font), marked zh-Hans."""
+    folder = english_only / "build" / "en" / "personalised"
+    with open(folder / "recipients.csv", encoding="utf-8") as listing:
+        assert [row["recipient"] for row in csv.DictReader(listing)] == ["Ana Silva", "王堃"]
+    reader = read_pdf(folder / "wang-kun.pdf")
+    assert "For 王堃" in page_text(reader, 0)
+    assert "Welcome, 王堃" in page_text(reader, 1)
+    fonts = {str(f["/BaseFont"]).split("+")[-1] for page in reader.pages[:2]
+             for f in (page["/Resources"].get("/Font") or {}).values()
+             for f in [f.get_object()]}
+    assert "Noto-Sans-CJK-SC" in fonts
+    structure = read_structure(reader)
+    assert ("王堃", "zh-Hans") in structure.languages
+    assert ("欢迎加入！", "zh-Hans") in structure.languages

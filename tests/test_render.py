@@ -295,3 +295,20 @@ def test_the_cover_shows_the_subtitle_beneath_the_title(built_root, lang, subtit
     assert subtitle in lines, lines
     below = lines[lines.index(subtitle) - 1]
     assert below == ("Tech for Good" if lang == "en" else "Value for Users, Tech for Good"), lines
+
+
+def test_han_in_an_english_statement_is_marked_zh_hans(english_only):
+    """The English edition's own fonts lack Han; the theme's Chinese font sets it, and its lang
+    (CJK glyph forms, the tagged PDF's /Lang) comes with it, in the booklet and on the poster."""
+    from culturebook.accessibility import read_structure
+    from culturebook.build import cache_dir, check_project
+    from culturebook.render import Renderer
+
+    checked = check_project(english_only)
+    edition = checked.content.edition("en")
+    html = Renderer(english_only, checked.brand, cache_dir()).booklet_html(edition)
+    assert '<span lang="zh-Hans">坦诚相待</span>: we say what we think' in html
+    for pdf in ("booklet.pdf", "posters/candour.pdf"):
+        reader = read_pdf(english_only / "build" / "en" / pdf)
+        assert ("坦诚相待", "zh-Hans") in read_structure(reader).languages, pdf
+        assert "坦诚相待" in all_text(reader)
