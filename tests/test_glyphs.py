@@ -49,3 +49,14 @@ def test_a_field_in_a_script_no_font_sets_is_one_line(project: Path, text: str, 
             assert not (project / "build").exists()
     finally:
         edit(en, f'    statement: "{text}"', old)
+
+
+def test_source_text_every_edition_prints_is_one_line(tmp_path: Path) -> None:
+    """A value's English name is printed in the Chinese edition too (beneath its translation):
+    still one line, at the English field."""
+    root = make_project(tmp_path / "project", "bilingual")
+    content = edit(root / "content" / "en.yaml", 'name: "Care"', 'name: "Care عناية"')
+    line = (f"content/en.yaml:{where(content, 'عناية')}: no font in fonts/ sets Arabic "
+            "(5 characters in this field); add one and list it in theme.yaml")
+    lines = assert_refused(run_cli("check", cwd=root), line)
+    assert lines == [line, "1 problem in 1 file; nothing was written"]

@@ -131,7 +131,11 @@ def check_glyphs(edition: Edition, brand: Brand, problems: Problems,
             covered[run.lang] = coverage(brand, run.lang, cache_dir)
         for gap in missing_scripts(run.text, covered[run.lang]):
             line, col = _position(run, run.text[gap.first])
-            problems.error(type(run.loc)(run.loc.path, line, col), gap.message("this field"))
+            where, message = type(run.loc)(run.loc.path, line, col), gap.message("this field")
+            # The same source text printed by another edition too (untranslated, or a value's
+            # name beneath its translation) is the same line: reported once.
+            if not any(p.location == where and p.message == message for p in problems.items):
+                problems.error(where, message)
     if len(problems.items) == before:
         _note_checked(marker)
 
