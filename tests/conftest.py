@@ -418,6 +418,23 @@ def shared(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def english_only(tmp_path_factory) -> Path:
+    """tests/projects/english-only (English text and recipients with some Chinese in them) built:
+    the bundle, the personalised booklets for its people.csv, and `culturebook share` run once."""
+    from culturebook.build import build
+    from projectkit import PROJECTS, make_project, run_cli
+
+    root = make_project(tmp_path_factory.mktemp("english-only") / "project", "english-only")
+    for target, recipients in (("bundle", None), ("personalised", PROJECTS / "english-only" /
+                                                  "people.csv")):
+        _, problems = build(root, target, recipients=recipients, jobs=2)
+        assert [p for p in problems if not p.warning] == []
+    result = run_cli("share", cwd=root)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
 def marks_drawn(page) -> tuple[list[str], set[int]]:
     """The text a page draws as artifacts, and the marked-content ids it uses."""
     stack, artifacts, ids = [], [], set()

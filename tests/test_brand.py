@@ -30,9 +30,21 @@ def test_theme_values_reach_css_as_custom_properties(make_project):
     assert "--colour-brand: #0052D9;" in css
     assert "--type-body: 9.5pt;" in css
     assert "--poster-band: 22pt;" in css
-    assert ':lang(zh-Hans) { --font-text: "Noto Sans CJK SC";' in css
     assert brand.labels_for("zh-Hans")["contents"] == "目录"
     assert brand.stack_for("fr")["text"] == ["Inter"]  # any other language takes the default
+
+
+def test_each_edition_falls_back_on_every_other_font_the_theme_declares(make_project):
+    """One chain per edition: its own stack, then the theme's other families, so a Chinese name
+    in the English edition and an English word in the Chinese one are set by a theme font."""
+    brand = load_brand(make_project(), "default", Problems())
+    assert brand.chain_for("en") == ["Inter", "Inter Display", "Noto Sans CJK SC"]
+    assert brand.chain_for("zh-Hans") == ["Noto Sans CJK SC", "Inter", "Inter Display"]
+    css = brand.css_properties()
+    assert ('* { --font-text: "Inter", "Noto Sans CJK SC"; '
+            '--font-heading: "Inter Display", "Inter", "Noto Sans CJK SC"; }') in css
+    assert (':lang(zh-Hans) { --font-text: "Noto Sans CJK SC", "Inter", "Inter Display"; '
+            '--font-heading: "Noto Sans CJK SC", "Inter", "Inter Display"; }') in css
 
 
 def test_fit_roles_take_the_languages_own_range():

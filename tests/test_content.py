@@ -323,3 +323,35 @@ def test_strict_refuses_each_untranslated_field_at_its_place_in_the_source(tmp_p
         "4 problems in 2 files; nothing was written",
     ]
     assert sorted(p.relative_to(root).as_posix() for p in root.rglob("*")) == before
+
+
+RTL_HINT = ("remove ar from languages: for now; the layouts set every page left to right "
+            "(alignment, margins, running heads, page order), which would read wrong")
+
+
+def test_a_right_to_left_language_is_refused_at_its_entry(minimal: Path) -> None:
+    pub = minimal / "content" / "publication.yaml"
+    text = edit(pub, "languages: [en]", "languages: [en, ar]")
+    problem = only(problems_of(minimal))
+    assert problem.location == at(pub, text, "ar]")
+    assert problem.message == "ar: right-to-left languages are not supported yet by culturebook's layouts"
+    assert problem.hint == RTL_HINT
+
+
+@pytest.mark.parametrize("command", [("build", "booklet"), ("check",)])
+def test_a_right_to_left_edition_is_one_line_even_with_its_text_and_a_font(tmp_path: Path,
+                                                                           command) -> None:
+    """Its text in Arabic is not reported letter by letter (nor script by script): the edition
+    itself is what cannot be made yet."""
+    root = make_project(tmp_path / "project", "minimal")
+    pub = root / "content" / "publication.yaml"
+    text = edit(pub, "languages: [en]", "languages: [en, ar]")
+    en = (root / "content" / "en.yaml").read_text(encoding="utf-8")
+    (root / "content" / "ar.yaml").write_text(
+        en.replace('"Make small things well"', '"نصنع الأشياء الصغيرة جيدا"'), encoding="utf-8")
+    result = run_cli(*command, cwd=root)
+    lines = assert_refused(result, f"content/publication.yaml:{where(text, 'ar]')}: ar: "
+                           "right-to-left languages are not supported yet by culturebook's layouts",
+                           RTL_HINT)
+    assert len(lines) == 3
+    assert not (root / "build").exists()

@@ -38,8 +38,8 @@ WELCOME = {"cover": "For {name}", "title": "Welcome, {name}",
            "note": "{manager-note}", "note_by": "{manager}, your manager", "signature": "Example Co"}
 
 
-def fill(recipient: Recipient, script_of=lambda text: None) -> dict:
-    return letter_for(recipient, WELCOME, lambda d: d.strftime("%d/%m/%Y"), script_of)
+def fill(recipient: Recipient) -> dict:
+    return letter_for(recipient, WELCOME, lambda d: d.strftime("%d/%m/%Y"))
 
 
 def test_the_letter_is_filled_in_and_escaped():
@@ -57,16 +57,6 @@ def test_a_paragraph_naming_an_empty_column_is_left_out():
     letter = fill(person("José Núñez"))
     assert str(letter["body"]) == "<p>We are\u00a0glad.</p>\n"
     assert letter["details"] == []
-
-
-def test_a_name_the_editions_fonts_lack_is_marked_with_a_language_that_has_them():
-    def script_of(text):
-        return "zh-Hans" if any(ord(c) > 0x3000 for c in text) else None
-
-    letter = fill(person("韩梅梅", manager="Li Lei", **{"manager-note": "欢迎！"}), script_of)
-    assert str(letter["title"]) == 'Welcome, <span lang="zh-Hans">韩梅梅</span>'
-    assert str(letter["note"]) == '<span lang="zh-Hans">欢迎！</span>'
-    assert str(letter["note_by"]) == "Li Lei, your manager"
 
 
 # --- the build ------------------------------------------------------------------------------------
@@ -304,8 +294,8 @@ def test_bad_rows_are_reported_at_their_cell_and_the_good_rows_are_built(project
     assert errors == [
         "people.csv:3:1: the name is empty",
         "people.csv:4:9: duplicate email 'ANA@example.com' (also on line 2)",
-        "people.csv:5:7: character 'न' (U+0928 DEVANAGARI LETTER NA) in the name is not in the "
-        "fonts (Inter, Inter Display, Noto Sans CJK SC)",
+        "people.csv:5:7: no font in fonts/ sets Devanagari (6 characters in the name); add one "
+        "and list it in theme.yaml",
         "people.csv:6:29: start-date '03/03/2025' is not a date written YYYY-MM-DD",
         "people.csv:7:1: Dana Ek: welcome.note runs the welcome letter onto 2 pages",
     ]
@@ -444,3 +434,21 @@ def test_the_letters_colours_are_held_to_contrast_at_check_time(project):
         "contrast of 1.59:1; body text needs 4.5:1 (WCAG AA), e.g. .letter-note footer in "
         "personal.html")
     assert "Traceback" not in result.stderr and not (project / "build").exists()
+
+
+def test_a_chinese_name_in_an_english_only_project_is_set_in_the_themes_chinese_font(english_only):
+    """No edition is Chinese, but the theme declares a Chinese font: it sets the name (it once
+    refused the row as 'not in the fonts', naming that very font), marked zh-Hans."""
+    folder = english_only / "build" / "en" / "personalised"
+    with open(folder / "recipients.csv", encoding="utf-8") as listing:
+        assert [row["recipient"] for row in csv.DictReader(listing)] == ["Ana Silva", "王堃"]
+    reader = read_pdf(folder / "wang-kun.pdf")
+    assert "For 王堃" in page_text(reader, 0)
+    assert "Welcome, 王堃" in page_text(reader, 1)
+    fonts = {str(f["/BaseFont"]).split("+")[-1] for page in reader.pages[:2]
+             for f in (page["/Resources"].get("/Font") or {}).values()
+             for f in [f.get_object()]}
+    assert "Noto-Sans-CJK-SC" in fonts
+    structure = read_structure(reader)
+    assert ("王堃", "zh-Hans") in structure.languages
+    assert ("欢迎加入！", "zh-Hans") in structure.languages

@@ -362,3 +362,20 @@ def test_each_cjk_edition_draws_its_regions_forms(languages_built):
     assert codes("ja", "直") != codes("zh-Hans", "直") == codes("zh-Hant", "直")
     # Korean: punctuation set among Hangul takes its Korean (proportional) form.
     assert codes("ko", "“") and codes("ko", "“").isdisjoint(codes("zh-Hans", "“") | {0})
+
+
+def test_han_in_an_english_statement_is_marked_zh_hans(english_only):
+    """The English edition's own fonts lack Han; the theme's Chinese font sets it, and its lang
+    (CJK glyph forms, the tagged PDF's /Lang) comes with it, in the booklet and on the poster."""
+    from culturebook.accessibility import read_structure
+    from culturebook.build import cache_dir, check_project
+    from culturebook.render import Renderer
+
+    checked = check_project(english_only)
+    edition = checked.content.edition("en")
+    html = Renderer(english_only, checked.brand, cache_dir()).booklet_html(edition)
+    assert '<span lang="zh-Hans">坦诚相待</span>: we say what we think' in html
+    for pdf in ("booklet.pdf", "posters/candour.pdf"):
+        reader = read_pdf(english_only / "build" / "en" / pdf)
+        assert ("坦诚相待", "zh-Hans") in read_structure(reader).languages, pdf
+        assert "坦诚相待" in all_text(reader)

@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from culturebook.accessibility import read_structure
 from culturebook.mail import Delivery, Retry, Server, send_all
-from projectkit import run_cli
+from projectkit import PROJECTS, run_cli
 from smtpkit import PASSWORD, USER, free_port, wait_for
 from smtpkit import Server as SMTPServer
 
@@ -437,3 +437,38 @@ def test_the_rate_limit_spaces_the_messages(tmp_path):
     assert len(outcome.sent) == 3
     # 30 a minute: before each message after the first, a wait of what is left of 2 seconds.
     assert len(waits) == 2 and all(0 < w <= 2.0 for w in waits)
+
+
+# --- recipients and their own booklets --------------------------------------------------------------
+
+
+def test_a_chinese_name_in_an_english_only_project_gets_their_own_booklet(english_only):
+    """王堃's row was once refused by the build and then sent the generic booklet without a word:
+    now the theme's Chinese font sets the name and the booklet sent is theirs."""
+    with SMTPServer() as server:
+        result = send(english_only, server.port, people=PROJECTS / "english-only" / "people.csv")
+        box = server.mailbox
+    assert result.returncode == 0, result.stderr
+    [wang] = box.messages_to("wang.kun@example.com")
+    assert str(wang["To"]) == "王堃 <wang.kun@example.com>"
+    share = english_only / "build" / "en" / "share"
+    assert pdfs(wang)[EN_BOOKLET] == (share / "personalised" / "wang-kun.pdf").read_bytes()
+    assert pdfs(wang)[EN_BOOKLET] != (share / EN_BOOKLET).read_bytes()
+
+
+def test_a_row_without_a_booklet_of_their_own_is_told_they_get_the_generic_one(project, tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_text("name,email,language\nAna Silva,ana@example.com,en\n"
+                      "Ed Late,ed@example.com,en\n", encoding="utf-8")
+    with SMTPServer() as server:
+        result = send(project, server.port, people=people)
+        box = server.mailbox
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("preparing ")]
+    assert lines[:2] == [
+        f"{people}:3:1: warning: Ed Late has no personalised en booklet: they get the generic one",
+        "    hint: build personalised with --recipients for this row (and fix what it reports) to "
+        "send them their own"]
+    [ed] = box.messages_to("ed@example.com")
+    assert pdfs(ed)[EN_BOOKLET] == (project / "build" / "en" / "share" / EN_BOOKLET).read_bytes()
+    assert "Traceback" not in result.stderr

@@ -187,8 +187,23 @@ class Brand:
         return {"text": [], "heading": []}
 
     def families_for(self, lang: str) -> list[str]:
+        """The families of `lang`'s own stack (text, then heading)."""
         stack = self.stack_for(lang)
         return list(dict.fromkeys(stack["text"] + stack["heading"]))
+
+    def fallbacks_for(self, lang: str) -> list[str]:
+        """Every other family the theme declares, in the order of its faces: what sets the
+        characters `lang`'s own fonts lack (a Chinese name in the English edition)."""
+        own = set(self.families_for(lang))
+        return [f for f in dict.fromkeys(face.family for face in self.faces) if f not in own]
+
+    def chain_for(self, lang: str) -> list[str]:
+        """The families that can set text in `lang`: its own stack first, then the fallbacks."""
+        return self.families_for(lang) + self.fallbacks_for(lang)
+
+    def stack_language(self, lang: str) -> str:
+        """The key of the stack that sets `lang` (itself, its primary subtag, or default)."""
+        return next((k for k in (lang, lang.split("-")[0]) if k in self.stacks), "default")
 
     def labels_for(self, lang: str) -> dict[str, str]:
         """The theme's own labels for `lang` (its primary subtag's, under its own)."""
@@ -222,12 +237,15 @@ class Brand:
             lines += [f"  --{prefix}-{k}: {v};" for k, v in values.items()]
         css = ":root {\n" + "\n".join(lines) + "\n}\n"
         # Each language sets --font-text and --font-heading for its own elements, so a passage
-        # tagged lang="en" inside the Chinese edition is set in the Latin family.
+        # tagged lang="en" inside the Chinese edition is set in the Latin family. After its own
+        # families come the theme's others: whatever script a text is in, a font the theme
+        # declares sets it (the glyph check holds text to the same chain).
         for key in sorted(self.stacks, key=lambda k: k != "default"):
-            stack = self.stack_for(key)
+            stack, fallbacks = self.stack_for(key), self.fallbacks_for(key)
             selector = "*" if key == "default" else f":lang({key})"
-            css += (f"{selector} {{ --font-text: {', '.join(map(_quote, stack['text']))}; "
-                    f"--font-heading: {', '.join(map(_quote, stack['heading']))}; }}\n")
+            text = ", ".join(map(_quote, stack["text"] + fallbacks))
+            heading = ", ".join(map(_quote, stack["heading"] + fallbacks))
+            css += f"{selector} {{ --font-text: {text}; --font-heading: {heading}; }}\n"
         return css
 
     def cmyk_colours(self) -> dict[str, str]:

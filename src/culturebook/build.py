@@ -188,7 +188,7 @@ def sample_letter(content: Content, edition: Edition) -> dict:
     values = {column: datetime.date(2000, 1, 1) if kind == "date" else column
               for column, kind in columns.items()}
     person = Recipient(0, "Name", "name@example.com", "name", "", values, {})
-    return letter_for(person, edition.data["welcome"], str, lambda text: None)
+    return letter_for(person, edition.data["welcome"], str)
 
 
 def layout_colour_uses(renderer, html: str, template: str, document: str) -> list:
@@ -314,7 +314,7 @@ def read_people(checked: Checked, path: Path | None, editions: list[str] | None,
                 problems: Problems) -> list:
     """The recipients of personalised booklets: the good rows of the CSV, each of whose texts the
     fonts can draw. A bad row is a problem at its line and column, and is left out."""
-    from .glyphs import coverage, missing_characters
+    from .glyphs import coverage, missing_scripts
     from .recipients import read_recipients
 
     settings = checked.content.settings
@@ -333,23 +333,16 @@ def read_people(checked: Checked, path: Path | None, editions: list[str] | None,
     people = read_recipients(path, settings.get("recipients") or {}, languages, problems)
     covered = frozenset().union(*(coverage(checked.brand, lang, cache_dir() / "cmaps")
                                   for lang in languages))
-    families = ", ".join(dict.fromkeys(f.family for f in checked.brand.faces))
     good = []
     for person in people:
         texts = {"name": person.name, **{k: v for k, v in person.values.items() if isinstance(v, str)}}
-        bad = [(column, ch) for column, text in texts.items()
-               for ch in missing_characters(text, covered)]
-        if bad:
-            import unicodedata
-
-            column, ch = bad[0]
+        bad = [(column, gap) for column, text in texts.items()
+               for gap in missing_scripts(text, covered)]
+        if bad:  # one line for the row: the first script of its first cell that no font sets
+            column, gap = bad[0]
             cell = person.cells[column]
-            at = texts[column].index(ch)
-            problems.error(Location(cell.path, cell.line, cell.col + at),
-                           f"character '{ch}' (U+{ord(ch):04X} "
-                           f"{unicodedata.name(ch, 'unnamed character')}) in the {column} is not in "
-                           f"the fonts ({families})", "write it in another script, or add a font "
-                           "that has it to the theme")
+            problems.error(Location(cell.path, cell.line, cell.col + gap.first),
+                           gap.message(f"the {column}"))
         elif editions is None or person.language in ("", *editions):
             good.append(person)
     return good
@@ -458,19 +451,11 @@ def _marks_for(brand: Brand) -> Callable[[bytes], bytes]:
 
 def letters(renderer, checked: Checked, edition: Edition, recipients) -> list[dict]:
     """What the layouts' cover and letter show for each recipient, in this edition."""
-    from .glyphs import coverage, missing_characters
     from .personalise import letter_for
     from .render import format_date
 
     labels = renderer.context(edition)["labels"]
-    langs = [edition.lang] + [e.lang for e in checked.content.editions if e.lang != edition.lang]
-    covered = {lang: coverage(checked.brand, lang, cache_dir() / "cmaps") for lang in langs}
-
-    def script_of(text: str) -> str | None:
-        return next((lang for lang in langs if not missing_characters(text, covered[lang])),
-                    None) if missing_characters(text, covered[edition.lang]) else None
-
-    return [letter_for(r, edition.data["welcome"], lambda d: format_date(d, labels), script_of)
+    return [letter_for(r, edition.data["welcome"], lambda d: format_date(d, labels))
             for r in recipients]
 
 

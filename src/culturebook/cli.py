@@ -404,6 +404,7 @@ def _share_send(root, checked, shares, editions, to, recipients, send, host, por
         plan_deliveries,
         send_all,
         server_from_env,
+        with_own_booklets,
     )
     from .message import human_size
     from .share import settings_from
@@ -412,7 +413,8 @@ def _share_send(root, checked, shares, editions, to, recipients, send, host, por
     rows = Problems()
     with _reporting(root, debug):
         if recipients is not None:
-            people = people_from_csv(recipients.resolve(), checked, editions, rows)
+            people = with_own_booklets(shares, people_from_csv(recipients.resolve(), checked,
+                                                               editions, rows), rows)
         else:
             people = [Person(a.strip(), "", editions[0]) for a in to]
     _print_problems(rows.items, root)

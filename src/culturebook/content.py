@@ -13,6 +13,7 @@ from pathlib import Path
 from .errors import Location, Problems, ProjectError
 from .markup import DECORATIVE_ALT, ImageRef, parse_images
 from .schema import BUILTIN_COLUMNS, SETTINGS, TEXTS, Field, ListOf, MapOf, Markdown, Struct
+from .scripts import is_right_to_left
 from .yamlsource import Node, load_yaml
 
 SETTINGS_FILE = "publication.yaml"
@@ -95,6 +96,13 @@ def load_content(project_root: Path, problems: Problems) -> Content:
     listed = {item.value.strip(): item.loc for item in settings_node.value["languages"].value}
     for lang in dict.fromkeys(languages):
         path = content_dir / f"{lang}.yaml"
+        if is_right_to_left(lang):  # refused before its text: a font for it would not help
+            problems.error(listed[lang], f"{lang}: right-to-left languages are not supported yet "
+                           "by culturebook's layouts",
+                           f"remove {lang} from languages: for now; the layouts set every page "
+                           "left to right (alignment, margins, running heads, page order), "
+                           "which would read wrong")
+            continue
         if not path.is_file():
             problems.error(listed[lang], f"no content file for language '{lang}'",
                            f"create content/{lang}.yaml (copy content/{languages[0]}.yaml)")

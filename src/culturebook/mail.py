@@ -378,6 +378,22 @@ def people_from_csv(path: Path, checked, editions: list[str], problems) -> list[
     return people
 
 
+def with_own_booklets(shares, people: list[Person], problems) -> list[Person]:
+    """`people`, each of a CSV whose edition has personalised booklets but who has none (their
+    row was left out of the build, or is not in the CSV it was built for) a warning at their row:
+    they get the generic booklet, and are told so rather than left to find out."""
+    by_lang = {share.lang: share for share in shares}
+    for person in people:
+        share = by_lang.get(person.lang)
+        if (share is not None and share.personalised and person.where is not None
+                and person.email.strip().lower() not in share.personal):
+            problems.warn(person.where, f"{person.name} has no personalised {person.lang} "
+                          "booklet: they get the generic one",
+                          "build personalised with --recipients for this row (and fix what it "
+                          "reports) to send them their own")
+    return people
+
+
 def deliveries_for(share, settings, person: Person, date: str) -> list[Delivery]:
     """The message(s) `person` gets of the edition `share` (share.EditionShare): their own
     booklet where they have one, split as the budget allows. Raises share.OverBudget."""

@@ -48,21 +48,16 @@ class PersonalBooklets:
     problems: tuple[Problem, ...]
 
 
-def letter_for(recipient, welcome: dict, date_text: Callable,
-               script_of: Callable[[str], str | None]) -> dict:
+def letter_for(recipient, welcome: dict, date_text: Callable) -> dict:
     """The plain data the layouts' cover and letter macros receive for one recipient, every text
-    filled in and escaped. `date_text(date)` writes a date column in the edition's language;
-    `script_of(text)` names the language whose fonts draw a value the edition's own fonts cannot
-    (a Chinese name in the English edition), which is then marked with that language."""
+    filled in and escaped. `date_text(date)` writes a date column in the edition's language. (A
+    value in another script, a Chinese name in the English edition, is marked with its language
+    where the whole page is: scripts.mark_languages.)"""
     values = {"name": recipient.name, "email": recipient.email}
     for column, value in recipient.values.items():
         if value is not None:
             values[column] = value if isinstance(value, str) else date_text(value)
-    marked = {}
-    for column, value in values.items():
-        lang = script_of(value) if value else None
-        marked[column] = (Markup('<span lang="{}">{}</span>').format(lang, value) if lang
-                          else escape(value))
+    marked = {column: escape(value) for column, value in values.items()}
 
     def fill(text: str) -> Markup | None:
         """`text` with each {column} filled in; None when a column it names is empty, so the line

@@ -30,6 +30,7 @@ from .brand import Brand, length_mm
 from .content import Edition
 from .errors import Location, Problem, Problems, ProjectError
 from .markup import BIND, KEEP_OPEN, keep_last, render_inline, render_markdown
+from .scripts import mark_languages
 from .words import Loss, excerpt, lost_words
 
 POSTER_SIZES_MM = {
@@ -217,6 +218,8 @@ class Renderer:
         self._html: dict[tuple, str] = {}  # the HTML of each document, made once per build
         self._measures: dict[tuple, copyfit.Measure] = {}  # posters measured for copyfitting
         self.kept: dict[tuple, object] = {}  # what later documents reuse (a shared booklet)
+        self._languages: dict[tuple[str, str], str | None] = {}  # language_of, per character
+        self._coverage: dict[str, frozenset[int]] = {}  # each stack's own fonts' code points
 
     @functools.cached_property
     def font_config(self):
@@ -657,7 +660,7 @@ class Renderer:
         try:
             context = self.context(edition, print_edition)
             html = self.env.get_template(template).render(**context, **extra)
-            return mark_untranslated(html, edition)
+            html = mark_untranslated(html, edition)
         except jinja2.TemplateSyntaxError as exc:
             path = Path(exc.filename or self.brand.dirs[0] / (exc.name or template))
             raise ProjectError([Problem(Location(path, exc.lineno or 0, 1),
@@ -669,6 +672,31 @@ class Renderer:
             loc = _template_frame(exc, self.brand.dirs) or Location(self.brand.dirs[0] / template)
             message = getattr(exc, "message", None) or str(exc)
             raise ProjectError([Problem(loc, f"template error: {message}")]) from None
+        return mark_languages(html, self.language_of)
+
+    def language_of(self, ch: str, lang: str) -> str | None:
+        """The language to mark `ch` with inside an element in `lang`: None when `lang`'s own
+        fonts have it, else the first other stack's language whose fonts
+        have it (Han in the English edition: zh-Hans). `default` names no language: what only
+        it sets is set by the fallback chain, unmarked."""
+        key = (ch, lang)
+        if key not in self._languages:
+            from .glyphs import own_coverage
+
+            found = None
+            code = ord(ch)
+            own = self.brand.stack_language(lang)
+            if code not in self._own(own, own_coverage):
+                found = next((other for other in self.brand.stacks
+                              if other not in ("default", own)
+                              and code in self._own(other, own_coverage)), None)
+            self._languages[key] = found
+        return self._languages[key]
+
+    def _own(self, stack: str, own_coverage) -> frozenset[int]:
+        if stack not in self._coverage:
+            self._coverage[stack] = own_coverage(self.brand, stack, self.cache / "cmaps")
+        return self._coverage[stack]
 
     def layout(self, html: str, edition: Edition, template: str = "booklet.html"):
         """Lay the HTML out with WeasyPrint; fail on anything it would only have logged."""

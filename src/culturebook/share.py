@@ -270,6 +270,7 @@ class EditionShare:
     images_resampled: int
 
     booklet: int | None  # the booklet's index among the attachments, if it is attached
+    personalised: bool = False  # personalised booklets were built: `personal` lists who has one
 
     def for_recipient(self, email: str) -> list[Attachment]:
         """What `email` receives: their own booklet in place of the booklet, when they have one."""
@@ -390,7 +391,7 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
     writes[target / f"{stem}-cover.png"] = cover
     letter = Letter(email["subject"], email["body"], lang)
     share = EditionShare(lang, letter, tuple(attachments), personal, cover, page, stem, (),
-                         screen, resampled, booklet)
+                         screen, resampled, booklet, listing.is_file())
     try:
         groups = plan_for(share, settings, attachments)
     except OverBudget as over:
@@ -409,7 +410,7 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
         drafts.append(path.relative_to(root / "build").as_posix())
     writes[target / PREPARED] = (json.dumps(record, indent=1, sort_keys=True) + "\n").encode()
     share = EditionShare(lang, letter, tuple(attachments), personal, cover, page, stem,
-                         tuple(drafts), screen, resampled, booklet)
+                         tuple(drafts), screen, resampled, booklet, listing.is_file())
     return share, writes
 
 
