@@ -57,7 +57,7 @@ test: setup-test
 
 # The property tests with many more generated examples than `make test` runs (e.g. before a release).
 properties: setup-test
-	HYPOTHESIS_PROFILE=more $(PY) -m pytest tests/test_copyfit.py -k property $(ARGS)
+	HYPOTHESIS_PROFILE=more $(PY) -m pytest tests/test_copyfit.py tests/test_shapes.py -k "property or any_shape" $(ARGS)
 
 bench: setup-test
 	$(PY) tests/bench.py $(ARGS)
