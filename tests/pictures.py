@@ -99,6 +99,7 @@ def main() -> int:
     preview_picture()
     themes_picture()
     fitted_picture()
+    shapes_picture()
     print(f"wrote {len(list(DOCS.glob('*.png')))} pictures in {DOCS}")
     return 0
 
@@ -159,6 +160,35 @@ def fitted_picture() -> None:
         sheet.paste(top, (0, 0))
         sheet.paste(bottom, (0, top.height - 16))
         sheet.save(DOCS / "posters-fit.png", optimize=True)
+
+
+def shapes_picture() -> None:
+    """The README's pagination pictures: every page of two booklets unlike the default project's,
+    tests/projects/short-chapters (six values, three short chapters, seven milestones, one
+    highlight) and tests/projects/shapes (long names and statements, one short chapter)."""
+    import shutil
+
+    for name in ("short-chapters", "shapes"):
+        with tempfile.TemporaryDirectory() as tmp:
+            project = Path(tmp) / name
+            shutil.copytree(ROOT / "tests" / "projects" / name / "content", project / "content")
+            shutil.copytree(ROOT / "layouts", project / "layouts")
+            shutil.copytree(ROOT / "fonts", project / "fonts", copy_function=os.link)
+            subprocess.run([sys.executable, "-m", "culturebook", "build", "booklet", "-q",
+                            "--project", str(project)], check=True)
+            booklet = project / "build" / "en" / "booklet.pdf"
+            shown = pages(booklet, 1, 99, 16)
+            # As a reader sees them: the cover alone, then spreads, the back cover alone.
+            spreads = [shown[:1]] + [shown[i:i + 2] for i in range(1, len(shown) - 1, 2)] + [shown[-1:]]
+            lines = [row([row(pair) for pair in spreads[i:i + 4]], gap=12)
+                     for i in range(0, len(spreads), 4)]
+            sheet = Image.new("RGB", (max(r.width for r in lines),
+                                      sum(r.height for r in lines)), "#d9dde3")
+            y = 0
+            for line in lines:
+                sheet.paste(line, (0, y))
+                y += line.height
+            sheet.save(DOCS / f"shape-{name}.png", optimize=True)
 
 
 if __name__ == "__main__":
