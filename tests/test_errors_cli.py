@@ -374,12 +374,11 @@ def test_large_text_needs_only_3_to_1(project: Project) -> None:
 
 
 def test_a_heading_level_skipped_in_a_layout(project: Project) -> None:
-    text = project.edit(BOOKLET_HTML, '<h3 class="value-name" data-field="{{ field }}.name">'
-                        "{{ value.name }}</h3>", '<h4 class="value-name" data-field="{{ field }}'
-                        '.name">{{ value.name }}</h4>')
-    project.refused("check", first=f"{BOOKLET_HTML}:{where(text, '<h4 class=')}: heading level "
-                    "skipped in booklet.html: <h4> follows <h2>",
-                    hint="use <h3> here, so that a screen reader's outline has no gap")
+    text = project.edit(BOOKLET_HTML, '<h2 class="contents-title">{{ labels.contents }}</h2>',
+                        '<h3 class="contents-title">{{ labels.contents }}</h3>')
+    project.refused("check", first=f"{BOOKLET_HTML}:{where(text, '<h3 class=')}: heading level "
+                    "skipped in booklet.html: <h3> follows <h1>",
+                    hint="use <h2> here, so that a screen reader's outline has no gap")
 
 
 def test_check_shows_problems_by_file_the_files_with_errors_first():
