@@ -311,7 +311,7 @@ def test_folios_read_in_saddle_stitch_order(built_root, imposed, lang):
             folios = [int(w.text) for w in half if w.text.isdigit() and w.y1 > height - 35]
             assert folios in ([], [expected]), f"side {pair}: found folio {folios}, expected {expected}"
             seen += len(folios)
-    assert seen >= pages // 2  # most pages carry a folio; enough of them were read
+    assert seen >= pages // 3  # pages that stand alone (covers, openers, quotes) carry none
 
 
 @pytest.mark.parametrize("lang", EDITIONS)
