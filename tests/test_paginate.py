@@ -147,3 +147,35 @@ def test_values_rows_line_up_across_the_spread(short_chapters):
     assert len(tops) == 6, tops
     assert (tops["01"], tops["02"], tops["03"]) == (tops["04"], tops["05"], tops["06"])
     assert tops["01"] > tops["02"] > tops["03"]
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+def test_a_value_too_long_for_a_page_is_one_line_at_its_statement(tmp_path: Path):
+    from projectkit import assert_refused, edit, run_cli, snapshot, where
+
+    root = make_project(tmp_path / "project", "minimal")
+    assert run_cli("build", "booklet", cwd=root).returncode == 0
+    before = snapshot(root / "build")
+    long = " ".join(["We look after the details and the people behind them."] * 60)
+    text = edit(root / "content" / "en.yaml", "We look after the details and the people behind them.", long)
+    lines = assert_refused(run_cli("build", "booklet", cwd=root), None)
+    place = where(text, "statement: ", 11)
+    assert lines[0].startswith(f"content/en.yaml:{place}: values[1].statement is too long for a "
+                               "page of the values section: the value takes ")
+    assert lines[0].endswith(" mm a page holds")
+    assert lines[1] == "    hint: shorten the statement"
+    assert snapshot(root / "build") == before
+
+
+def test_a_grid_of_four_columns_is_refused_at_its_line_in_the_theme(tmp_path: Path):
+    from projectkit import assert_refused, edit, run_cli, where
+
+    root = make_project(tmp_path / "project", "minimal")
+    theme = root / "layouts" / "default" / "theme.yaml"
+    text = edit(theme, "- {columns: 3, rows: 4, size: small}", "- {columns: 4, rows: 4, size: small}")
+    assert_refused(run_cli("build", "booklet", cwd=root),
+                   f"layouts/default/theme.yaml:{where(text, '4, rows: 4')}: pages.values[6].columns "
+                   "is 4; it must be between 1 and 3")
+    assert not (root / "build").exists()
