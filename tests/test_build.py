@@ -494,3 +494,48 @@ def test_posters_follow_the_configured_size_and_type_scales(built_root, checked,
             outside = [p.text for p in text_pieces(reader, 0)
                        if not (0 <= p.x < width and 0 <= p.y < height)]
             assert outside == [], f"{lang} {resized.name}: text off the sheet"
+
+
+POOL_INTERRUPTED = r'''
+import gc, os, signal, struct, sys, threading
+from concurrent.futures import ProcessPoolExecutor
+import multiprocessing
+from culturebook import build
+
+started = multiprocessing.get_context("fork").Event()
+
+def half_sent(leaf):
+    """A worker caught halfway through sending its result: a message header, part of the body."""
+    pool = next(o for o in gc.get_objects() if isinstance(o, ProcessPoolExecutor))
+    os.write(pool._result_queue._writer.fileno(), struct.pack("!i", 1000) + b"partial")
+    started.set()
+    signal.pause()
+
+build.make_leaf = half_sent
+# Ctrl-C once a worker is halfway through sending.
+threading.Thread(target=lambda: (started.wait(), os.kill(os.getpid(), signal.SIGINT)),
+                 daemon=True).start()
+try:
+    build.render_in_pool({"a.pdf": None}, 1, lambda *a, **k: None, 1)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+    sys.exit(130)
+'''
+
+
+def test_ctrl_c_while_a_worker_sends_its_result_ends_the_build(tmp_path):
+    """A worker killed halfway through sending its result leaves half a message in the pool's
+    result pipe; the build still exits (the pool's manager thread would wait for the rest for
+    ever, and the interpreter for it)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "interrupted.py"
+    script.write_text(POOL_INTERRUPTED, encoding="utf-8")
+    with subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True) as process:
+        try:
+            out, _ = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            pytest.fail("the interrupted build did not exit")
+    assert (process.returncode, out) == (130, "interrupted\n")

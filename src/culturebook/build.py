@@ -517,8 +517,17 @@ def render_in_pool(leaves: dict[str, Leaf], jobs: int, progress: Callable[..., N
         ready = collect(futures, as_completed(futures), progress, total)
     except BaseException:
         # Interrupted (Ctrl-C) or failed: stop the workers now rather than finish the queue.
-        for process in list(getattr(pool, "_processes", {}).values()):
+        processes = list(getattr(pool, "_processes", {}).values())
+        for process in processes:
             process.kill()
+        for process in processes:
+            process.join(5)
+        # A worker killed while sending its result leaves half a message in the result pipe, and
+        # the pool's manager thread waiting for the rest: interpreter exit would wait on it for
+        # ever. With this end (the workers' ends died with them) closed, it reads end-of-file,
+        # finds the pool broken and stops.
+        with contextlib.suppress(AttributeError, OSError):
+            pool._result_queue._writer.close()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
     pool.shutdown()
