@@ -404,8 +404,9 @@ class Renderer:
         title, heights = 0.0, {g["key"]: [0.0] * len(context["values"]) for g in grids}
         for page in document.pages:
             for box in _descendants(page._page_box):
-                mark = box.element.get("data-measure") if getattr(box, "element", None) is not None else None
-                if mark is None or box.element_tag is None:
+                element = getattr(box, "element", None)
+                mark = element.get("data-measure") if element is not None else None
+                if mark is None:
                     continue
                 if mark == "title":
                     title = max(title, box.margin_height() * PX_TO_MM)
@@ -1030,13 +1031,8 @@ def _descendants(box):
 
 def _elements(box) -> set:
     """The elements that have a box on a page (its root box)."""
-    found, stack = set(), [box]
-    while stack:
-        box = stack.pop()
-        if getattr(box, "element", None) is not None:
-            found.add(box.element)
-        stack += getattr(box, "children", [])
-    return found
+    return {inner.element for inner in _descendants(box)
+            if getattr(inner, "element", None) is not None}
 
 
 def subject_slug(subject: dict) -> str:
