@@ -179,3 +179,22 @@ def test_a_grid_of_four_columns_is_refused_at_its_line_in_the_theme(tmp_path: Pa
                    f"layouts/default/theme.yaml:{where(text, '4, rows: 4')}: pages.values[6].columns "
                    "is 4; it must be between 1 and 3")
     assert not (root / "build").exists()
+
+
+def test_french_prose_is_hyphenated_by_its_own_patterns(tmp_path: Path):
+    """Hyphenation follows the text's language, not English only: a French chapter of long words
+    breaks some of them at the line's end, where French allows."""
+    from projectkit import edit
+
+    root = make_project(tmp_path / "project", "languages")
+    edit(root / "content" / "publication.yaml", "languages: [en, fr, ja]", "languages: [en, fr]")
+    words = ("La responsabilité environnementale, l'internationalisation des échanges et "
+             "l'approvisionnement transparent demandent une reconnaissance particulièrement "
+             "attentive de nos interlocuteurs extraordinairement nombreux. ") * 6
+    edit(root / "content" / "fr.yaml", "Nous avons fondé Example Co pour faire de *petites* choses "
+         "qui marchent.", words)
+    build(root, "booklet", ["fr"])
+    reader = read_pdf(root / "build" / "fr" / "booklet.pdf")
+    text = "\n".join(page_text(reader, i) for i in range(len(reader.pages)))
+    broken = [line for line in text.splitlines() if line.endswith(("\u2010", "-"))]
+    assert broken, "no French word was hyphenated"
