@@ -198,3 +198,38 @@ def test_french_prose_is_hyphenated_by_its_own_patterns(tmp_path: Path):
     text = "\n".join(page_text(reader, i) for i in range(len(reader.pages)))
     broken = [line for line in text.splitlines() if line.endswith(("\u2010", "-"))]
     assert broken, "no French word was hyphenated"
+
+
+def test_forty_milestones_continue_across_pages_and_a_chapter_keeps_its_image(tmp_path: Path):
+    """The longest timeline the content reference allows runs on over pages in order, every
+    year with its line; a photograph in a short chapter stays with its chapter."""
+    from PIL import Image
+
+    from projectkit import edit
+
+    root = make_project(tmp_path / "project", "short-chapters")
+    en = root / "content" / "en.yaml"
+    text = en.read_text(encoding="utf-8")
+    start = text.index("milestones:")
+    end = text.index("highlights:")
+    forty = "".join(f'  - {{year: "{1980 + i}", text: "Milestone number {i + 1} of forty."}}\n'
+                    for i in range(40))
+    en.write_text(text[:start] + "milestones:\n" + forty + "\n" + text[end:], encoding="utf-8")
+    (root / "content" / "images").mkdir()
+    Image.new("RGB", (1200, 800), "#8899aa").save(root / "content" / "images" / "yard.jpg")
+    edit(en, "      we keep our word; when we are wrong we say so first, in writing, to the people it touched.\n",
+         "      we keep our word; when we are wrong we say so first, in writing, to the people it touched.\n"
+         "\n      ![The packing yard](images/yard.jpg)\n")
+    build(root, "booklet")
+    reader = read_pdf(root / "build" / "en" / "booklet.pdf")
+    assert len(reader.pages) % 4 == 0
+    texts = [normalise(page_text(reader, i)) for i in range(len(reader.pages))]
+    where = [next(i for i, t in enumerate(texts) if normalise(f"Milestone number {n + 1} of forty")
+                  in t) for n in range(40)]
+    assert where == sorted(where) and where[-1] > where[0]  # in order, over more than one page
+    chapter = next(i for i, t in enumerate(texts) if "everyseasonbegins" in t)
+    # Pages share one resource dictionary: a page draws the image where its content says Do.
+    drawn = [i for i, page in enumerate(reader.pages)
+             if any(f"/{image.name.rsplit('.', 1)[0]} Do".encode() in page.get_contents().get_data()
+                    for image in page.images)]
+    assert drawn in ([chapter], [chapter + 1])
