@@ -217,9 +217,9 @@ def test_forty_milestones_continue_across_pages_and_a_chapter_keeps_its_image(tm
     en.write_text(text[:start] + "milestones:\n" + forty + "\n" + text[end:], encoding="utf-8")
     (root / "content" / "images").mkdir()
     Image.new("RGB", (1200, 800), "#8899aa").save(root / "content" / "images" / "yard.jpg")
-    edit(en, "      we keep our word; when we are wrong we say so first, in writing, to the people it touched.\n",
-         "      we keep our word; when we are wrong we say so first, in writing, to the people it touched.\n"
-         "\n      ![The packing yard](images/yard.jpg)\n")
+    last = ("      we keep our word; when we are wrong we say so first, in writing, to the people "
+            "it touched.\n")
+    edit(en, last, last + "\n      ![The packing yard](images/yard.jpg)\n")
     build(root, "booklet")
     reader = read_pdf(root / "build" / "en" / "booklet.pdf")
     assert len(reader.pages) % 4 == 0

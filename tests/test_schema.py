@@ -190,7 +190,7 @@ def test_poster_size_is_one_of_the_sizes(root: Path, size: str, hint: str) -> No
 
 
 @pytest.mark.parametrize("name, needed", [
-    ("en.yaml", "title, organisation, mission, values, chapters"),
+    ("en.yaml", "title, organisation, mission, values"),
     ("publication.yaml", "languages, date"),
 ])
 @pytest.mark.parametrize("text", ["", "\n\n", "# just a comment\n"])
