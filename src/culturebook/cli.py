@@ -154,7 +154,8 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
 
     Reports every problem at once, each as path:line:col: message, grouped by file. Then, per
     edition: the fields still waiting for a translation, each chapter's length and reading time,
-    and each value statement's length with how full its poster's frame was when last built.
+    each value statement's length with how full its poster's frame was when last built, and how
+    far down its text area each booklet page reaches (the theme's fill rule, pages: min-fill).
     """
     root = _root(project)
     with _reporting(root, debug):
