@@ -512,6 +512,8 @@ def half_sent(leaf):
     signal.pause()
 
 build.make_leaf = half_sent
+# Ctrl-C is heard even where this runs as a background job (whose children start ignoring it).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 # Ctrl-C once a worker is halfway through sending.
 threading.Thread(target=lambda: (started.wait(), os.kill(os.getpid(), signal.SIGINT)),
                  daemon=True).start()
