@@ -82,6 +82,17 @@ def test_a_blank_verso_takes_a_highlight_else_the_chapter_opens_on_the_next_page
     assert plan.recto == {"chapter-b"} and plan.page == {"chapter-c"}
 
 
+def test_a_frontispiece_a_blank_page_still_comes_before_is_taken_away():
+    """The pages before it moved (the values open a page earlier): the frontispiece fell on a
+    right-hand page, so the blank is back before the chapter. Without it, the chapter opens on
+    the right with nothing blank before it."""
+    laid_out = [page(7, 0.9, ("frontispiece", 0.0), kind="tinted"),
+                page(8, 0.0, blank=True, kind="blank"), page(9, 1.0, ("chapter-a", 0.1))]
+    start = Plan(measured=True, recto=frozenset({"chapter-a"}), frontispieces=("chapter-a",))
+    plan = refine(start, laid_out, ["chapter-a"], 1, 1.0, 0.25, 1)
+    assert plan.frontispieces == () and plan.recto == {"chapter-a"}
+
+
 def test_a_section_after_too_empty_a_page_runs_on():
     laid_out = [page(8, 0.9, ("chapter-a", 0.1)), page(9, 0.1),
                 page(10, 0.5, ("milestones", 0.1)), page(11, 0.05, ("closing", 0.1))]

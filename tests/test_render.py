@@ -364,6 +364,21 @@ def test_each_cjk_edition_draws_its_regions_forms(languages_built):
     assert codes("ko", "“") and codes("ko", "“").isdisjoint(codes("zh-Hans", "“") | {0})
 
 
+def test_a_latin_name_in_the_chinese_edition_is_marked_with_the_source_language(built_root,
+                                                                                 checked):
+    """"打造了QQ": the product name is in the Latin letters of the source language (en), marked so
+    in the HTML and in the tagged PDF, and set in its fonts; the Chinese around it is not."""
+    from culturebook.accessibility import read_structure
+    from culturebook.build import cache_dir
+    from culturebook.render import Renderer
+
+    edition = checked.content.edition("zh-Hans")
+    html = Renderer(built_root, checked.brand, cache_dir()).booklet_html(edition)
+    assert '打造了<span lang="en">QQ</span>。' in html
+    reader = read_pdf(built_root / "build" / "zh-Hans" / "booklet.pdf")
+    assert ("QQ", "en") in read_structure(reader).languages
+
+
 def test_han_in_an_english_statement_is_marked_zh_hans(english_only):
     """The English edition's own fonts lack Han; the theme's Chinese font sets it, and its lang
     (CJK glyph forms, the tagged PDF's /Lang) comes with it, in the booklet and on the poster."""

@@ -130,16 +130,21 @@ class Plan:
     run_on: frozenset[str] = frozenset()
     frontispieces: tuple[str, ...] = ()  # chapter sections whose blank verso a highlight fills
     contents_values: bool = True  # the contents lists the values by name (while it fits a page)
+    contents_compact: bool = False  # the contents' lines close up (when it still takes two pages)
+    any_page: frozenset[str] = frozenset()  # designed sections (mission, values) that would open
+    #   on a left-hand page after a blank one: they open on the next page instead
     values_pages: int = 0  # the values section's pages, when padding asked for more (0: fewest)
 
     def context(self) -> dict:
         return {"recto": sorted(self.recto), "page": sorted(self.page),
                 "run_on": sorted(self.run_on), "contents_values": self.contents_values,
-                "values_pages": self.values_pages,
+                "values_pages": self.values_pages, "contents_compact": self.contents_compact,
+                "any_page": sorted(self.any_page),
                 "frontispieces": [s.removeprefix("chapter-") for s in self.frontispieces]}
 
 
 TEXT_PAGE = "chapter"  # the named page of text pages (booklet.css)
+DESIGNED = frozenset({"mission", "values"})  # sections that open on a left-hand page
 
 
 def section_lengths(fills: Sequence[PageFill], forced: frozenset[str] = frozenset()) -> dict[str, float]:
@@ -178,9 +183,13 @@ def refine(plan: Plan, fills: Sequence[PageFill], chapters: Sequence[str], highl
     1. First pass (every chapter run on): chapters at least `opens_right` pages long open on a
        right-hand page.
     2. A right-hand opening that leaves the page before it blank takes a highlight there (a
-       frontispiece) while there are highlights; else it opens on the next page.
+       frontispiece) while there are highlights; else it opens on the next page. A frontispiece
+       that a blank page still comes before (the pages before it moved) is taken away again.
     3. A text page (not the last) emptier than `min_fill` lets the section after it run on.
-    4. The contents leaves out the values' names when they would take it over a page."""
+    4. The contents leaves out the values' names when they would take it over a page, then
+       closes up its lines.
+    5. A designed section (the mission opener, the values) that a blank page comes before, as
+       it waits for a left-hand page, opens on the next page instead."""
     if not plan.measured:
         lengths = section_lengths(fills, frozenset({"milestones", "closing"}) - plan.run_on)
         recto = frozenset(c for c in chapters if lengths.get(c, 0.0) >= opens_right)
@@ -190,12 +199,22 @@ def refine(plan: Plan, fills: Sequence[PageFill], chapters: Sequence[str], highl
     begins = {s: f.number for f in fills for s, _ in f.starts}
     blank_pages = {f.number for f in fills if f.blank}
     for section in sorted(recto, key=lambda s: begins.get(s, 0)):
-        if begins.get(section, 0) - 1 in blank_pages and section not in frontispieces:
-            if len(frontispieces) < highlights:
-                frontispieces.append(section)
-            else:
-                recto.discard(section)
-                page.add(section)
+        if begins.get(section, 0) - 1 not in blank_pages:
+            continue
+        if section in frontispieces:
+            # Pages before it moved since (a section now opens a page earlier): its frontispiece
+            # fell on a right-hand page and the blank is back. Without it, the next pass sees.
+            frontispieces.remove(section)
+        elif len(frontispieces) < highlights:
+            frontispieces.append(section)
+        else:
+            recto.discard(section)
+            page.add(section)
+    any_page = set(plan.any_page)
+    for f in fills:
+        if f.blank:
+            after = next((g for g in fills if g.number == f.number + 1), None)
+            any_page |= {s for s, _ in (after.starts if after else ()) if s in DESIGNED}
     for f in underfilled(fills, min_fill):
         # The section that begins next, if only designed pages (a frontispiece) come between.
         between = [g for g in fills if g.number > f.number]
@@ -213,5 +232,7 @@ def refine(plan: Plan, fills: Sequence[PageFill], chapters: Sequence[str], highl
             if after in frontispieces:
                 frontispieces.remove(after)
     return replace(plan, recto=frozenset(recto), page=frozenset(page), run_on=frozenset(run_on),
-                   frontispieces=tuple(frontispieces),
-                   contents_values=plan.contents_values and contents_pages <= 1)
+                   frontispieces=tuple(frontispieces), any_page=frozenset(any_page),
+                   contents_values=plan.contents_values and contents_pages <= 1,
+                   contents_compact=plan.contents_compact or (
+                       contents_pages > 1 and not plan.contents_values))

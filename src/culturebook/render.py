@@ -30,7 +30,7 @@ from .brand import Brand, length_mm
 from .content import Edition
 from .errors import Location, Problem, Problems, ProjectError
 from .markup import BIND, KEEP_OPEN, keep_last, render_inline, render_markdown
-from .scripts import mark_languages
+from .scripts import mark_languages, script_name
 from .words import Loss, excerpt, lost_words
 
 POSTER_SIZES_MM = {
@@ -673,7 +673,17 @@ class Renderer:
             loc = _template_frame(exc, self.brand.dirs) or Location(self.brand.dirs[0] / template)
             message = getattr(exc, "message", None) or str(exc)
             raise ProjectError([Problem(loc, f"template error: {message}")]) from None
-        return mark_languages(html, self.language_of)
+        latin = None if _cjk(edition.source_lang) else edition.source_lang
+
+        def language_of(ch: str, lang: str) -> str | None:
+            # Latin words in CJK text (a product name in the Chinese edition) are in the source
+            # language, when it is written in Latin letters: marked so, they are read in its voice
+            # and set in its fonts.
+            if latin and _cjk(lang) and script_name(ch) == "Latin":
+                return latin
+            return self.language_of(ch, lang)
+
+        return mark_languages(html, language_of)
 
     def language_of(self, ch: str, lang: str) -> str | None:
         """The language to mark `ch` with inside an element in `lang`: None when `lang`'s own
@@ -837,7 +847,7 @@ class Renderer:
             "lang": edition.lang,
             "source_lang": edition.source_lang,
             "native_lang": edition.native_lang,
-            "script": "cjk" if edition.lang.split("-")[0] in ("zh", "ja", "ko") else "latin",
+            "script": "cjk" if _cjk(edition.lang) else "latin",
             "labels": labels,
             "date": format_date(edition.date, labels),
             "date_iso": edition.date.isoformat(),
@@ -985,7 +995,9 @@ def _field_boxes(root):
     yield from walk(root, None, set())
 
 
-SECTIONS = re.compile(r"chapter-|milestones$|closing$")  # the ids of the booklet's text sections
+# The ids of the booklet's sections that pagination places: the text sections, and the designed
+# sections that open on a left-hand page.
+SECTIONS = re.compile(r"chapter-|milestones$|closing$|mission$|values$")
 
 
 def page_fills(document) -> list[paginate.PageFill]:
@@ -1033,6 +1045,11 @@ def _elements(box) -> set:
     """The elements that have a box on a page (its root box)."""
     return {inner.element for inner in _descendants(box)
             if getattr(inner, "element", None) is not None}
+
+
+def _cjk(lang: str | None) -> bool:
+    """Whether a language is Chinese, Japanese or Korean (by its primary subtag)."""
+    return bool(lang) and lang.split("-")[0].lower() in ("zh", "ja", "ko")
 
 
 def subject_slug(subject: dict) -> str:
