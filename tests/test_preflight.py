@@ -411,3 +411,26 @@ def test_inline_image_in_an_indexed_rgb_space_is_reported_not_a_crash():
     findings = preflight_pdf(out.getvalue(), Expect(kind="poster", edition="en", print=True,
                                                     min_ppi=1))
     assert any(f.check == "colour" and "inline image" in f.message for f in findings), findings
+
+
+def test_cli_holds_a_built_booklet_to_the_fill_rule_from_its_manifest(tmp_path):
+    """The build keeps how its layout used each booklet page in the manifest; `culturebook
+    preflight` checks the fill rule on it (for the very file the build made), as the build does.
+    Here the manifest says page 8, a text page, reaches only 10 % of its text area."""
+    from culturebook.build import build
+    from projectkit import make_project
+
+    root = make_project(tmp_path / "project", "short-chapters")
+    build(root, "booklet")
+    assert run_cli("preflight", cwd=root).returncode == 0
+    manifest = root / "build" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    entry = next(a for a in data["artifacts"] if a["path"] == "en/booklet.pdf")
+    assert entry["fill"][7][0] == "chapter"
+    entry["fill"][7][1] = 0.1
+    manifest.write_text(json.dumps(data))
+    result = run_cli("preflight", cwd=root)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "page 8 is a text page only 10% full (the theme's pages: min-fill is 25%); a designer " \
+           "would call it empty" in result.stdout
+    assert result.stdout.splitlines()[-1] == "1 file checked: 1 error, 0 warnings"

@@ -744,7 +744,7 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earli
     """Preflight every rendered PDF before anything is written: an error stops the build (nothing
     is written), a warning is reported (and stops it under --strict). A document reused unchanged
     reports the findings it had (`earlier`, by path under build/)."""
-    from .expect import expect_for, settings_from
+    from .expect import expect_for, settings_from, with_fills
 
     out = root / "build"
     languages = [e.lang for e in checked.content.editions]
@@ -761,11 +761,8 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earli
         elif output.fresh or key not in earlier:
             from .preflight import preflight_pdf  # reads PDFs (pypdf): only for new documents
 
-            findings[key] = preflight_pdf(data, expect_for(key, settings, kind, lang))
-            if kind == "booklet" and isinstance(output.fill, (tuple, list)):
-                from .preflight import check_fill
-
-                findings[key] += check_fill(output.fill, checked.brand.page_setting("min-fill"))
+            expect = with_fills(expect_for(key, settings, kind, lang), output.fill)
+            findings[key] = preflight_pdf(data, expect)
         else:
             findings[key] = earlier[key]
         images = {_pixel_size(i.file): i for i in checked.content.edition(lang).images}

@@ -188,7 +188,7 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
     page count, TrimBox/BleedBox, bleed coverage, colour spaces, the PDF/X output intent,
     metadata and links; and, for screen and archival editions, the tags a screen reader follows
     (structure tree, headings, alt text, no untagged text) and the PDF/A-3 identification and
-    embedded sources.
+    embedded sources; for booklets the build made, the fill rule (from build/manifest.json).
 
     Without PDF arguments, checks every PDF in build/manifest.json. Writes
     build/<lang>/preflight.json for the files checked. Exit status 1 on errors (under --strict, on

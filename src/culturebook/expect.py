@@ -6,6 +6,7 @@ project's `Settings`; `find_targets` says which PDFs `culturebook preflight` che
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -45,6 +46,10 @@ class Expect:
     fonts_dir: Path | None = None
     tagged: bool = False  # a screen edition: tagged PDF a screen reader can follow
     archive: bool = False  # the archival edition: PDF/A-3 with its content files embedded
+    # A booklet as its layout used each page ((named page, fill), build/manifest.json's `fill`):
+    # the fill rule is checked on it, at `min_fill` (a PDF alone does not say which are text pages).
+    page_fills: tuple = ()
+    min_fill: float = 0.25
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class Settings:
     bleed_mm: float = 3.0
     sheet: str = "A4"
     fonts_dir: Path | None = None
+    min_fill: float = 0.25  # the theme's pages: min-fill
 
 
 def project_settings(root: Path) -> Settings:
@@ -97,7 +103,8 @@ def settings_from(brand, poster_size: str, languages: Iterable[str], fonts_dir: 
         booklet = (length_mm(brand.booklet["width"]), length_mm(brand.booklet["height"])) \
             if {"width", "height"} <= set(brand.booklet) else settings.booklet_mm
         return replace(settings, booklet_mm=booklet, bleed_mm=brand.print_mm("bleed"),
-                       sheet=str(brand.print.get("sheet") or "A4"))
+                       sheet=str(brand.print.get("sheet") or "A4"),
+                       min_fill=brand.page_setting("min-fill"))
     except (ValueError, KeyError):
         return settings
 
@@ -155,7 +162,15 @@ def expect_for(path: str, settings: Settings, kind: str = "", edition: str = "")
         bleed_mm=settings.bleed_mm if is_print else 0.0,
         page_multiple={"booklet": 4, "imposed": 2}.get(kind, 1),
         min_ppi=300 if (is_print or office) else 150,
-        fonts_dir=settings.fonts_dir, tagged=tagged, archive=archive)
+        fonts_dir=settings.fonts_dir, tagged=tagged, archive=archive, min_fill=settings.min_fill)
+
+
+def with_fills(expect: Expect, fill) -> Expect:
+    """`expect` for a booklet whose layout measured its pages (`fill`: [named page, fill] per
+    page, as Rendered.fill and the manifest keep it): preflight then checks the fill rule."""
+    if expect.kind != "booklet" or not isinstance(fill, (list, tuple)):
+        return expect
+    return replace(expect, page_fills=tuple((str(kind), float(f)) for kind, f in fill))
 
 
 @dataclass(frozen=True)
@@ -175,6 +190,7 @@ def find_targets(root: Path, paths: list[Path]) -> list[Target]:
     settings = project_settings(root)
     build = root / "build"
     entries: list[tuple[Path, str, str]] = []  # path, kind, edition
+    built = _built(build)  # {path under build/: manifest entry}, where there is a manifest
     if paths:
         entries = [(Path(p), "", "") for p in paths]
     else:
@@ -201,10 +217,23 @@ def find_targets(root: Path, paths: list[Path]) -> list[Target]:
                 continue
         name = _relative(full, root) or str(path)
         key = _relative(full, build.resolve())
-        targets.append(Target(full, name, key, expect_for(key or name, settings, kind, edition)))
+        expect = expect_for(key or name, settings, kind, edition)
+        entry = built.get(key) or {}
+        if entry.get("sha256") == hashlib.sha256(full.read_bytes()).hexdigest():
+            expect = with_fills(expect, entry.get("fill"))  # the file the build measured
+        targets.append(Target(full, name, key, expect))
     if problems:
         raise ProjectError(problems)
     return targets
+
+
+def _built(build: Path) -> dict[str, dict]:
+    """build/manifest.json's entries by path, or none when it cannot be read."""
+    try:
+        artifacts = json.loads((build / "manifest.json").read_text(encoding="utf-8"))["artifacts"]
+        return {str(a["path"]): a for a in artifacts}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
 
 
 def _relative(path: Path, folder: Path) -> str:

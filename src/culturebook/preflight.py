@@ -41,18 +41,20 @@ MM_PER_PT = 25.4 / 72
 TOLERANCE_MM = 0.2  # box sizes and bleed widths
 
 
-def check_fill(fills, min_fill: float) -> list[Finding]:
-    """The fill rule on a booklet, from how the layout used each page (render.Rendered.fill:
-    (named page, fill) per page): every text page but the last reaches at least `min_fill` of
-    its text area. (Measured on the layout, so the build checks it; a PDF alone does not say
-    which pages are text pages.)"""
+def check_fill(doc: Document, expect: Expect) -> list[Finding]:
+    """The fill rule on a booklet, from how its layout used each page (expect.page_fills: the
+    build's measure, kept in build/manifest.json): every text page but the last reaches at least
+    the theme's min-fill of its text area. A PDF alone does not say which pages are text pages,
+    so a PDF without that measure is not checked."""
     from .paginate import TEXT_PAGE, PageFill, underfilled
 
-    pages = [PageFill(n, kind, fill) for n, (kind, fill) in enumerate(fills, 1)]
+    if not expect.page_fills or len(expect.page_fills) != len(doc.pages):
+        return []
+    pages = [PageFill(n, kind, fill) for n, (kind, fill) in enumerate(expect.page_fills, 1)]
     return [Finding("fill", True, page.number,
                     f"page {page.number} is a text page only {page.fill:.0%} full (the theme's "
-                    f"pages: min-fill is {min_fill:.0%}); a designer would call it empty")
-            for page in underfilled(pages, min_fill) if page.kind == TEXT_PAGE]
+                    f"pages: min-fill is {expect.min_fill:.0%}); a designer would call it empty")
+            for page in underfilled(pages, expect.min_fill) if page.kind == TEXT_PAGE]
 
 
 def preflight_pdf(data: bytes, expect: Expect) -> list[Finding]:
@@ -61,7 +63,7 @@ def preflight_pdf(data: bytes, expect: Expect) -> list[Finding]:
     findings: list[Finding] = []
     for check in (check_fonts, check_notdef, check_images, check_pages, check_boxes, check_bleed,
                   check_colour, check_intent, check_metadata, check_links, check_tags,
-                  check_archive):
+                  check_archive, check_fill):
         findings += check(doc, expect)
     return findings
 
