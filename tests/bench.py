@@ -276,20 +276,21 @@ def print_checks(console: Console, checks: dict[str, list[dict]]) -> None:
     """The layout checks' cost, in process (tests/bench_words.py): the words check against the
     booklet's layout, and poster copyfitting (measuring, fitting, the fitted and checked layout)."""
     table = Table(title="Layout checks, in process (median of 5 or more)", title_justify="left")
-    for column in ("project", "edition", "booklet layout", "words check", "share",
-                   "posters", "measuring", "fitting", "fitted layout + checks"):
+    for column in ("project", "edition", "booklet layout", "paginated booklet", "words check",
+                   "share", "posters", "measuring", "fitting", "fitted layout + checks"):
         table.add_column(column, justify="left" if column in ("project", "edition") else "right")
     for project, rows in checks.items():
         for row in rows:
             table.add_row(project, row["lang"], f"{row['layout'] * 1000:.0f} ms",
+                          f"{row['paginated'] * 1000:.0f} ms ({row['pages']} pp)",
                           f"{row['words'] * 1000:.1f} ms", f"{row['words'] / row['layout']:.1%}",
                           str(row["posters"]), f"{row['measure'] * 1000:.0f} ms",
                           f"{row['fit'] * 1000:.1f} ms", f"{row['final'] * 1000:.0f} ms")
     console.print(table)
-    console.print("[dim]Measuring is one layout per poster, kept on disk by its HTML: a build "
-                  "lays out only the posters whose text changed. The shapes project's booklets "
-                  "lose words in the values spread (an error, not a loss); their check is "
-                  "timed all the same.[/dim]")
+    console.print("[dim]Booklet layout is one pass; the paginated booklet is every pass a build "
+                  "makes from a fresh plan (paginate.refine), with its checks. Measuring is one "
+                  "layout per poster, kept on disk by its HTML: a build lays out only the posters "
+                  "whose text changed.[/dim]")
 
 
 def _versions() -> str:

@@ -43,6 +43,14 @@ def check_rows(root: Path, rounds: int) -> list[dict]:
         renderer.layout(html, edition)  # warm: fonts loaded, caches filled
         layout, document = timed(lambda h=html, e=edition: renderer.layout(h, e), rounds)
         words, losses = timed(lambda d=document: lost_words(d.pages), rounds)
+
+        def paginated(e=edition):
+            """The whole booklet as a build makes it: every pagination pass from a fresh plan
+            (the values' measure kept), checks included."""
+            renderer.kept.pop(("plan", e.lang, False), None)
+            return renderer.booklet_document(e)
+
+        paginate, kept = timed(paginated, rounds)
         size = edition.poster_size
         subjects = [s for _, _, s in poster_subjects(edition, renderer.context(edition)["labels"])]
         roles = renderer.fit_roles(edition, size)
@@ -54,7 +62,8 @@ def check_rows(root: Path, rounds: int) -> list[dict]:
                        rounds)
         final, _ = timed(lambda e=edition, z=size, subjects=subjects: [
             renderer.poster_document(e, s, z) for s in subjects], rounds)
-        rows.append({"lang": edition.lang, "pages": len(document.pages), "layout": layout,
+        rows.append({"lang": edition.lang, "pages": len(kept.pages), "layout": layout,
+                     "paginated": paginate,
                      "lost": len(losses),
                      "words": words, "posters": len(subjects), "measure": measure, "fit": fit,
                      "final": final})
