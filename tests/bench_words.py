@@ -45,9 +45,10 @@ def check_rows(root: Path, rounds: int) -> list[dict]:
         words, losses = timed(lambda d=document: lost_words(d.pages), rounds)
 
         def paginated(e=edition):
-            """The whole booklet as a build makes it: every pagination pass from a fresh plan
-            (the values' measure kept), checks included."""
+            """The whole booklet as a first build makes it: every pagination pass from a fresh
+            plan (none kept in memory or on disk; the values' measure kept), checks included."""
             renderer.kept.pop(("plan", e.lang, False), None)
+            renderer._stored_plan(e, False).unlink(missing_ok=True)
             return renderer.booklet_document(e)
 
         paginate, kept = timed(paginated, rounds)

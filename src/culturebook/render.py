@@ -286,7 +286,8 @@ class Renderer:
         if recipient or personalised:
             recipient = {**(recipient or PLACEHOLDER_RECIPIENT), "index": 0}
         known = ("plan", edition.lang, bool(recipient))
-        plan = self.kept.get(known) or paginate.Plan()
+        stored = self._stored_plan(edition, bool(recipient))
+        plan = self.kept.get(known) or _read_plan(stored) or paginate.Plan()
         chapters = [f"chapter-{c.get('id')}" for c in edition.data.get("chapters") or []]
         highlights = len(edition.data.get("highlights") or [])
         for _ in range(MAX_LAYOUT_PASSES):
@@ -318,7 +319,9 @@ class Renderer:
             if better == plan:
                 break
             plan = better
-        self.kept[known] = plan
+        if self.kept.get(known) != plan:
+            self.kept[known] = plan
+            _write_plan(stored, plan)
         check_frames(document, edition, "its page of the booklet")
         pad_pages = [i for i, p in enumerate(document.pages)
                      if any(a.startswith("padding-") for a in p.anchors)]
@@ -339,6 +342,14 @@ class Renderer:
         check_words(kept, edition, f"the {edition.lang} booklet",
                     lambda element, root: element not in left_out and shown(element, root))
         return kept
+
+    def _stored_plan(self, edition: Edition, personalised: bool) -> Path:
+        """Where the plan an edition's booklet settled on is kept on disk: by the theme's files and
+        the booklet's first HTML (which holds all its content), as measurements are. A build
+        that finds it lays the booklet out once, and checks that the plan still holds."""
+        html = self.booklet_html(edition, personalised=personalised)
+        key = hashlib.sha256(f"{self.theme_stamp}\0{html}".encode()).hexdigest()
+        return self.cache / "pagination" / f"{key}.json"
 
     def values_grid(self, edition: Edition, pages: int = 0) -> dict | None:
         """The values section's grid for this edition's values (paginate.choose_grid), as the
@@ -1074,6 +1085,26 @@ def _series_sizes(measures: tuple[copyfit.Measure, ...], roles: tuple) -> dict[s
     poster of the series asks. A poster that cannot fit at all reports itself, and is left out."""
     fitted = [copyfit.fit(measure, dict(roles)) for measure in measures]
     return copyfit.series([f for f in fitted if not isinstance(f, copyfit.Shortfall)])
+
+
+def _read_plan(path: Path) -> paginate.Plan | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return paginate.Plan(**{k: frozenset(v) if isinstance(v, list) and k != "frontispieces"
+                                else tuple(v) if k == "frontispieces" else v
+                                for k, v in data.items()})
+    except (OSError, ValueError, TypeError):
+        return None
+
+
+def _write_plan(path: Path, plan: paginate.Plan) -> None:
+    data = {k: sorted(v) if isinstance(v, frozenset) else list(v) if isinstance(v, tuple) else v
+            for k, v in dataclasses.asdict(plan).items()}
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
+        os.replace(tmp, path)
 
 
 def _measure_from_json(data: dict) -> copyfit.Measure:
