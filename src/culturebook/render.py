@@ -411,8 +411,24 @@ class Renderer:
                   '</head><body>{{ valueset.measure(grids) }}</body></html>')
         context = {**self.context(edition), "recipient": None, "fit": None, "grids": grids}
         html = self.env.from_string(source).render(**context)
+        # Kept on disk by the measuring HTML and the theme's files, as poster measures are.
+        digest = hashlib.sha256(f"{self.theme_stamp}\0{html}".encode()).hexdigest()
+        stored = self.cache / "values" / f"{digest}.json"
+        try:
+            title, heights = json.loads(stored.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError):
+            title, heights = self._measured_values(html, edition, grids, len(context["values"]))
+            with contextlib.suppress(OSError):
+                stored.parent.mkdir(parents=True, exist_ok=True)
+                tmp = stored.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps([title, heights]), encoding="utf-8")
+                os.replace(tmp, stored)
+        self._measures[known] = (title, heights)
+        return title, heights
+
+    def _measured_values(self, html: str, edition: Edition, grids: list, count: int):
         document = self.layout(html, edition, "_values.html")
-        title, heights = 0.0, {g["key"]: [0.0] * len(context["values"]) for g in grids}
+        title, heights = 0.0, {g["key"]: [0.0] * count for g in grids}
         for page in document.pages:
             for box in _descendants(page._page_box):
                 element = getattr(box, "element", None)
@@ -424,7 +440,6 @@ class Renderer:
                 else:
                     key, index = mark.split()
                     heights[key][int(index)] += box.margin_height() * PX_TO_MM
-        self._measures[known] = (title, heights)
         return title, heights
 
     def labels_overlay(self, pages: list, width_mm: float, height_mm: float,
