@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import Location, Problem, Problems, ProjectError
+from .publish import MANIFEST, publish, recover, settle
 
 if TYPE_CHECKING:  # the build imports what it reads with only when it reads: see fingerprint.py
     from .brand import Brand
     from .content import Content, Edition
 
 TARGETS = ("booklet", "posters", "bundle", "print", "archive", "all", "personalised")
-MANIFEST = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -284,6 +284,7 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     out = root / "build"
     options = repr((sorted(parts), editions, strict))
     before = fingerprint.take(root, options, [recipients] if recipients else [])
+    settle(out)  # a publish that a killed build left unfinished is completed before anything is read
     last = None if force else fingerprint.unchanged(out, before)
     if last is not None:  # nothing changed since the same build: nothing to read or make
         for rel in last.documents:
@@ -306,7 +307,8 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
         reported = [p for p in found if p.warning] + left_out
         if not left_out:  # the manifest too: a build that finds it gone or changed reads it all
             listed = [out / MANIFEST] if (out / MANIFEST).is_file() else []
-            fingerprint.record(out, before, documents + listed, reported)
+            with contextlib.suppress(OSError):  # a record that cannot be written only costs time
+                fingerprint.record(out, before, documents + listed, reported)
     return written, reported
 
 
@@ -466,15 +468,18 @@ def print_marks(brand: Brand) -> tuple[float, float, str]:
 
 
 @contextlib.contextmanager
-def build_lock(out: Path):
+def build_lock(out: Path, wait: bool = False):
     """One build of a project at a time: a second one stops with a clear line instead of
-    interleaving its writes with the first's. The lock goes with the process, however it ends."""
+    interleaving its writes with the first's (with `wait`, it waits for the first to end). The
+    lock goes with the process, however it ends. Under it, a publish that a killed process left
+    unfinished is completed (publish.recover), then the temporary files of one killed before its
+    commit are removed."""
     import fcntl
 
     out.mkdir(parents=True, exist_ok=True)
     with open(out / ".lock", "a+") as handle:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
@@ -487,6 +492,7 @@ def build_lock(out: Path):
         handle.flush()
         global _LOCK_FD
         _LOCK_FD = handle.fileno()
+        recover(out)  # first: the temporary files a journal names are the new build's
         # A build killed while writing (SIGKILL) can leave a temporary file; never a half PDF.
         for stale in out.rglob(".*.tmp"):
             stale.unlink(missing_ok=True)
@@ -598,14 +604,13 @@ def _build_locked(root, checked, renderer, out, parts, editions, strict, progres
     # Documents made again are preflighted; unchanged ones keep (and report again) their findings.
     earlier = previous_findings(out, {o.edition for o in made.items})
     findings, warnings = preflight_outputs(root, checked, made.items, strict, earlier)
-    if prune and not made.rejected:
-        for path in made.stale:
-            path.unlink(missing_ok=True)  # and so out of the manifest
-    artifacts = write_outputs(out, made.items)
+    stale = made.stale if prune and not made.rejected else []  # removed, and so out of the manifest
+    reports = {}
     if fresh:
-        from .preflight import write_reports
+        from .preflight import report_files
 
-        write_reports(out, {**earlier, **findings})
+        reports = report_files(out, {**earlier, **findings})
+    artifacts = write_outputs(out, made.items, reports, stale)
     return (artifacts, checked.warnings + notes.warnings + warnings + made.rejected,
             [o.path for o in made.items])
 
@@ -1071,29 +1076,38 @@ def poster_subjects(edition: Edition, renderer) -> list[tuple[str, str, dict]]:
     return subjects(edition, renderer.context(edition)["labels"])
 
 
-def write_outputs(out: Path, outputs: list[Output]) -> list[Artifact]:
-    """Write every fresh output through a temporary file and a rename, then update the manifest
-    (also with the outputs reused unchanged); return what was written."""
-    written, entries = [], {}
+def write_outputs(out: Path, outputs: list[Output], extra: dict[Path, bytes] | None = None,
+                  remove: list[Path] = ()) -> list[Artifact]:
+    """Publish every fresh output, the `extra` files (the preflight reports) and the manifest
+    (listing the outputs reused unchanged too, and no longer the files in `remove`, which go) as
+    one transaction (publish.publish): build/ is the whole old build or the whole new one. Return
+    what was written."""
+    written, entries, writes = [], {}, {}
     for output in outputs:
         artifact = Artifact(output.kind, output.edition, output.path.relative_to(out).as_posix(),
                             output.pages, len(output.data), hashlib.sha256(output.data).hexdigest(),
                             output.inputs, output.fill)
         if output.fresh:
-            write_atomic(output.path, output.data)
+            writes[output.path] = output.data
             written.append(artifact)
         entries[artifact.path] = asdict(artifact)
-    if not written:
+    remove = [p for p in remove if p.is_file()]
+    if not written and not remove:
         return written
-    previous = {p: a for p, a in load_manifest(out).items() if (out / p).is_file()}
+    gone = {p.relative_to(out).as_posix() for p in remove}
+    previous = {p: a for p, a in load_manifest(out).items()
+                if p not in gone and (out / p).is_file()}
     previous.update(entries)
     manifest = {"artifacts": [previous[p] for p in sorted(previous)]}
-    write_atomic(out / MANIFEST, (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode())
+    writes.update(extra or {})
+    writes[out / MANIFEST] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode()
+    publish(out, writes, remove)
     return written
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` so that `path` is either its old content or the whole new content."""
+    """Write `data` so that `path` is either its old content or the whole new content (one file
+    alone: a build's files are published together, by publish.publish)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

@@ -14,7 +14,7 @@ import click
 
 from . import __version__
 from .build import TARGETS, build, check_layouts, check_project, content_languages, find_project
-from .errors import Problem, ProjectError, by_file
+from .errors import Problem, ProjectError, by_file, os_problem
 
 
 class _Console:
@@ -167,8 +167,11 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
             raise
     _print_problems(by_file(checked.warnings), root)
     from .build import load_manifest
+    from .publish import settle
     from .stats import built_fills, built_pages, edition_stats
 
+    with _reporting(root, debug):
+        settle(root / "build")
     manifest = load_manifest(root / "build")
     for edition in checked.content.editions:
         _print_stats(edition_stats(edition, built_fills(manifest, edition.lang),
@@ -191,15 +194,18 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
     embedded sources; for booklets the build made, the fill rule (from build/manifest.json).
 
     Without PDF arguments, checks every PDF in build/manifest.json. Writes
-    build/<lang>/preflight.json for the files checked. Exit status 1 on errors (under --strict, on
+    build/<lang>/preflight.json for the files checked (where build/ is read-only or the disk is
+    full, says so in one line and writes none). Exit status 1 on errors (under --strict, on
     warnings too).
     """
+    from .errors import os_problem
     from .preflight import failed, run_preflight, totals
 
     root = _root(project)
+    unwritten = []
     with _reporting(root, debug):
         try:
-            results = run_preflight(root, list(pdfs))
+            results = run_preflight(root, list(pdfs), unwritten.append)
         except ProjectError as exc:  # a missing file, not a PDF, no build: one line each
             _print_problems(exc.problems, root)
             sys.exit(1)
@@ -221,7 +227,38 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
                 out.print(_escape(f"{name}: {level}: {f.check}: {f.message}"), crop=False)
     out.print(f"{_count(len(results), 'file')} checked: {_count(errors, 'error')}, "
               f"{_count(warnings, 'warning')}")
+    for exc in unwritten:  # the findings are above: only the report is missing
+        problem = os_problem(exc, root)
+        if problem is None:
+            raise exc
+        err.print(_escape(f"{problem.location.display(root)}: warning: the report was not "
+                          f"written: {problem.message}"), crop=False)
     sys.exit(1 if failed(results, strict) else 0)
+
+
+@main.command("verify")
+@project_option
+@debug_option
+def verify_command(project: Path | None, debug: bool) -> None:
+    """Check build/ against build/manifest.json: every file it lists is there with the bytes it
+    says (sha256), and nothing else is, besides the build's own bookkeeping (locks, preflight
+    reports, share/ and its log of sent messages). A build that was stopped while putting its
+    files in place is completed first.
+
+    One line per finding, build/<path>: missing, changed since the build, or not made by the
+    build; exit status 1 on any. Otherwise one line, and exit status 0.
+    """
+    from .publish import reading, verify
+
+    root = _root(project)
+    with _reporting(root, debug), reading(root / "build"):
+        problems, listed = verify(root / "build")
+    _print_problems(problems, root)
+    if problems:
+        err.print(f"{_count(len(problems), 'problem')}: build/ is not what build/manifest.json "
+                  "lists; culturebook build --force makes it again")
+        sys.exit(1)
+    out.print(f"verified: {_count(listed, 'file')} in build/ as build/manifest.json lists them")
 
 
 @main.command("preview")
@@ -577,6 +614,17 @@ class _reporting:
             also = f" (and {_count(warnings, 'warning')})" if warnings else ""
             err.print(f"{_count(len(errors), 'problem')} in {_count(files, 'file')}{also}; "
                       "nothing was written")
+            sys.exit(1)
+        if isinstance(exc, OSError) and (problem := os_problem(exc, self.root)) is not None:
+            # a read-only or full disk, a folder this user may not write: one line, the cause
+            from .publish import JOURNAL
+
+            _print_problems([problem], self.root)
+            if (self.root / "build" / JOURNAL).is_file():
+                err.print("the new build was committed but is not all in place yet; the next "
+                          "culturebook command (e.g. culturebook verify) puts it in place")
+            else:
+                err.print("stopped by the disk; nothing was written")
             sys.exit(1)
         if isinstance(exc, KeyboardInterrupt):
             err.print("interrupted; nothing was written")

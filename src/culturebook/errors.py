@@ -97,3 +97,33 @@ def by_file(problems: list[Problem]) -> list[Problem]:
     erring = {p.location.path for p in problems if not p.warning}
     return sorted(problems, key=lambda p: (p.location.path not in erring, str(p.location.path),
                                            p.warning, p.location.line, p.location.col))
+
+
+def os_problem(exc: OSError, root: Path) -> Problem | None:
+    """The line for an error of the file system (a read-only or full disk, a folder this user may
+    not write) at the path it names, the cause in words; None for any other OSError (a bug)."""
+    import errno
+
+    path = Path(exc.filename) if exc.filename else root / "build"
+    try:  # the project's folder the path is in ("build/"), else the path's own folder
+        parts = path.resolve().relative_to(root.resolve()).parts
+        folder = f"{parts[0]}/" if len(parts) > 1 or path.is_dir() else "the project's folder"
+    except (ValueError, IndexError):
+        folder = f"{Location(path.parent).display(root)}/"
+    if exc.errno == errno.EROFS:
+        return Problem(Location(path), f"cannot write it: {folder} is read-only",
+                       f"make {folder} writable, or work in a copy of the project that is")
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        needed = getattr(exc, "needed", 0)
+        cause = "the disk is full" if exc.errno == errno.ENOSPC else "the disk quota is used up"
+        room = (f"needed about {max(needed / 1e6, 0.1):.1f} MB in {folder}" if needed
+                else f"no room left in {folder}")
+        return Problem(Location(path), f"{cause}: {room}",
+                       "free some space on that disk, then run the command again")
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return Problem(Location(path), "permission denied",
+                       f"this user may not write there: check the owner and mode of {folder}")
+    if exc.errno == errno.EIO:
+        return Problem(Location(path), "the disk reported an input/output error",
+                       "check the disk, then run the command again")
+    return None

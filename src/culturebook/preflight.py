@@ -68,9 +68,15 @@ def preflight_pdf(data: bytes, expect: Expect) -> list[Finding]:
     return findings
 
 
-def run_preflight(root: Path, paths: list[Path]) -> dict[str, list[Finding]]:
+def run_preflight(root: Path, paths: list[Path],
+                  unwritten=None) -> dict[str, list[Finding]]:
     """Check the PDFs (those given, or the whole build), write build/<lang>/preflight.json for the
-    files checked under build/<lang>/, and return the findings per file (by name)."""
+    files checked under build/<lang>/, and return the findings per file (by name). With
+    `unwritten`, reports that cannot be written (build/ read-only, a full disk) are not an error:
+    `unwritten(the OSError)` hears why, and the findings are returned all the same."""
+    from .publish import settle
+
+    settle(root.resolve() / "build")  # a build's unfinished publish completed before reading it
     targets = find_targets(root, paths)
     results: dict[str, list[Finding]] = {}
     reports: dict[str, list[Finding]] = {}
@@ -86,18 +92,20 @@ def run_preflight(root: Path, paths: list[Path]) -> dict[str, list[Finding]]:
             reports[target.key] = findings
     if problems:
         raise ProjectError(problems)
-    write_reports(root.resolve() / "build", reports)
+    try:
+        write_reports(root.resolve() / "build", reports)
+    except OSError as exc:
+        if unwritten is None or exc.errno is None:
+            raise
+        unwritten(exc)
     return results
 
 
 # --- reports ----------------------------------------------------------------------------------
 
 
-def write_report(path: Path, results: dict[str, list[Finding]]) -> None:
-    """Write findings per file as JSON: files sorted by name, findings in the order given, and
-    totals; through a temporary file and a rename."""
-    from .build import write_atomic  # build.py imports this module: import at call time
-
+def report_bytes(results: dict[str, list[Finding]]) -> bytes:
+    """Findings per file as JSON: files sorted by name, findings in the order given, and totals."""
     files = []
     for name in sorted(results):
         findings = results[name]
@@ -107,24 +115,40 @@ def write_report(path: Path, results: dict[str, list[Finding]]) -> None:
                                     if k != "pixels" or v is not None} for f in findings]})
     report = {"errors": sum(f["errors"] for f in files),
               "warnings": sum(f["warnings"] for f in files), "files": files}
-    write_atomic(path, (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode())
+    return (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
 
 
-def write_reports(build_dir: Path, results: dict[str, list[Finding]]) -> list[Path]:
-    """Write build/<lang>/preflight.json for each edition folder among `results` (keyed by path
+def write_report(path: Path, results: dict[str, list[Finding]]) -> None:
+    """Write findings per file as JSON (report_bytes) through a temporary file and a rename."""
+    from .build import write_atomic  # build.py imports this module: import at call time
+
+    write_atomic(path, report_bytes(results))
+
+
+def report_files(build_dir: Path, results: dict[str, list[Finding]]) -> dict[Path, bytes]:
+    """build/<lang>/preflight.json for each edition folder among `results` (keyed by path
     relative to build/, as in the manifest: 'en/booklet.pdf'), each listing its files checked;
-    files outside an edition folder are left out. Returns the reports written."""
+    files outside an edition folder are left out. {report's path: its bytes}."""
     editions: dict[str, dict[str, list[Finding]]] = {}
     for key, findings in results.items():
         parts = Path(key).parts
         if len(parts) > 1:
             editions.setdefault(parts[0], {})[key] = findings
-    written = []
-    for edition, files in sorted(editions.items()):
-        path = build_dir / edition / REPORT
-        write_report(path, files)
-        written.append(path)
-    return written
+    return {build_dir / edition / REPORT: report_bytes(files)
+            for edition, files in sorted(editions.items())}
+
+
+def write_reports(build_dir: Path, results: dict[str, list[Finding]]) -> list[Path]:
+    """Write the reports of report_files together, under the build lock (publish.publish: all of
+    them or none). Returns the reports written."""
+    from .build import build_lock
+    from .publish import publish
+
+    files = report_files(build_dir, results)
+    if files:
+        with build_lock(build_dir, wait=True):
+            publish(build_dir, files)
+    return list(files)
 
 
 def load_totals(build_dir: Path, editions) -> tuple[int, int, list[Path]]:
@@ -725,4 +749,5 @@ def _named_destinations(reader) -> dict[str, object]:
 
 __all__ = ["CHECKS", "Expect", "Finding", "NotAPDF", "Settings", "Target", "content_operators",
            "expect_for", "failed", "find_targets", "load_totals", "preflight_pdf", "project_settings",
-           "run_preflight", "settings_from", "totals", "write_report", "write_reports"]
+           "report_files", "run_preflight", "settings_from", "totals", "write_report",
+           "write_reports"]

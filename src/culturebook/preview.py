@@ -278,6 +278,9 @@ class Preview:
 
     def refresh(self) -> None:
         """Take the documents build/manifest.json now lists (after a good build, and at start)."""
+        from .publish import settle
+
+        settle(self.out)  # a build's unfinished publish completed before reading it
         with self.lock:
             known = dict(self.by_sha)
         # The content's languages, read when it is good: a broken publication.yaml hides nothing.

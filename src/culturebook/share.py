@@ -291,7 +291,8 @@ def write_share(root: Path, checked, langs: list[str] | None,
     the PDFs under names a person keeps, personalised booklets under personalised/, the cover
     thumbnail and the drafts (.eml). Everything is made in memory first: a problem (no email text,
     over budget) writes nothing."""
-    from .build import build_lock, write_atomic
+    from .build import build_lock
+    from .publish import publish
 
     settings = settings_from(checked.content.settings)
     out = root / "build"
@@ -307,15 +308,15 @@ def write_share(root: Path, checked, langs: list[str] | None,
             shares.append(share)
             writes.update(files)
     problems.raise_if_errors()
-    with build_lock(out):
-        for path, data in writes.items():
-            if not path.is_file() or path.read_bytes() != data:
-                write_atomic(path, data)
-        for share in shares:  # what an earlier share left that this one did not make
-            folder = out / share.lang / SHARE_DIR
-            for old in [*folder.glob("*"), *folder.glob("personalised/*")]:
-                if old.is_file() and old.suffix in (".pdf", ".eml", ".png") and old not in writes:
-                    old.unlink()
+    with build_lock(out):  # the changed files and what an earlier share left, all or nothing
+        changed = {path: data for path, data in writes.items()
+                   if not path.is_file() or path.read_bytes() != data}
+        gone = [old for share in shares
+                for old in [*(out / share.lang / SHARE_DIR).glob("*"),
+                            *(out / share.lang / SHARE_DIR).glob("personalised/*")]
+                if old.is_file() and old.suffix in (".pdf", ".eml", ".png") and old not in writes]
+        if changed or gone:
+            publish(out, changed, gone)
     return shares
 
 
