@@ -198,14 +198,14 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
     full, says so in one line and writes none). Exit status 1 on errors (under --strict, on
     warnings too).
     """
-    from .errors import os_problem
+    from .errors import Location, os_problem
     from .preflight import failed, run_preflight, totals
 
     root = _root(project)
     unwritten = []
     with _reporting(root, debug):
         try:
-            results = run_preflight(root, list(pdfs), unwritten.append)
+            results = run_preflight(root, list(pdfs), lambda *why: unwritten.append(why))
         except ProjectError as exc:  # a missing file, not a PDF, no build: one line each
             _print_problems(exc.problems, root)
             sys.exit(1)
@@ -227,12 +227,13 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
                 out.print(_escape(f"{name}: {level}: {f.check}: {f.message}"), crop=False)
     out.print(f"{_count(len(results), 'file')} checked: {_count(errors, 'error')}, "
               f"{_count(warnings, 'warning')}")
-    for exc in unwritten:  # the findings are above: only the report is missing
+    for exc, reports in unwritten:  # the findings are above: only the reports are missing
         problem = os_problem(exc, root)
         if problem is None:
             raise exc
-        err.print(_escape(f"{problem.location.display(root)}: warning: the report was not "
-                          f"written: {problem.message}"), crop=False)
+        for report in reports:
+            err.print(_escape(f"{Location(report).display(root)}: warning: not written: "
+                              f"{problem.message}"), crop=False)
     sys.exit(1 if failed(results, strict) else 0)
 
 

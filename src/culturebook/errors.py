@@ -111,7 +111,7 @@ def os_problem(exc: OSError, root: Path) -> Problem | None:
     except (ValueError, IndexError):
         folder = f"{Location(path.parent).display(root)}/"
     if exc.errno == errno.EROFS:
-        return Problem(Location(path), f"cannot write it: {folder} is read-only",
+        return Problem(Location(path), f"{folder} is read-only",
                        f"make {folder} writable, or work in a copy of the project that is")
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         needed = getattr(exc, "needed", 0)

@@ -73,7 +73,8 @@ def run_preflight(root: Path, paths: list[Path],
     """Check the PDFs (those given, or the whole build), write build/<lang>/preflight.json for the
     files checked under build/<lang>/, and return the findings per file (by name). With
     `unwritten`, reports that cannot be written (build/ read-only, a full disk) are not an error:
-    `unwritten(the OSError)` hears why, and the findings are returned all the same."""
+    `unwritten(the OSError, the reports' paths)` hears why, and the findings are returned all the
+    same."""
     from .publish import settle
 
     settle(root.resolve() / "build")  # a build's unfinished publish completed before reading it
@@ -97,7 +98,7 @@ def run_preflight(root: Path, paths: list[Path],
     except OSError as exc:
         if unwritten is None or exc.errno is None:
             raise
-        unwritten(exc)
+        unwritten(exc, list(report_files(root.resolve() / "build", reports)))
     return results
 
 

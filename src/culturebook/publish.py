@@ -57,14 +57,14 @@ def publish(out: Path, writes: dict[Path, bytes], remove: list[Path] = ()) -> No
         for path, data in writes.items():
             temps.append((_write_temp(path, data, needed), path))
         for folder in dict.fromkeys(path.parent for path in writes):
-            _sync_folder(folder)
+            _sync_folder(folder, needed)
         journal = {"renames": [[t.relative_to(out).as_posix(), p.relative_to(out).as_posix()]
                                for t, p in temps],
-                   "remove": [p.relative_to(out).as_posix() for p in remove]}
+                   "remove": [p.relative_to(out).as_posix() for p in remove], "needed": needed}
         data = (json.dumps(journal, indent=1, ensure_ascii=False) + "\n").encode()
         journal_temp = _write_temp(out / JOURNAL, data, needed, point=None)
         try:
-            _step("journal", out / JOURNAL, lambda: os.replace(journal_temp, out / JOURNAL))
+            _step("journal", out / JOURNAL, lambda: os.replace(journal_temp, out / JOURNAL), needed)
         except BaseException:
             journal_temp.unlink(missing_ok=True)
             raise
@@ -124,17 +124,17 @@ def reading(out: Path):
 
 def _complete(out: Path, journal: dict) -> None:
     """Step 3 of the protocol: the renames (manifest last), the removals, the journal removed."""
-    renames = journal["renames"]
+    renames, needed = journal["renames"], journal.get("needed", 0)
     for n, (temp, final) in enumerate(renames):
         point = "manifest" if n == len(renames) - 1 and final == MANIFEST else "rename"
         if (out / temp).exists():
-            _step(point, out / final, lambda t=out / temp, f=out / final: os.replace(t, f))
+            _step(point, out / final, lambda t=out / temp, f=out / final: os.replace(t, f), needed)
     for rel in journal["remove"]:
-        _step("remove", out / rel, lambda p=out / rel: p.unlink(missing_ok=True))
+        _step("remove", out / rel, lambda p=out / rel: p.unlink(missing_ok=True), needed)
     for folder in dict.fromkeys((out / final).parent for _, final in renames):
-        _sync_folder(folder)
-    _step("finish", out / JOURNAL, lambda: (out / JOURNAL).unlink(missing_ok=True))
-    _sync_folder(out)
+        _sync_folder(folder, needed)
+    _step("finish", out / JOURNAL, lambda: (out / JOURNAL).unlink(missing_ok=True), needed)
+    _sync_folder(out, needed)
 
 
 def _write_temp(path: Path, data: bytes, needed: int, point: str | None = "write") -> Path:
@@ -156,7 +156,7 @@ def _write_temp(path: Path, data: bytes, needed: int, point: str | None = "write
     return temp
 
 
-def _sync_folder(folder: Path) -> None:
+def _sync_folder(folder: Path, needed: int = 0) -> None:
     """Flush a folder's entries (the names just made or renamed in it) to the disk."""
     def sync():
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -165,7 +165,7 @@ def _sync_folder(folder: Path) -> None:
         finally:
             os.close(fd)
 
-    _step("fsync", folder, sync)
+    _step("fsync", folder, sync, needed)
 
 
 def _step(point: str | None, path: Path, action, needed: int = 0):
