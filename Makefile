@@ -14,7 +14,7 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 # Debian's Chromium (Playwright's own browser download is not used).
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
 
-.PHONY: booklet posters bundle print archive all personalised share check preview test properties bench lint \
+.PHONY: booklet posters bundle print archive all personalised share check verify preview test properties bench lint \
 	pictures clean setup setup-test
 
 booklet: setup
@@ -47,6 +47,10 @@ share: setup
 
 check: setup
 	$(CB) check $(ARGS)
+
+# build/ against build/manifest.json: every file it lists, with its bytes, and nothing else.
+verify: setup
+	$(CB) verify $(ARGS)
 
 # The live preview on http://127.0.0.1:8000/ (another port: ARGS="--port 8001"); Ctrl-C stops it.
 preview: setup

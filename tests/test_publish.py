@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from projectkit import edit, make_project, problem_lines
+from projectkit import PROJECTS, edit, make_project, problem_lines
 
 POINTS = ("write.1", "write.3", "fsync.2", "journal", "rename.1", "rename.2", "manifest", "finish")
 ACTIONS = ("kill", "enospc", "erofs", "eacces")
@@ -31,7 +31,7 @@ COMMITTED = ("rename", "manifest", "finish")  # after the journal: the next comm
 CAUSES = {"enospc": r"the disk is full: needed about [\d.]+ MB in build/",
           "erofs": r"build/ is read-only",
           "eacces": r"permission denied"}
-BOOKKEEPING = {".lock", ".last-builds.json", "manifest.json", "en/preflight.json"}
+BOOKKEEPING = {".lock", ".last-builds.json", "manifest.json"}  # and each <lang>/preflight.json
 EN = "content/en.yaml"
 
 
@@ -55,7 +55,8 @@ def outputs(root: Path) -> dict[str, str]:
     build = root / "build"
     return {p.relative_to(build).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(build.rglob("*"))
-            if p.is_file() and p.relative_to(build).as_posix() not in BOOKKEEPING}
+            if p.is_file() and p.relative_to(build).as_posix() not in BOOKKEEPING
+            and p.name != "preflight.json"}
 
 
 def listed(root: Path) -> dict[str, str]:
@@ -124,6 +125,10 @@ def test_a_build_stopped_at_any_write_is_the_old_build_or_the_new(states: States
         lines = problem_lines(result)
         assert re.fullmatch(rf"build/\S*: {CAUSES[action]}", lines[0]), result.stderr
         assert lines[1].startswith("    hint: ") and len(lines) == 3, result.stderr
+        committed = "the new build was committed but is not all in place yet: the next " \
+            "culturebook command (e.g. culturebook verify) puts it in place"
+        assert lines[2] == (f"stopped by the disk; {committed}" if point.split(".")[0] in COMMITTED
+                            else "stopped by the disk; nothing was written")
     # Until the next command, build/ is the old build or a journal says how to complete the new.
     if not (root / "build" / ".publish.json").exists():
         assert listed(root) == states.old
@@ -147,6 +152,27 @@ def test_every_command_completes_a_publish_before_it_reads(states: States,
     assert outputs(root) == listed(root) == states.new
     assert leftovers(root) == []
     assert cli(root, "verify").returncode == 0
+
+
+def test_booklets_of_people_no_longer_listed_go_with_the_publish(tmp_path: Path):
+    case = make_project(tmp_path / "project", "personalised")
+    people = case / "people.csv"
+    rows = (PROJECTS / "personalised" / "people.csv").read_text(encoding="utf-8").splitlines()
+    people.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    command = ("build", "personalised", "--recipients", str(people), "--no-print-file", "-j", "1")
+    assert cli(case, *command).returncode == 0
+    old = outputs(case)
+    people.write_text("\n".join(r for r in rows if not r.startswith("José")) + "\n",
+                      encoding="utf-8")
+    result = cli(case, *command, fault="remove.2:kill")  # one booklet removed, not the other
+    assert result.returncode == -9, result.stderr
+    assert (case / "build" / ".publish.json").exists()
+    assert cli(case, "verify").returncode == 0
+    new = outputs(case)
+    assert new == listed(case)
+    assert sorted(set(old) - set(new)) == ["en/personalised/jose-nunez.pdf",
+                                           "zh-Hans/personalised/jose-nunez.pdf"]
+    assert leftovers(case) == []
 
 
 def test_verify_names_each_file_that_is_missing_changed_or_not_made_by_the_build(states: States):

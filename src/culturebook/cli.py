@@ -618,17 +618,12 @@ class _reporting:
             sys.exit(1)
         if isinstance(exc, OSError) and (problem := os_problem(exc, self.root)) is not None:
             # a read-only or full disk, a folder this user may not write: one line, the cause
-            from .publish import JOURNAL
-
             _print_problems([problem], self.root)
-            if (self.root / "build" / JOURNAL).is_file():
-                err.print("the new build was committed but is not all in place yet; the next "
-                          "culturebook command (e.g. culturebook verify) puts it in place")
-            else:
-                err.print("stopped by the disk; nothing was written")
+            err.print(_committed(self.root) or "stopped by the disk; nothing was written")
             sys.exit(1)
         if isinstance(exc, KeyboardInterrupt):
-            err.print("interrupted; nothing was written")
+            err.print(_committed(self.root, "interrupted")
+                      or "interrupted; nothing was written")
             sys.exit(130)
         if self.debug or isinstance(exc, (click.exceptions.Exit, click.ClickException, SystemExit)):
             return False
@@ -638,6 +633,16 @@ class _reporting:
         err.print(f"internal error: {kind.__name__}: {exc}")
         err.print(f"the traceback was saved to {log.name}; run with --debug to see it")
         sys.exit(1)
+
+
+def _committed(root: Path, what: str = "stopped by the disk") -> str:
+    """The summary for a command stopped after its publish was committed ("" if it was not)."""
+    from .publish import JOURNAL
+
+    if not (root / "build" / JOURNAL).is_file():
+        return ""
+    return (f"{what}; the new build was committed but is not all in place yet: the next culturebook "
+            "command (e.g. culturebook verify) puts it in place")
 
 
 def _print_problems(problems: list[Problem], root: Path) -> None:

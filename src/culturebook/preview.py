@@ -46,7 +46,8 @@ FILES = {"/": ("index.html", "text/html; charset=utf-8"),
 
 _PROBLEM = re.compile(r"(?P<path>[^\s:][^:]*?)(?::(?P<line>\d+):(?P<col>\d+))?: "
                       r"(?P<warning>warning: )?(?P<message>.+)")
-_SUMMARY = re.compile(r"\d+ problems? in \d+ files?|interrupted;|the traceback was saved")
+_SUMMARY = re.compile(r"\d+ problems? in \d+ files?|interrupted;|the traceback was saved|"
+                      r"stopped by the disk;|the new build was committed")
 
 
 class Refused(Exception):
