@@ -144,11 +144,18 @@ def _write_temp(path: Path, data: bytes, needed: int, point: str | None = "write
     fd, name = _step(None, path, lambda: tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                                           dir=path.parent), needed)
     temp = Path(name)
+
+    def write():
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+
     try:
-        with os.fdopen(fd, "wb") as f:
-            _step(point, path, lambda: f.write(data), needed)
-            _step(None, path, f.flush, needed)
-            _step("fsync", path, lambda: os.fsync(f.fileno()), needed)
+        try:
+            _step(point, path, write, needed)
+            _step("fsync", path, lambda: os.fsync(fd), needed)
+        finally:
+            os.close(fd)
         os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes the file private; outputs are to share
     except BaseException:
         temp.unlink(missing_ok=True)
