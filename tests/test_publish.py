@@ -273,3 +273,34 @@ def test_a_read_only_build_folder_is_one_line_for_every_command(tmp_path: Path):
         assert outputs(root) == before
     finally:
         subprocess.run(["umount", str(build)], check=True)
+
+
+def test_an_unfinished_publish_on_a_read_only_disk_is_one_line_for_every_command(states: States):
+    from culturebook.preview import free_port
+
+    root = states.project()
+    build = root / "build"
+    assert cli(root, "build", "bundle", "-j", "1", fault="rename.2:kill").returncode == -9
+    before = {p.relative_to(build).as_posix(): p.read_bytes() for p in build.rglob("*")
+              if p.is_file()}
+    mount("--bind", str(build), str(build))
+    try:
+        mount("-o", "remount,ro,bind", str(build))
+        for command in (("verify",), ("preflight",), ("check",), ("build", "bundle"),
+                        ("preview", "--port", str(free_port(18700)))):
+            result = cli(root, *command)
+            assert result.returncode == 1, (command, result.stderr)
+            assert "Traceback" not in result.stderr
+            lines = problem_lines(result)
+            assert lines[:2] == [
+                "build/.lock: build/ is read-only",
+                "    hint: make build/ writable, or work in a copy of the project that is"], \
+                result.stderr
+            assert lines[2].startswith("stopped by the disk; the new build was committed"), lines
+    finally:
+        subprocess.run(["umount", str(build)], check=True)
+    after = {p.relative_to(build).as_posix(): p.read_bytes() for p in build.rglob("*")
+              if p.is_file()}
+    assert after == before
+    assert cli(root, "verify").returncode == 0  # writable again: completed
+    assert outputs(root) == listed(root) == states.new
