@@ -14,7 +14,7 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 # Debian's Chromium (Playwright's own browser download is not used).
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
 
-.PHONY: booklet posters bundle print archive all personalised share check preview test properties bench lint \
+.PHONY: booklet posters bundle print archive all personalised share check preview test properties interruptions bench lint \
 	pictures clean setup setup-test
 
 booklet: setup
@@ -58,6 +58,13 @@ test: setup-test
 # The property tests with many more generated examples than `make test` runs (e.g. before a release).
 properties: setup-test
 	HYPOTHESIS_PROFILE=more $(PY) -m pytest tests/test_copyfit.py tests/test_shapes.py -k "property or any_shape" $(ARGS)
+
+# The tests that interrupt a build, a preview or a send, 20 times in a row (RUNS=n for another count):
+# each holds the other process at a point it waits for, so a faster or slower machine gives the same.
+RUNS ?= 20
+interruptions: setup-test
+	@for run in $$(seq $(RUNS)); do echo "run $$run of $(RUNS)"; \
+		$(PY) -m pytest -q -p no:cacheprovider -m interruption $(ARGS) || exit 1; done
 
 bench: setup-test
 	$(PY) tests/bench.py $(ARGS)

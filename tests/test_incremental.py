@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 
+import pytest
+
 from conftest import page_text, read_pdf
 from culturebook.build import build
 from projectkit import edit, make_project
@@ -76,6 +78,7 @@ def test_a_second_build_at_once_is_one_clear_line(built_root):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.interruption
 def test_a_build_killed_mid_render_leaves_the_last_build_intact(make_project, tmp_path):
     """Ctrl-C and SIGKILL while a worker lays the booklet out. The booklet's stylesheet draws a
     background from a file that is then replaced by a named pipe: the worker that lays the booklet

@@ -217,6 +217,7 @@ def test_an_edition_the_content_does_not_have_is_a_usage_error(built, tmp_path):
 # --- stopping --------------------------------------------------------------------------------------
 
 
+@pytest.mark.interruption
 def test_ctrl_c_during_a_build_leaves_no_process_and_no_temporary_file(built, tmp_path):
     """Ctrl-C while a worker is in the middle of laying the booklet out. The booklet's stylesheet
     draws a background from a named pipe, so the worker that lays it out waits there: the test's
