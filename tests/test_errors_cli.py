@@ -9,6 +9,7 @@ only the template and layout cases render a booklet.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -319,7 +320,15 @@ def test_unknown_target_is_a_usage_error(project: Project) -> None:
 def test_version(tmp_path: Path) -> None:
     result = run_cli("--version", cwd=tmp_path)
     assert result.returncode == 0
-    assert result.stdout.strip() == f"culturebook, version {culturebook.__version__}"
+    from importlib.metadata import version
+
+    # the engines a PDF's bytes depend on, each with the version this machine runs
+    assert re.fullmatch(rf"culturebook {re.escape(culturebook.__version__)} \(weasyprint 70\.\d+, "
+                        rf"pydyf {version('pydyf')}, pypdf {version('pypdf')}, fonttools "
+                        rf"{version('fonttools')}, Pango 1\.\d+\.\d+; Python 3\.\d+\.\d+\)\n",
+                        result.stdout), result.stdout
+    # and culturebook's version is the installed distribution's: written in one place
+    assert version("culturebook") == culturebook.__version__
 
 
 # --- accessibility: each fault one line at check time ---------------------------------------------

@@ -703,9 +703,9 @@ def stamp(checked: Checked) -> str:
     files, the fonts and the content's images (by size and time), and the print settings."""
     from importlib.metadata import version
 
-    from . import __version__
+    from . import ENGINES, __version__
 
-    parts = [__version__] + [version(p) for p in ("weasyprint", "pydyf", "pypdf", "fonttools")]
+    parts = [__version__] + [version(p) for p in ENGINES]
     for directory in checked.brand.dirs:
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
             parts.append(f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()}")

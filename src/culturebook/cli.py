@@ -53,8 +53,26 @@ strict_option = click.option("--strict", is_flag=True,
 debug_option = click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
 
 
+def print_version(ctx: click.Context, _param, value: bool) -> None:
+    """culturebook's version, and those of the engines its PDFs' bytes depend on."""
+    if not value or ctx.resilient_parsing:
+        return
+    import platform
+    from importlib.metadata import version
+
+    from weasyprint.text.ffi import pango
+
+    from . import ENGINES
+
+    major, rest = divmod(pango.pango_version(), 10000)
+    engines = [f"{name} {version(name)}" for name in ENGINES] + [f"Pango {major}.{rest // 100}.{rest % 100}"]
+    click.echo(f"culturebook {__version__} ({', '.join(engines)}; Python {platform.python_version()})")
+    ctx.exit()
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="culturebook")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=print_version,
+              help="Show the version of culturebook and of its engines, and exit.")
 def main() -> None:
     """Build a company's culture publication: an A5 booklet, posters and a bundle, in every
     language of the content, as PDFs under build/."""
