@@ -1,7 +1,9 @@
-"""The pipeline, in order: load and check everything, render in memory, then write atomically.
+"""The pipeline, in order: load and check everything, render in memory, then publish.
 
 This is the only module that calls every stage. Nothing is written until every document of the
-requested build has rendered without a problem, so a bad input never leaves a half-built `build/`.
+requested build has rendered without a problem, so a bad input never leaves a half-built `build/`;
+the files are then published as one transaction (publish.py), so a crash or a full disk does not
+either.
 """
 
 from __future__ import annotations
