@@ -230,6 +230,20 @@ def test_image_over_the_pixel_limit(project: Project) -> None:
                     "limit", hint="scale it down; 300 ppi at the printed size is enough")
 
 
+
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_truncated_image(project: Project, command: str) -> None:
+    # Unchecked, WeasyPrint draws the rows it can decode and the rest black, with exit status 0.
+    image = Image.new("RGB", (400, 300), "#0052D9")
+    image.paste((255, 255, 255), (0, 150, 400, 300))
+    image.save(project.root / "content" / "team.png")
+    data = (project.root / "content" / "team.png").read_bytes()
+    (project.root / "content" / "team.png").write_bytes(data[: len(data) // 2])
+    text = add_paragraph(project, "Our team: ![the team at the summer meeting](team.png)")
+    project.refused(command, first=f"{EN}:{where(text, '![the team')}: image 'team.png' is "
+                    "truncated: the file ends before the picture does (Truncated File Read)",
+                    hint="export or download the image again")
+
 # --- fonts --------------------------------------------------------------------------------------
 
 
