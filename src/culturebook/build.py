@@ -89,6 +89,7 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     from .brand import check_labels, load_brand
     from .content import load_content
     from .glyphs import check_glyphs
+    from .imagefile import check_theme_images
     from .render import check_stylesheets  # imports WeasyPrint's CSS parser
 
     problems = Problems()
@@ -99,6 +100,7 @@ def check_project(root: Path, strict: bool = False) -> Checked:
         check_glyphs(edition, brand, problems, cache_dir() / "cmaps")
     check_templates(brand, problems)
     check_stylesheets(brand, problems, strict, cache_dir())
+    check_theme_images(brand.dirs, problems)
     check_print_settings(brand, content.editions[0].poster_size, problems)
     uses: list = []
     if not problems.errors:  # the layouts compile: fill them to see their headings and colours

@@ -174,3 +174,36 @@ def _inspect_svg(file: Path, data: bytes) -> list[Finding]:
                                 "all it shows, nothing is fetched for it",
                                 "embed what it refers to (as a data: URI) or remove the reference")]
     return []
+
+
+THEME_IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}
+
+
+def check_theme_images(dirs: tuple[Path, ...], problems: Problems) -> None:
+    """Check every image file of the themes (a logo, a texture) that a template or stylesheet
+    names, at the first place that names it; an image nothing names is never drawn."""
+    texts = []
+    for directory in dirs:
+        for path in sorted(directory.rglob("*")):
+            if path.suffix in (".html", ".css") and path.is_file():
+                with contextlib.suppress(OSError, UnicodeDecodeError):
+                    texts.append((path, path.read_text(encoding="utf-8").splitlines()))
+    seen = set()
+    for directory in dirs:
+        for file in sorted(directory.rglob("*")):
+            name = file.relative_to(directory).as_posix()
+            if file.suffix.lower() not in THEME_IMAGE_SUFFIXES or not file.is_file() or name in seen:
+                continue
+            seen.add(name)  # a theme's own file hides the one of the theme it extends
+            pattern = re.compile(rf"(?<![\w/.-]){re.escape(name)}(?![\w/.-])")
+            loc = next((Location(path, n, m.start() + 1) for path, lines in texts
+                        for n, line in enumerate(lines, 1) if (m := pattern.search(line))), None)
+            if loc is not None:
+                check_image_file(file, name, loc, problems)
+
+
+def reason_for(file: Path) -> str | None:
+    """Why an image file cannot be drawn, in the words of the checks (for what WeasyPrint only
+    logs, often without a reason), or None if the checks find nothing."""
+    errors = [f for f in inspect(file) if not f.warning]
+    return errors[0].message if errors else None
