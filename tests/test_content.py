@@ -298,12 +298,23 @@ def test_a_png_with_damaged_bytes_is_an_error(minimal: Path) -> None:
         f"b'IDAT')\n    hint: {AGAIN}"]
 
 
-def test_a_jpeg_named_png_is_drawn_with_a_warning(minimal: Path) -> None:
-    # WeasyPrint goes by the bytes, not the name: it draws the JPEG correctly.
-    picture().save(minimal / "content" / "team.png", format="JPEG")
-    assert image_lines(minimal, "team.png", strict_errors=False) == [
-        "content/en.yaml:@: warning: image 'team.png' is a JPEG file named .png; it is drawn as "
-        "the JPEG it is\n    hint: rename it to .jpg so that other programs open it too"]
+@pytest.mark.parametrize("name, source, kind, right", [
+    ("team.png", "jpeg", "a JPEG", ".jpg"), ("team.svg", "png", "a PNG", ".png"),
+    ("mark.png", "svg", "an SVG", ".svg")])
+def test_a_file_named_for_another_format_is_drawn_with_a_warning(minimal: Path, name: str, source: str,
+                                                                 kind: str, right: str) -> None:
+    # WeasyPrint goes by the bytes, not the name (Pillow first, then SVG): each is drawn correctly.
+    if source == "svg":
+        (minimal / "content" / name).write_text(
+            '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="20" '
+            'height="20" fill="green"/></svg>')
+    else:
+        picture().save(minimal / "content" / name, format=source.upper())
+    suffix = Path(name).suffix
+    assert image_lines(minimal, name, strict_errors=False) == [
+        f"content/en.yaml:@: warning: image '{name}' is {kind} file named {suffix}; it is drawn as "
+        f"the {kind.split()[1]} it is\n    hint: rename it to {right} so that other programs open "
+        "it too"]
 
 
 def test_a_bmp_named_png_is_an_error(minimal: Path) -> None:
@@ -323,8 +334,9 @@ def test_a_cmyk_jpeg_is_drawn_with_a_warning(minimal: Path) -> None:
 
 
 def test_a_16_bit_greyscale_png_is_an_error_and_a_16_bit_rgb_one_is_not(minimal: Path) -> None:
-    # WeasyPrint logs "Unknown image mode: I;16" and would embed the grey one as 8-bit RGB (noise);
-    # 48-bit RGB comes out of Pillow as 8-bit RGB, and WeasyPrint draws that correctly.
+    # WeasyPrint logs "Unknown image mode: I;16" for the grey one, which failed the build at
+    # layouts/default/booklet.html with no line and no word of the image; 48-bit RGB comes out of
+    # Pillow as 8-bit RGB, and WeasyPrint draws that correctly.
     grey = Image.new("I;16", (300, 200))
     grey.putdata([x * 200 for y in range(200) for x in range(300)])
     grey.save(minimal / "content" / "scan.png")

@@ -73,9 +73,35 @@ def inspect(file: Path) -> list[Finding]:
         data = file.read_bytes()
     except OSError as exc:
         return [Finding(f"cannot be read: {exc.strerror}")]
-    if file.suffix.lower() == ".svg" or data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
-        return _inspect_svg(file, data)
+    suffix = file.suffix.lower()
+    if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") or (
+            suffix == ".svg" and not _is_raster(file)):
+        findings = _inspect_svg(file, data)
+        if suffix != ".svg" and not findings:  # WeasyPrint tries SVG when Pillow gives up
+            findings.append(_misnamed("SVG", suffix, ".svg"))
+        return findings
     return _inspect_raster(file)
+
+
+def _is_raster(file: Path) -> bool:
+    from PIL import Image
+
+    with _strict_decoding():
+        try:
+            with Image.open(file):
+                return True
+        except Exception:  # noqa: BLE001 - not an image Pillow knows: taken for SVG
+            return False
+
+
+def _a(kind: str) -> str:
+    """The article of a format's name, said as letters: an SVG, a PNG."""
+    return "an" if kind[0] in "AEFHILMNORSX" else "a"
+
+
+def _misnamed(kind: str, suffix: str, right: str) -> Finding:
+    return Finding(f"is {_a(kind)} {kind} file named {suffix}; it is drawn as the {kind} it is",
+                   f"rename it to {right} so that other programs open it too", warning=True)
 
 
 @contextlib.contextmanager
@@ -106,7 +132,7 @@ def _inspect_raster(file: Path) -> list[Finding]:
                 fmt, mode, (w, h) = im.format, im.mode, im.size
                 frames = getattr(im, "n_frames", 1)
                 if fmt not in FORMAT_NAMES:
-                    return [Finding(f"is a {fmt} file; culturebook takes PNG, JPEG, GIF, WebP "
+                    return [Finding(f"is {_a(fmt)} {fmt} file; culturebook takes PNG, JPEG, GIF, WebP "
                                     "and SVG images", "save it as PNG or JPEG")]
                 if w * h > MAX_IMAGE_PIXELS:
                     return [Finding(f"is {w}×{h} px ({w * h / 1e6:.0f} MP), over the {limit} MP "
@@ -127,10 +153,8 @@ def _inspect_raster(file: Path) -> list[Finding]:
             return [Finding(f"is damaged: {reason}", AGAIN)]
     named = SUFFIX_FORMATS.get(file.suffix.lower())
     kind = FORMAT_NAMES[fmt]
-    if named is not None and FORMAT_NAMES[named] != kind:
-        findings.append(Finding(f"is a {kind} file named {file.suffix}; it is drawn as the {kind} "
-                                "it is", f"rename it to {FORMAT_SUFFIX[fmt if fmt != 'MPO' else 'JPEG']}"
-                                " so that other programs open it too", warning=True))
+    if named is None or FORMAT_NAMES[named] != kind:  # a JPEG named .png, a PNG named .svg
+        findings.append(_misnamed(kind, file.suffix, FORMAT_SUFFIX["JPEG" if fmt == "MPO" else fmt]))
     if mode.startswith(("I", "F")):
         depth = "16-bit" if mode.startswith("I;16") else "32-bit"
         return [Finding(f"is a {depth} greyscale {kind}, which the PDF cannot draw (WeasyPrint: "
