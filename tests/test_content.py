@@ -394,6 +394,8 @@ def test_an_svg_that_is_not_svg(minimal: Path) -> None:
     '<image xlink:href="../../outside.png" width="10" height="10"/>',
     '<rect width="10" height="10" style="fill: url(https://example.com/p.svg#a)"/>',
     "<style>@import url(https://example.com/x.css);</style>",
+    '<foreignObject width="10" height="10"><img xmlns="http://www.w3.org/1999/xhtml" '
+    'src="https://example.com/x.png"/></foreignObject>',
 ])
 def test_an_svg_that_refers_to_other_files_is_refused(minimal: Path, reference: str) -> None:
     # Rendering is hermetic: the URL fetcher refuses the network, and the SVG would lose its part.
@@ -408,7 +410,7 @@ def test_an_svg_that_refers_to_other_files_is_refused(minimal: Path, reference: 
         '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
         'width="100" height="100">\n  <rect width="50" height="50" fill="url(#g)"/>\n'
         f'  {reference}\n</svg>\n')
-    url = re.search(r'(?:href="|url\()([^")]+)', reference)[1]
+    url = re.search(r'(?:href="|src="|url\()([^")]+)', reference)[1]
     assert image_lines(minimal, "mark.svg") == [
         f"content/en.yaml:@: image 'mark.svg' refers to '{url}' (line 3 of the SVG); an SVG must "
         "hold all it shows, nothing is fetched for it\n    hint: embed what it refers to (as a "

@@ -186,7 +186,7 @@ def _inspect_svg(file: Path, data: bytes) -> list[Finding]:
     for element in root.iter():
         refs = []
         if element.tag != f"{SVG_NS}a":  # a link is followed by the reader, not fetched
-            refs += [element.get("href"), element.get(XLINK_HREF)]
+            refs += [element.get("href"), element.get(XLINK_HREF), element.get("src")]
         styles = [v for k, v in element.attrib.items() if "url(" in v or k == "style"]
         if element.tag == f"{SVG_NS}style" and element.text:
             styles.append(element.text)
