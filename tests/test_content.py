@@ -389,6 +389,22 @@ def test_an_svg_that_is_not_svg(minimal: Path) -> None:
         "<svg>\n    hint: save it as SVG (or as PNG)"]
 
 
+
+@pytest.mark.parametrize("drawing, reason", [
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" viewBox="0 0 100">'
+     '<rect width="10" height="10"/></svg>',
+     "its viewBox '0 0 100' is not four numbers (min-x min-y width height)"),
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><g id="loop">'
+     '<use href="#loop"/></g></svg>',
+     "its <use> of #loop is inside what it draws, so drawing it never ends"),
+])
+def test_an_svg_weasyprint_fails_to_draw_is_an_error(minimal: Path, drawing: str, reason: str) -> None:
+    # WeasyPrint logs "Failed to render SVG image file:///..." (no reason) and leaves it out.
+    (minimal / "content" / "mark.svg").write_text(drawing)
+    assert image_lines(minimal, "mark.svg") == [
+        f"content/en.yaml:@: image 'mark.svg' cannot be drawn: {reason}\n    hint: open it in an "
+        "SVG editor and save it again"]
+
 @pytest.mark.parametrize("reference", [
     '<image href="https://example.com/x.png" width="10" height="10"/>',
     '<image xlink:href="../../outside.png" width="10" height="10"/>',

@@ -197,6 +197,34 @@ def _inspect_svg(file: Path, data: bytes) -> list[Finding]:
                 return [Finding(f"refers to '{ref}' (line {line} of the SVG); an SVG must hold "
                                 "all it shows, nothing is fetched for it",
                                 "embed what it refers to (as a data: URI) or remove the reference")]
+    return _undrawable(root)
+
+
+def _undrawable(root: ElementTree.Element) -> list[Finding]:
+    """What WeasyPrint fails to draw in an SVG it parsed ("Failed to render SVG image", and the
+    image left out): a viewBox that is not four numbers, a <use> inside what it draws."""
+    fix = "open it in an SVG editor and save it again"
+    for element in root.iter():
+        box = element.get("viewBox")
+        if box is not None:
+            parts = box.replace(",", " ").split()
+            try:
+                numbers = [float(p) for p in parts]
+            except ValueError:
+                numbers = []
+            if len(numbers) != 4:
+                return [Finding(f"cannot be drawn: its viewBox '{box}' is not four numbers "
+                                "(min-x min-y width height)", fix)]
+    ids = {e.get("id"): e for e in root.iter() if e.get("id")}
+    parents = {child: parent for parent in root.iter() for child in parent}
+    for use in root.iter(f"{SVG_NS}use"):
+        target = ids.get((use.get("href") or use.get(XLINK_HREF) or "").removeprefix("#"))
+        ancestor = use
+        while target is not None and ancestor is not None:
+            if ancestor is target:
+                return [Finding(f"cannot be drawn: its <use> of #{target.get('id')} is inside "
+                                "what it draws, so drawing it never ends", fix)]
+            ancestor = parents.get(ancestor)
     return []
 
 
