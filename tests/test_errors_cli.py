@@ -244,6 +244,20 @@ def test_truncated_image(project: Project, command: str) -> None:
                     "truncated: the file ends before the picture does (Truncated File Read)",
                     hint="export or download the image again")
 
+
+def test_svg_that_refers_to_the_network_is_refused_and_nothing_is_fetched(
+        project: Project, server: tuple[str, list[str]]) -> None:
+    base, requests = server
+    (project.root / "content" / "mark.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">\n'
+        f'  <image href="{base}/pixel.png" width="40" height="40"/>\n</svg>\n')
+    text = add_paragraph(project, "![Our mark](mark.svg)")
+    project.refused("build", first=f"{EN}:{where(text, '![Our mark]')}: image 'mark.svg' refers to "
+                    f"'{base}/pixel.png' (line 2 of the SVG); an SVG must hold all it shows, nothing "
+                    "is fetched for it",
+                    hint="embed what it refers to (as a data: URI) or remove the reference")
+    assert requests == []
+
 # --- fonts --------------------------------------------------------------------------------------
 
 
