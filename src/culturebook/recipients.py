@@ -349,6 +349,24 @@ def formula_like(text: str) -> bool:
     return text.startswith(FORMULA_START)
 
 
+def csv_text(rows: list[list[str]]) -> str:
+    """`rows` as CSV text (RFC 4180: CRLF line ends, a cell holding a comma, quote or line break
+    in quotes), each cell a spreadsheet would take for a formula written with a leading '."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    for row in rows:
+        writer.writerow(["'" + cell if formula_like(cell) else cell for cell in row])
+    return out.getvalue()
+
+
+def from_csv_cell(text: str) -> str:
+    """A cell of csv_text as it was: its leading ' taken off again where csv_text added it."""
+    return text[1:] if text.startswith("'") and formula_like(text[1:]) else text
+
+
 def _warn_formulas(recipient: Recipient, problems: Problems) -> None:
     """A warning at each cell written to a CSV file that a spreadsheet would take for a formula."""
     for column, text in (("name", recipient.name), ("email", recipient.email)):

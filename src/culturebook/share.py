@@ -376,15 +376,19 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
     if listing.is_file():
         import csv
 
-        rows = list(csv.DictReader(listing.read_text(encoding="utf-8").splitlines()))
+        from .recipients import from_csv_cell
+
+        with open(listing, encoding="utf-8", newline="") as table:
+            rows = list(csv.DictReader(table))
         for row in rows:
             source = folder / "personalised" / (row.get("file") or "")
-            if not row.get("email") or not source.is_file():
+            email = from_csv_cell(row.get("email") or "")
+            if not email or not source.is_file():
                 continue
             path = target / "personalised" / source.name
             prepared, _ = _prepare_cached(source, path, title, cache, record, progress)
             writes[path] = prepared
-            personal[row["email"].strip().lower()] = Attachment(
+            personal[email.strip().lower()] = Attachment(
                 name(words["booklet"]) + ".pdf", prepared, path.relative_to(root / "build").as_posix())
     cover = thumbnail(writes[target / f"{name(words['booklet'])}.pdf"])
     stem = name("")
