@@ -7,6 +7,7 @@ them back with Python's `email` package.
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -94,6 +95,33 @@ class Server:
 
     def __exit__(self, *exc) -> None:
         self.controller.stop()
+
+
+def line_faults(data: bytes) -> list[str]:
+    """Each raw line of a message that a strict server refuses: a header line (of the message or of
+    any part) over 78 characters (RFC 5322), a body line over 76 (RFC 2045: quoted-printable and
+    base64), or a line that does not end in CRLF."""
+    boundaries = set(re.findall(rb'boundary="([^"]+)"', data))
+    faults, in_headers = [], True
+    lines = data.split(b"\r\n")
+    if lines[-1] == b"":
+        lines.pop()
+    else:
+        faults.append(f"the last line does not end in CRLF: {lines[-1][:40]!r}")
+    for number, line in enumerate(lines, 1):
+        if b"\n" in line or b"\r" in line:
+            faults.append(f"line {number} has a bare line end: {line[:40]!r}")
+        if line.startswith(b"--") and line[2:] in boundaries:
+            in_headers = True  # a part starts: its headers, then a blank line, then its body
+            continue
+        if line.startswith(b"--") and line[2:].removesuffix(b"--") in boundaries:
+            continue
+        if in_headers and not line:
+            in_headers = False
+        elif len(line) > (78 if in_headers else 76):
+            where = "header" if in_headers else "body"
+            faults.append(f"line {number} ({where}) has {len(line)} characters: {line[:40]!r}")
+    return faults
 
 
 def wait_for(condition, timeout: float = 60.0) -> None:

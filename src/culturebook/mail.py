@@ -419,7 +419,8 @@ def deliveries_for(share, settings, person: Person, date: str) -> list[Delivery]
 def plan_deliveries(shares, settings, people: list[Person], date: str) -> tuple[list, list[str]]:
     """Every message for `people` (each in their edition of `shares`), and a line for each person
     whose files do not fit the budget: they are left out, the others are sent."""
-    from .message import OverBudget
+    from .message import OverBudget, UnsafeHeader
+    from .recipients import shown
     from .share import over_budget_message
 
     by_lang = {share.lang: share for share in shares}
@@ -433,4 +434,6 @@ def plan_deliveries(shares, settings, people: list[Person], date: str) -> tuple[
         except OverBudget as over:
             failed.append(f"{person.email}: not sent: "
                           f"{over_budget_message(person.lang, over, settings)}")
+        except UnsafeHeader as unsafe:  # the recipients file and the content are checked first
+            failed.append(f"{shown(person.email)}: not sent: {unsafe}")
     return deliveries, failed

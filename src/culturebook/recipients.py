@@ -324,13 +324,21 @@ class _Rows:
 def _one_line(column: str, text: str, cell: _Cell | None) -> None:
     """_BadRow when `text` holds a line break or another control character: in a mail header one
     would start a header of its own, in a CSV file a row of its own."""
+    what = control_in(text)
+    if what:
+        assert cell is not None  # a non-empty cell is in the file
+        raise _BadRow(cell.loc, f"the {column} {shown(text)} holds {what}", CONTROL_HINT)
+
+
+def control_in(text: str) -> str:
+    """What the first line break or other control character in `text` is ("a line break", "a tab",
+    "a control character (U+0007)"); "" when it has none."""
     bad = next((ch for ch in text if _control(ch)), None)
     if bad is None:
-        return
-    assert cell is not None  # a non-empty cell is in the file
-    what = ("a line break" if bad in "\n\r\x85\u2028\u2029" else
-            "a tab" if bad == "\t" else f"a control character (U+{ord(bad):04X})")
-    raise _BadRow(cell.loc, f"the {column} {shown(text)} holds {what}", CONTROL_HINT)
+        return ""
+    if bad in "\n\r\x85\u2028\u2029":
+        return "a line break"
+    return "a tab" if bad == "\t" else f"a control character (U+{ord(bad):04X})"
 
 
 def _control(ch: str) -> bool:

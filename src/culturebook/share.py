@@ -24,6 +24,7 @@ from .message import (
     Envelope,
     Letter,
     OverBudget,
+    UnsafeHeader,
     compose,
     human_size,
     plan_messages,
@@ -382,13 +383,13 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
             rows = list(csv.DictReader(table))
         for row in rows:
             source = folder / "personalised" / (row.get("file") or "")
-            email = from_csv_cell(row.get("email") or "")
-            if not email or not source.is_file():
+            address = from_csv_cell(row.get("email") or "")
+            if not address or not source.is_file():
                 continue
             path = target / "personalised" / source.name
             prepared, _ = _prepare_cached(source, path, title, cache, record, progress)
             writes[path] = prepared
-            personal[email.strip().lower()] = Attachment(
+            personal[address.strip().lower()] = Attachment(
                 name(words["booklet"]) + ".pdf", prepared, path.relative_to(root / "build").as_posix())
     cover = thumbnail(writes[target / f"{name(words['booklet'])}.pdf"])
     stem = name("")
@@ -398,6 +399,10 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
                          screen, resampled, booklet, listing.is_file())
     try:
         groups = plan_for(share, settings, attachments)
+    except UnsafeHeader as unsafe:  # the content's check stops a subject with a line break first
+        problems.error(Location(edition.files[-1]), f"share: {unsafe}",
+                       "write the email subject and share: from: on one line")
+        return None
     except OverBudget as over:
         problems.error(_budget_location(root), over_budget_message(lang, over, settings),
                        "set share: split: true to send the files over numbered messages, or attach "
