@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from culturebook.accessibility import read_structure
 from culturebook.mail import Delivery, Retry, Server, send_all
 from projectkit import PROJECTS, run_cli
-from smtpkit import PASSWORD, USER, free_port, wait_for
+from smtpkit import PASSWORD, USER, free_port, line_faults, wait_for
 from smtpkit import Server as SMTPServer
 
 # aiosmtpd warns (rightly) when it takes a login without TLS; the test server is on 127.0.0.1.
@@ -314,6 +314,35 @@ def test_a_row_without_an_address_is_one_line_at_its_place_and_the_others_are_se
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if not line.startswith("preparing ")]
     assert lines[0] == f"{people}:3:1: No Mail has no email address: nobody to send to"
+
+
+def test_a_name_with_a_line_break_is_one_line_at_its_row_and_nobody_gets_a_header_from_it(
+        project, tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_text('name,email,language\nAna Silva,ana@example.com,en\n'
+                      '"Eve\nBcc: someone@example.com",eve@example.com,en\n', encoding="utf-8")
+    with SMTPServer() as server:
+        result = send(project, server.port, people=people)
+        accepted = list(server.mailbox.accepted)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("preparing ")]
+    assert lines[:2] == [
+        f"{people}:3:1: the name 'Eve\\nBcc: someone@example.com' holds a line break",
+        "    hint: a name or address goes into mail headers, file names and CSV files: keep it on "
+        "one line, without control characters"]
+    assert [rcpts for rcpts, _ in accepted] == [["ana@example.com"]]
+    assert b"someone@example.com" not in accepted[0][1]
+
+
+def test_every_line_of_every_message_sent_is_within_what_strict_servers_accept(project, tmp_path):
+    with SMTPServer() as server:
+        result = send(project, server.port, people=tmp_path / "people.csv")
+        accepted = list(server.mailbox.accepted)
+    assert result.returncode == 0, result.stderr
+    assert len(accepted) == 3
+    for rcpts, data in accepted:
+        assert line_faults(data) == [], rcpts
 
 
 # --- TLS -----------------------------------------------------------------------------------------
