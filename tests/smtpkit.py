@@ -1,5 +1,6 @@
 """A real SMTP server on 127.0.0.1 for the sending tests (aiosmtpd), with the faults a mail server
-has: a login it refuses, a 552 for one recipient, a connection it drops, a reply it delays.
+has: a login it refuses, a 552 for one recipient, a connection it drops, a reply it delays, and a
+reply to DATA it holds back until the test releases it.
 
 Every message it accepts is kept as bytes with its envelope recipients; `messages_to(addr)` parses
 them back with Python's `email` package.
@@ -7,6 +8,7 @@ them back with Python's `email` package.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import threading
@@ -36,6 +38,9 @@ class Mailbox:
     accepted: list[tuple[list[str], bytes]] = field(default_factory=list)
     reject: dict[str, str] = field(default_factory=dict)  # recipient -> reply to DATA
     drop_on: set[int] = field(default_factory=set)  # DATA commands (1-based) to drop the line on
+    hold_on: set[int] = field(default_factory=set)  # DATA commands whose reply waits for `release`
+    held: threading.Event = field(default_factory=threading.Event)  # a held DATA has arrived
+    release: threading.Event = field(default_factory=threading.Event)  # set by the test
     attempts: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -51,6 +56,9 @@ class Mailbox:
                 return self.reject[rcpt]
         with self.lock:
             self.accepted.append((list(envelope.rcpt_tos), bytes(envelope.original_content)))
+        if attempt in self.hold_on:  # the message is kept; the reply waits until the test says
+            self.held.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
         return "250 2.0.0 OK"
 
     def messages_to(self, address: str) -> list[EmailMessage]:
@@ -94,6 +102,7 @@ class Server:
         return self
 
     def __exit__(self, *exc) -> None:
+        self.mailbox.release.set()  # a reply still held would keep the server from stopping
         self.controller.stop()
 
 
