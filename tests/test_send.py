@@ -19,7 +19,7 @@ from pypdf import PdfReader
 
 from culturebook.accessibility import read_structure
 from culturebook.mail import Delivery, Retry, Server, send_all
-from projectkit import PROJECTS, run_cli
+from projectkit import PROJECTS, assert_refused, run_cli
 from smtpkit import PASSWORD, USER, free_port, line_faults, wait_for
 from smtpkit import Server as SMTPServer
 
@@ -455,6 +455,22 @@ def test_every_line_of_every_message_sent_is_within_what_strict_servers_accept(p
     assert len(accepted) == 3
     for rcpts, data in accepted:
         assert line_faults(data) == [], rcpts
+
+
+def test_a_built_pdf_changed_since_the_build_is_never_attached(project, tmp_path):
+    booklet = project / "build" / "en" / "personalised" / "ana-silva.pdf"
+    built = booklet.read_bytes()
+    booklet.write_bytes(built + b"% changed after the build\n")  # still a PDF a reader opens
+    try:
+        with SMTPServer() as server:
+            result = send(project, server.port, people=tmp_path / "people.csv")
+            assert server.mailbox.count() == 0
+    finally:
+        booklet.write_bytes(built)
+    assert_refused(result, "build/en/personalised/ana-silva.pdf: has changed since it was built (its "
+                   "sha256 is not the one in build/manifest.json); it is not sent",
+                   "build it again: culturebook build personalised --recipients with your CSV")
+    assert not (project / "build" / LOG).exists()
 
 
 # --- TLS -----------------------------------------------------------------------------------------
