@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from culturebook.errors import Location, Problems, ProjectError
-from culturebook.recipients import Recipient, read_recipients
+from culturebook.recipients import Recipient, csv_text, from_csv_cell, read_recipients
 
 COLUMNS = {"team": "text", "start_date": "date", "manager": "text"}
 LANGUAGES = ["en", "zh-Hans"]
@@ -272,6 +273,19 @@ def test_a_cell_a_spreadsheet_would_take_for_a_formula_is_a_warning_at_it(tmp_pa
         f"people.csv:6:4: warning: the email '=1+1@example.com' starts with '=': {message}"
         + FORMULA_HINT,
     ]
+
+
+def test_the_csv_the_tool_writes_reads_back_cell_for_cell(tmp_path: Path) -> None:
+    rows = [["recipient", "email"], ["Fay\nNewline", "fay@example.com"], ['Lee, Ann "Annie"', "a\rb"],
+            ["=1+1", "+1"], ["-2+3", "@SUM(1+1)"], ["\tTab", "\rReturn"], ["'Quoted", "plain"]]
+    path = tmp_path / "out.csv"
+    path.write_text(csv_text(rows), encoding="utf-8", newline="")
+    with open(path, encoding="utf-8", newline="") as table:
+        back = list(csv.reader(table))
+    assert back == [["recipient", "email"], ["Fay\nNewline", "fay@example.com"],
+                    ['Lee, Ann "Annie"', "a\rb"], ["'=1+1", "'+1"], ["'-2+3", "'@SUM(1+1)"],
+                    ["'\tTab", "'\rReturn"], ["'Quoted", "plain"]]
+    assert [[from_csv_cell(cell) for cell in row] for row in back] == rows
 
 
 # --- columns that are not used ------------------------------------------------------------------
