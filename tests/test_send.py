@@ -315,6 +315,7 @@ FINISHING = ("stopping once the server has answered for person1@example.com (en,
              "Ctrl-C again stops at once")
 
 
+@pytest.mark.interruption
 def test_ctrl_c_while_the_server_answers_lets_that_message_finish_and_nobody_gets_two(project,
                                                                                       tmp_path):
     people = six_people(tmp_path)
@@ -347,6 +348,7 @@ def test_ctrl_c_while_the_server_answers_lets_that_message_finish_and_nobody_get
         assert recipients_of(box) == EVERYONE  # the second message once, not again
 
 
+@pytest.mark.interruption
 def test_a_second_ctrl_c_stops_at_once_and_the_message_is_in_doubt_until_resent(project, tmp_path):
     people = six_people(tmp_path)
     with SMTPServer() as server:
