@@ -934,6 +934,7 @@ def render_personalised(renderer, edition: Edition, people: list, made: Outputs,
     fonts; a booklet is therefore made from its batch's rows, and made again (with its batch) when
     one of them or the shared booklet changed. The same CSV always gives the same bytes."""
     from .personalise import BATCH
+    from .recipients import csv_text
 
     lang = edition.lang
     mine = [p for p in people if p.language in ("", lang)]
@@ -974,14 +975,13 @@ def render_personalised(renderer, edition: Edition, people: list, made: Outputs,
         made.to_make += 1  # recipients.csv
         return
     made.stale += [p for p in folder.glob("*.pdf") if p.stem not in inputs]
-    table = ["recipient,email,file,pages,bytes,sha256"]
+    table = [["recipient", "email", "file", "pages", "bytes", "sha256"]]
     for person in mine:
         if person.slug in files:
             made_file = files[person.slug]
-            table.append(_csv_line([person.name, person.email, f"{person.slug}.pdf",
-                                    str(made_file.pages), str(len(made_file.data)),
-                                    hashlib.sha256(made_file.data).hexdigest()]))
-    text = "\n".join(table) + "\n"
+            table.append([person.name, person.email, f"{person.slug}.pdf", str(made_file.pages),
+                          str(len(made_file.data)), hashlib.sha256(made_file.data).hexdigest()])
+    text = csv_text(table)
     made.make("recipients", lang, folder / "recipients.csv", text,
               lambda: _rendered(text.encode(), 0), preflight=False)
 
@@ -1033,15 +1033,6 @@ def render_personalised_print(renderer, edition: Edition, batches: list[list], i
 def _row(person) -> tuple:
     """What a recipient's pages are made from."""
     return (person.name, person.email, person.slug, sorted(person.values.items(), key=str))
-
-
-def _csv_line(cells: list[str]) -> str:
-    import csv
-    import io
-
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(cells)
-    return out.getvalue()
 
 
 def tile_plan(brand: Brand, poster_size: str):

@@ -230,7 +230,15 @@ EMAIL_PLACEHOLDERS = {"email.subject": ("name", "email"), "email.body": ("name",
 
 
 def _check_email_placeholders(run: TextRun, problems: Problems) -> None:
-    """A {word} in the email texts that share cannot fill is an error at its place."""
+    """A {word} in the email texts that share cannot fill is an error at its place; so is a line
+    break in the subject, which would end the Subject header and start another."""
+    from .recipients import control_in
+
+    what = control_in(run.text.strip()) if run.path == "email.subject" else ""
+    message = f"email.subject holds {what}: a subject is one line of a mail header"
+    if what and not any(p.location == run.loc and p.message == message for p in problems.items):
+        problems.error(run.loc, message, "write it on one line (in YAML, a | block keeps its line "
+                       "breaks and \\n in double quotes is one)")
     known = EMAIL_PLACEHOLDERS.get(run.path, ())
     for name in PLACEHOLDER.findall(run.text):
         if name not in known:
