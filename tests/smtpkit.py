@@ -12,7 +12,6 @@ import asyncio
 import re
 import socket
 import threading
-import time
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -39,10 +38,23 @@ class Mailbox:
     reject: dict[str, str] = field(default_factory=dict)  # recipient -> reply to DATA
     drop_on: set[int] = field(default_factory=set)  # DATA commands (1-based) to drop the line on
     hold_on: set[int] = field(default_factory=set)  # DATA commands whose reply waits for `release`
+    hold_mail_on: set[int] = field(default_factory=set)  # MAIL FROMs (1-based) that wait the same way
     held: threading.Event = field(default_factory=threading.Event)  # a held DATA has arrived
     release: threading.Event = field(default_factory=threading.Event)  # set by the test
     attempts: int = 0
+    mails: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_MAIL(self, server, session, envelope, address, options) -> str:  # noqa: N802
+        """A message begins: held here (before anything of it is accepted) when the test asks."""
+        with self.lock:
+            self.mails += 1
+            mail = self.mails
+        if mail in self.hold_mail_on:
+            self.held.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait)
+        envelope.mail_from, envelope.mail_options = address, list(options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
         with self.lock:
@@ -131,12 +143,3 @@ def line_faults(data: bytes) -> list[str]:
             where = "header" if in_headers else "body"
             faults.append(f"line {number} ({where}) has {len(line)} characters: {line[:40]!r}")
     return faults
-
-
-def wait_for(condition, timeout: float = 60.0) -> None:
-    """Wait until `condition()` holds (polling); fail the test if it never does."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.05)

@@ -20,7 +20,7 @@ from pypdf import PdfReader
 from culturebook.accessibility import read_structure
 from culturebook.mail import Delivery, Retry, Server, send_all
 from projectkit import PROJECTS, assert_refused, run_cli
-from smtpkit import PASSWORD, USER, free_port, line_faults, wait_for
+from smtpkit import PASSWORD, USER, free_port, line_faults
 from smtpkit import Server as SMTPServer
 
 # aiosmtpd warns (rightly) when it takes a login without TLS; the test server is on 127.0.0.1.
@@ -229,55 +229,60 @@ def test_a_connection_dropped_mid_batch_is_retried_and_nobody_gets_two(project, 
             f"{server.port} dropped") in result.stderr
 
 
+@pytest.mark.interruption
 def test_a_run_killed_mid_batch_and_run_again_gives_everyone_one_copy(project, tmp_path):
     people = tmp_path / "many.csv"
     rows = [f"Person {i},person{i}@example.com,en" for i in range(6)]
     people.write_text("name,email,language\n" + "\n".join(rows) + "\n", encoding="utf-8")
     with SMTPServer() as server:
+        server.mailbox.hold_mail_on = {3}  # killed as the third message begins: two are sent
         env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
-        # 60 a minute: a second between messages, time enough to kill it between the second and third.
         run = subprocess.Popen([sys.executable, "-m", "culturebook", "share", "--send", "--recipients",
                                 str(people), "--host", "127.0.0.1", "--port", str(server.port),
-                                "--security", "none", "--rate", "60"], cwd=project, env=env,
+                                "--security", "none"], cwd=project, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for(lambda: len(log_lines(project)) >= 2 or run.poll() is not None)
+            assert server.mailbox.held.wait(timeout=300)
         finally:
             run.send_signal(signal.SIGKILL)
             run.wait()
+        server.mailbox.release.set()
         assert run.returncode == -signal.SIGKILL
-        first = server.mailbox.count()
-        assert 2 <= first < 6
+        assert server.mailbox.count() == 2 and len(log_lines(project)) == 2
         again = send(project, server.port, people=people)
         assert again.returncode == 0, again.stderr
         got = sorted(rcpts[0] for rcpts, _ in server.mailbox.accepted)
     assert got == sorted(f"person{i}@example.com" for i in range(6))
-    assert f"{first} already sent" in again.stdout.splitlines()[-1]
+    assert "2 already sent" in again.stdout.splitlines()[-1]
 
 
+@pytest.mark.interruption
 def test_ctrl_c_mid_batch_says_how_far_it_got(project, tmp_path):
     people = tmp_path / "many.csv"
     rows = [f"Person {i},person{i}@example.com,en" for i in range(4)]
     people.write_text("name,email,language\n" + "\n".join(rows) + "\n", encoding="utf-8")
     with SMTPServer() as server:
+        server.mailbox.hold_mail_on = {2}  # Ctrl-C as the second message begins
         env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
         # A test run in a background job starts with SIGINT ignored: let the sender hear it.
         run = subprocess.Popen([sys.executable, "-m", "culturebook", "share", "--send", "--recipients",
                                 str(people), "--host", "127.0.0.1", "--port", str(server.port),
-                                "--security", "none", "--rate", "30"], cwd=project, env=env,
+                                "--security", "none"], cwd=project, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
-            wait_for(lambda: len(log_lines(project)) >= 1 or run.poll() is not None)
+            assert server.mailbox.held.wait(timeout=300)
         finally:
             run.send_signal(signal.SIGINT)
+            server.mailbox.release.set()  # the message on its way is finished, then the run stops
             _, stderr = run.communicate(timeout=60)
         sent = server.mailbox.count()
     assert run.returncode == 130, stderr
     assert "Traceback" not in stderr
-    assert stderr.splitlines()[-1] == (f"interrupted: {sent} of 4 messages sent so far "
+    assert sent == 2
+    assert stderr.splitlines()[-1] == (f"interrupted: 2 of 4 messages sent so far "
                                        f"(build/{LOG}); run the same command again to send the rest")
-    assert len(log_lines(project)) == sent
+    assert len(log_lines(project)) == 2
 
 
 def six_people(tmp_path: Path) -> Path:
