@@ -40,7 +40,8 @@ CMYK = Pattern("CMYK colour", re.compile(r"^(\d{1,3}(\.\d+)? ){3}\d{1,3}(\.\d+)?
 
 PRINT = Struct("print", (
     Field("bleed", LENGTH, "Bleed beyond the trim for print editions.", default="3mm"),
-    Field("colours", MapOf(CMYK), "CMYK equivalents of the colours, chosen by eye, for print editions."),
+    Field("colours", MapOf(CMYK, filled=True), "CMYK equivalents of the colours, chosen by eye, "
+          "for print editions."),
     Field("sheet", Choice(tuple(OFFICE_SHEETS_MM)), "Office sheet for imposition and tiles.",
           default="A4"),
     Field("creep", LENGTH, "Creep compensation per sheet (about the paper's thickness).",
@@ -102,7 +103,7 @@ THEME = Struct("theme", (
     Field("name", Text(), "Theme name.", required=True),
     Field("description", Text(), "One line on the theme."),
     Field("extends", SLUG, "A theme whose templates, stylesheets and settings this one starts from."),
-    Field("colours", MapOf(COLOUR), "Named colours: --colour-<name> in CSS."),
+    Field("colours", MapOf(COLOUR, filled=True), "Named colours: --colour-<name> in CSS."),
     Field("booklet", MapOf(LENGTH), "Booklet page size and margins: --booklet-<name>."),
     Field("type", MapOf(LENGTH), "Type sizes: --type-<name>."),
     Field("posters", MapOf(LENGTH), "Poster sizes for A2 (they scale): --poster-<name>."),
