@@ -187,10 +187,10 @@ def test_content_without_publication_yaml(minimal: Path) -> None:
     assert problem.message.startswith("file not found")
 
 
-def test_a_project_folder_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+def test_a_project_folder_that_does_not_exist_is_one_line(tmp_path: Path) -> None:
     result = run_cli("check", "--project", str(tmp_path / "nowhere"), cwd=tmp_path)
-    assert result.returncode == 2
-    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"{tmp_path / 'nowhere'}: no such project folder"]
 
 
 # --- images -------------------------------------------------------------------------------------
