@@ -144,6 +144,19 @@ def test_more_than_one_document_is_refused() -> None:
     assert problem.location.line == 2
 
 
+@pytest.mark.parametrize("text", [
+    "[" * 999 + "]" * 999,  # within libyaml's 1,000 levels, beyond Python's stack (a crash, once)
+    "- " * 999 + "x\n",
+    "[" * 51 + "]" * 51,
+])
+def test_nesting_deeper_than_any_file_needs_is_refused(text: str) -> None:
+    problem = refusal(text)
+    assert problem.location == Location(PATH, 1, 51 if text.startswith("[") else 101)
+    assert problem.message == "YAML nested more than 50 levels deep"
+    assert problem.hint == ("a culturebook file needs a few levels; lists and mappings this deep "
+                            "inside each other are a mistake")
+
+
 def test_a_key_must_be_a_word() -> None:
     problem = refusal("[a, b]: c\n")
     assert problem.message == "a key must be a plain word"

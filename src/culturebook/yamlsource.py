@@ -130,6 +130,9 @@ def load_yaml(path: Path) -> Node:
     return parse_yaml(text, path)
 
 
+MAX_DEPTH = 50  # lists and mappings inside each other; the deepest field of the schema is ~5
+
+
 class _Builder:
     def __init__(self, events: list, path: Path, text: str = ""):
         self.events = events
@@ -137,6 +140,7 @@ class _Builder:
         self.path = path
         self.text = text
         self.lines: list[str] | None = None
+        self.depth = 0
 
     def next(self):
         event = self.events[self.pos]
@@ -158,8 +162,20 @@ class _Builder:
         return root
 
     def node(self) -> Node:
+        self.depth += 1
+        try:
+            return self._node()
+        finally:
+            self.depth -= 1
+
+    def _node(self) -> Node:
         event = self.next()
         loc = _loc(self.path, event.start_mark)
+        if self.depth > MAX_DEPTH and not isinstance(event, yaml.ScalarEvent):
+            # libyaml stops at 1,000 levels, which is deeper than Python's stack: refused here
+            self.refuse(event, f"YAML nested more than {MAX_DEPTH} levels deep",
+                        "a culturebook file needs a few levels; lists and mappings this deep "
+                        "inside each other are a mistake")
         if isinstance(event, yaml.AliasEvent):
             self.refuse(event, f"YAML aliases (*{event.anchor}) are not allowed", "write the text out")
         if getattr(event, "anchor", None):
