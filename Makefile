@@ -14,7 +14,8 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 # Debian's Chromium (Playwright's own browser download is not used).
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
 
-.PHONY: booklet posters bundle print archive all personalised share check preview test properties bench lint \
+.PHONY: booklet posters bundle print archive all personalised share check preview test properties fuzz \
+	bench lint \
 	pictures clean setup setup-test
 
 booklet: setup
@@ -58,6 +59,11 @@ test: setup-test
 # The property tests with many more generated examples than `make test` runs (e.g. before a release).
 properties: setup-test
 	HYPOTHESIS_PROFILE=more $(PY) -m pytest tests/test_copyfit.py tests/test_shapes.py -k "property or any_shape" $(ARGS)
+
+# The fuzz tests with over 10,000 generated inputs (content, theme, recipients CSV; a few rendered)
+# instead of the few `make test` runs: every one must pass the check or be refused with our lines.
+fuzz: setup-test
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py -p no:cacheprovider --hypothesis-show-statistics $(ARGS)
 
 bench: setup-test
 	$(PY) tests/bench.py $(ARGS)
