@@ -239,3 +239,34 @@ def test_a_quote_closed_by_the_next_lines_quote_names_where_it_opened(make_proje
         "    hint: the quote opened at 4:10 closes only at 5:8: close it on line 4",
         "1 problem in 1 file; nothing was written",
     ]
+
+
+# --- file names no file can have (found by fuzzing: they were internal errors) ----------------------
+
+
+def test_a_font_file_name_too_long_is_one_line(make_project):
+    root = make_project()
+    long = "a" * 300
+    _theme(root, "name: Acme\nextends: default\nfonts:\n  faces:\n"
+           f"    - {{family: Inter, file: Inter/{long}.otf}}\n")
+    result = _check(root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[:2] == [
+        f"layouts/acme/theme.yaml: font file 'Inter/{long[:53]}…' has a name too long for a file "
+        "(over 255 bytes)",
+        "    hint: name a font file in the project's fonts/ folder",
+    ]
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_an_output_profile_name_too_long_is_one_line(make_project):
+    root = make_project()
+    long = "b" * 300
+    _theme(root, f"name: Acme\nextends: default\nprint:\n  output-profile: {long}.icc\n")
+    result = _check(root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[:2] == [
+        f"layouts/acme/theme.yaml: output profile '{long[:59]}…' has a name too long for a file "
+        "(over 255 bytes)",
+        "    hint: put the print shop's .icc file next to theme.yaml and name it here",
+    ]

@@ -355,3 +355,13 @@ def test_a_right_to_left_edition_is_one_line_even_with_its_text_and_a_font(tmp_p
                            RTL_HINT)
     assert len(lines) == 3
     assert not (root / "build").exists()
+
+
+def test_an_image_name_too_long_is_one_line_at_the_image(minimal: Path) -> None:
+    # found by fuzzing: the operating system's "File name too long" was an internal error
+    long = "c" * 300
+    text = add_paragraph(minimal, f"![x]({long}.png)")
+    result = run_cli("check", cwd=minimal)
+    assert_refused(result, f"content/en.yaml:{where(text, '![x]')}: image '{long[:59]}…' has a "
+                   "name too long for a file (over 255 bytes)",
+                   hint="refer to the image by its file's name")

@@ -306,3 +306,14 @@ def test_an_unclosed_single_quote_in_content_through_the_cli(small: Path) -> Non
         "content/en.yaml:28:1: YAML syntax error: found unexpected end of stream",
         "    hint: the quote opened at 12:11 is never closed",
     ]
+
+
+@pytest.mark.parametrize(("escape", "code"), [("\\0", "0000"), ("\\e", "001B"), ("\\x07", "0007"),
+                                              ("\\r", "000D"), ("\\x85", "0085")])
+def test_a_control_character_written_as_an_escape_is_refused(escape: str, code: str) -> None:
+    problem = refusal(f'title: ok\nsubtitle: "a{escape}b"\n')
+    assert problem.location == Location(PATH, 2, 11)
+    assert problem.message == f"character U+{code} is not allowed in YAML text"
+    assert problem.hint == 'delete the escape that writes it in "..." (such as \\0, \\x07 or \\e)'
+    # tab and line feed are text
+    assert parse_yaml('a: "one\\ttwo\\nthree"\n', PATH).value["a"].value == "one\ttwo\nthree"

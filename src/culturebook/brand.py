@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import Location, Problem, Problems, ProjectError
+from .errors import Location, Problem, Problems, ProjectError, bad_file_name
+from .errors import shortened as _cut
 from .schema import LABEL_KEYS, LABELS, SLUG, Choice, Field, ListOf, MapOf, Number, Pattern, Struct, Text
 from .yamlsource import load_yaml
 
@@ -283,7 +284,7 @@ class Brand:
     def output_profile(self) -> Path | None:
         """The CMYK output profile named in print.output-profile: the first theme folder that has it."""
         name = self.print.get("output-profile")
-        if not name:
+        if not name or bad_file_name(str(name)):
             return None
         for directory in self.dirs:
             path = (directory / str(name)).resolve()
@@ -396,6 +397,11 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
     manifest = chain[0][0] / "theme.yaml"
     faces = []
     for face in fonts.get("faces", []):
+        why = bad_file_name(face["file"])
+        if why:
+            problems.error(Location(manifest), f"font file '{_cut(face['file'])}' {why}",
+                           "name a font file in the project's fonts/ folder")
+            continue
         file = (fonts_dir / face["file"]).resolve()
         if not file.is_relative_to(fonts_dir):
             problems.error(Location(manifest), f"font '{face['file']}' is outside fonts/")
@@ -437,6 +443,11 @@ def _check_output_profile(brand: Brand, manifest: Path, problems: Problems) -> N
     """A named output profile must be a CMYK ICC profile inside the theme."""
     name = brand.print.get("output-profile")
     if not name:
+        return
+    why = bad_file_name(str(name))
+    if why:
+        problems.error(Location(manifest), f"output profile '{_cut(str(name))}' {why}",
+                       "put the print shop's .icc file next to theme.yaml and name it here")
         return
     path = brand.output_profile()
     if path is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -97,3 +98,18 @@ def by_file(problems: list[Problem]) -> list[Problem]:
     erring = {p.location.path for p in problems if not p.warning}
     return sorted(problems, key=lambda p: (p.location.path not in erring, str(p.location.path),
                                            p.warning, p.location.line, p.location.col))
+
+
+def bad_file_name(name: str) -> str:
+    """Why `name`, a file a user named, cannot name a file at all ("" when it can): the operating
+    system refuses a NUL character and names over 255 bytes before it looks for the file."""
+    if "\x00" in name:  # the YAML and CSV readers refuse it; a caller may not have used them
+        return "has a NUL character in its name"
+    if any(len(part.encode("utf-8", "surrogatepass")) > 255 for part in re.split(r"[/\\]", name)):
+        return "has a name too long for a file (over 255 bytes)"
+    return ""
+
+
+def shortened(text: str, width: int = 60) -> str:
+    """`text` cut to `width` characters, an ellipsis ending what was cut: a name in a message."""
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -186,6 +186,11 @@ class _Builder:
             self.refuse(event, f"YAML tags ({shown}) are not allowed", "remove the tag")
         if isinstance(event, yaml.ScalarEvent):
             plain = event.implicit[0]  # True only for unquoted scalars
+            control = _CONTROL.search(event.value)
+            if control:  # typed as an escape in "...": YAML's reader refuses it typed as itself
+                self.refuse(event, f"character U+{ord(control[0]):04X} is not allowed in YAML text",
+                            'delete the escape that writes it in "..." (such as \\0, \\x07 or '
+                            '\\e)')
             # Only a value left out is empty: `~` and `null` are what someone typed, like `NO`.
             if plain and event.value == "":
                 return Node(None, loc)
@@ -237,6 +242,9 @@ class _Builder:
         rest = rest[1:].lstrip(" \t")
         return rest.strip() if rest.startswith("#") else ""
 
+
+# Control characters but tab and line feed: nothing a person means to print.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 # What YAML counts as a line break (its marks count lines by them).
 _BREAKS = re.compile("\r\n|[\r\n\x85\u2028\u2029]")
