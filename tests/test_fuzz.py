@@ -113,7 +113,9 @@ WRONG = st.sampled_from([None, "", " ", HUGE, [], {}, ["a", ["b"]], {"k": "v"}, 
                          "\u202e\u200b", "\ufeff", "NO", "1e999", "#0052D9", "- a", "{{ x }}",
                          "![](../../etc/passwd)", "![x](http://example.com/a.png)",
                          "[a](javascript:alert(1))", "<script>x</script>", "{name} {nope}",
-                         "\U0001F600" * 50, "a\u2028b", "\r", "   "]).map(copy.deepcopy)
+                         "\U0001F600" * 50, "a\u2028b", "\r", "   ", "a" * 300 + ".png",
+                         "![x](" + "a" * 300 + ".png)", "![x](a\x00.png)", "a\ud800b"]
+                        ).map(copy.deepcopy)
 
 
 @st.composite
@@ -289,12 +291,18 @@ def test_any_content_is_checked_or_refused_with_our_lines(fuzz_project: Path, fi
     checked(fuzz_project)
 
 
+FONT_FILES = st.sampled_from(["Inter/Inter-Regular.otf", "Inter", "../fonts/x.otf", "/etc/passwd",
+                              "a" * 300 + ".otf", "", "Inter/../../layouts/default/theme.yaml",
+                              "README.md", "x\\y.otf"])
 THEMED = Struct("theme", tuple(f for f in THEME.fields if f.key not in ("fonts", "extends")))
 
 
 @st.composite
 def theme_file(draw) -> bytes:
     data = draw(of(THEMED))
+    if isinstance(data, dict) and draw(st.integers(0, 4)) == 4:  # fonts, seldom: few are valid
+        data["fonts"] = {"faces": [{"family": "Inter", "file": draw(FONT_FILES)}],
+                         "stacks": {"default": {"text": ["Inter"]}}}
     data = draw(mutated_data(data))
     if isinstance(data, dict) and draw(st.integers(0, 9)) != 9:
         data = {"extends": "default", **data}
