@@ -317,3 +317,16 @@ def test_a_control_character_written_as_an_escape_is_refused(escape: str, code: 
     assert problem.hint == 'delete the escape that writes it in "..." (such as \\0, \\x07 or \\e)'
     # tab and line feed are text
     assert parse_yaml('a: "one\\ttwo\\nthree"\n', PATH).value["a"].value == "one\ttwo\nthree"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "en.yaml"
+    path.write_bytes(("\ufeff" if encoding == "utf-16-be" else "").encode(encoding)
+                     + "title: Café\n".encode(encoding))
+    with pytest.raises(ProjectError) as info:
+        load_yaml(path)
+    (problem,) = info.value.problems
+    assert problem.location == Location(path, 1, 1)
+    assert problem.message == "file is UTF-16 text, not UTF-8"
+    assert problem.hint == "save it as UTF-8"

@@ -8,6 +8,7 @@ is empty). The schema decides types.
 
 from __future__ import annotations
 
+import codecs
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -118,6 +119,9 @@ def load_yaml(path: Path) -> Node:
         raw = path.read_bytes()
     except OSError as exc:
         raise ProjectError([Problem(Location(path), f"cannot read file: {exc.strerror}")]) from None
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Notepad's "Unicode"
+        raise ProjectError([Problem(Location(path, 1, 1), "file is UTF-16 text, not UTF-8",
+                                    "save it as UTF-8")])
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
