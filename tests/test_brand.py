@@ -270,3 +270,17 @@ def test_an_output_profile_name_too_long_is_one_line(make_project):
         "(over 255 bytes)",
         "    hint: put the print shop's .icc file next to theme.yaml and name it here",
     ]
+
+
+def test_a_values_grid_size_that_is_not_one_word_is_one_line(make_project):
+    # found by fuzzing: "size: 0 0" reached the layout and came out as an internal error
+    root = make_project()
+    _theme(root, "name: Acme\nextends: default\npages:\n  values:\n"
+           "    - {columns: 1, rows: 1, size: 0 0}\n")
+    result = _check(root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "layouts/acme/theme.yaml:5:35: pages.values[1].size: '0 0' is not a valid size class",
+        "    hint: name a size class of booklet.css (.values.size-<size>), e.g. compact",
+        "1 problem in 1 file; nothing was written",
+    ]

@@ -72,11 +72,15 @@ FIT = Struct("fit", (
           "data-fit=\"<role>\"; <role>-<lang> (e.g. word-zh) for one language."),
 ))
 
+# A word that names a CSS class (and marks what is measured, so never two words).
+SIZE_CLASS = Pattern("size class", re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$"),
+                     "name a size class of booklet.css (.values.size-<size>), e.g. compact")
+
 GRID = Struct("values grid", (
     Field("columns", Number("columns", 1, 3, whole=True), "Values side by side.", required=True),
     Field("rows", Number("rows", 1, 8, whole=True), "The most rows of values a page takes.",
           required=True),
-    Field("size", Text(), "The type size class the grid sets values in (booklet.css: "
+    Field("size", SIZE_CLASS, "The type size class the grid sets values in (booklet.css: "
           ".values.size-<size>).", required=True),
 ))
 
