@@ -15,8 +15,7 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
 
 .PHONY: booklet posters bundle print archive all personalised share check preview test properties fuzz \
-	bench lint \
-	pictures clean setup setup-test
+	interruptions bench lint pictures clean lock setup setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -65,6 +64,13 @@ properties: setup-test
 fuzz: setup-test
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py -p no:cacheprovider --hypothesis-show-statistics $(ARGS)
 
+# The tests that interrupt a build, a preview or a send, 20 times in a row (RUNS=n for another count):
+# each holds the other process at a point it waits for, so a faster or slower machine gives the same.
+RUNS ?= 20
+interruptions: setup-test
+	@for run in $$(seq $(RUNS)); do echo "run $$run of $(RUNS)"; \
+		$(PY) -m pytest -q -p no:cacheprovider -m interruption $(ARGS) || exit 1; done
+
 bench: setup-test
 	$(PY) tests/bench.py $(ARGS)
 
@@ -84,15 +90,26 @@ setup: $(VENV)/.installed system-packages
 
 setup-test: setup $(VENV)/.installed-test test-packages
 
-$(VENV)/.installed: pyproject.toml
+# Every machine installs the same versions, checked by their hashes: requirements/*.lock, written
+# from pyproject.toml by `make lock`. culturebook itself is installed editable on top, without deps.
+$(VENV)/.installed: requirements/run.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/run.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-$(VENV)/.installed-test: $(VENV)/.installed pyproject.toml
-	$(PY) -m pip install --quiet -e '.[test,cluster]'
+$(VENV)/.installed-test: $(VENV)/.installed requirements/test.lock
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/test.lock
 	touch $@
+
+# The lock files again, after a change to the dependencies in pyproject.toml (needs PyPI). The run
+# lock takes the test lock's versions, so both install the same ones.
+UV_COMPILE := $(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --universal --python-version 3.11 \
+	--no-header --quiet
+lock: $(VENV)/.installed
+	$(PY) -m pip install --quiet uv
+	UV_PYTHON_DOWNLOADS=never $(UV_COMPILE) --group test --extra cluster -o requirements/test.lock
+	UV_PYTHON_DOWNLOADS=never $(UV_COMPILE) -c requirements/test.lock -o requirements/run.lock
 
 system-packages:
 	@sh .ci/system-packages $(RUN_PACKAGES)

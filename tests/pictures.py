@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import io
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from PIL import Image
@@ -40,31 +37,24 @@ def preview_picture() -> None:
     """The live preview's page, as headless Chromium shows it once the first build is done."""
     from playwright.sync_api import expect, sync_playwright
 
-    from test_preview import CHROMIUM, CHROMIUM_ARGS
+    from test_preview import CHROMIUM, CHROMIUM_ARGS, free_port, start_preview, stop_preview
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen([sys.executable, "-m", "culturebook", "preview", "--project", str(ROOT),
-                               "--port", str(port)], start_new_session=True, stderr=subprocess.DEVNULL)
+    port = free_port()
+    log = Path(tempfile.mkdtemp()) / "preview.log"
+    server = start_preview(ROOT, port, log)
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1280, "height": 900})
-            for _ in range(100):
-                try:
-                    page.goto(f"http://127.0.0.1:{port}/")
-                    break
-                except Exception:  # not listening yet
-                    time.sleep(0.2)
+            assert server.listening.wait(120), log.read_text()
+            page.goto(f"http://127.0.0.1:{port}/")
             expect(page.locator("#status")).to_contain_text("up to date", timeout=120_000)
             page.wait_for_load_state("networkidle")
             shot = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
             shot.save(DOCS / "preview.png", optimize=True)
             browser.close()
     finally:
-        os.killpg(server.pid, signal.SIGINT)
-        server.wait(60)
+        stop_preview(server)
 
 
 def main() -> int:

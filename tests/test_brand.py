@@ -12,6 +12,7 @@ from conftest import read_pdf
 from culturebook.brand import load_brand
 from culturebook.build import build
 from culturebook.errors import Problems, ProjectError
+from projectkit import where
 
 
 def _theme(root, text: str, name: str = "acme") -> None:
@@ -94,12 +95,13 @@ def test_an_extending_theme_changes_one_setting_of_a_mapping_and_keeps_the_rest(
     ("name: Acme\nextends: default\ntype:\n  body: 10\n",
      "layouts/acme/theme.yaml:4:9: type.body: '10' is not a valid length"),
     ("name: Acme\nextends: nowhere\n",
-     "layouts/acme/theme.yaml: theme 'nowhere' not found"),
+     "layouts/acme/theme.yaml:2:10: theme 'nowhere' not found"),
     ("name: Acme\nextends: default\nfonts:\n  faces:\n    - {family: Inter, file: Missing.otf}\n"
      "  stacks:\n    default: {text: [Inter]}\n",
-     "layouts/acme/theme.yaml: font file fonts/Missing.otf not found"),
+     "layouts/acme/theme.yaml:5:29: font file fonts/Missing.otf not found"),
     ("name: Acme\nextends: default\nfonts:\n  stacks:\n    default: {text: [Comic Sans]}\n",
-     "layouts/acme/theme.yaml: font stack 'default' names 'Comic Sans', which no font face provides"),
+     "layouts/acme/theme.yaml:5:22: font stack 'default' names 'Comic Sans', which no font face "
+     "provides"),
 ])
 def test_bad_theme_is_one_clear_line(make_project, theme, expected):
     root = make_project()
@@ -107,6 +109,30 @@ def test_bad_theme_is_one_clear_line(make_project, theme, expected):
     with pytest.raises(ProjectError) as info:
         load_brand(root, "acme", Problems())
     assert info.value.problems[0].format(root).splitlines()[0].startswith(expected)
+
+
+@pytest.mark.parametrize(("damage", "reason"), [
+    (lambda data: data[:5000], "is truncated: its 'cmap' table runs past the end of the file "
+     "(5000 bytes)"),
+    (lambda data: b"<html>not a font</html>", "cannot be read as a font: Not a TrueType or "
+     "OpenType font (bad sfntVersion)"),
+])
+def test_a_damaged_font_file_is_an_error_at_its_face(make_project, damage, reason):
+    """Unchecked, the glyph check crashed on it (an internal error, no place named)."""
+    root = make_project()
+    good = root / "fonts" / "Inter" / "Inter-Regular.otf"
+    (root / "fonts" / "Broken.otf").write_bytes(damage(good.read_bytes()))
+    text = ("name: Acme\nextends: default\nfonts:\n  faces:\n"
+            "    - {family: Inter, file: Inter/Inter-Regular.otf}\n"
+            "    - {family: Inter, file: Broken.otf, weight: 700}\n")
+    _theme(root, text)
+    result = subprocess.run([sys.executable, "-m", "culturebook", "check", "--project", str(root)],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stderr.splitlines()[:2] == [
+        f"layouts/acme/theme.yaml:{where(text, 'Broken.otf')}: font file fonts/Broken.otf {reason}",
+        "    hint: copy the font file again from where it came from"]
 
 
 def test_bad_theme_through_the_cli(make_project):
@@ -252,8 +278,8 @@ def test_a_font_file_name_too_long_is_one_line(make_project):
     result = _check(root)
     assert result.returncode == 1
     assert result.stderr.splitlines()[:2] == [
-        f"layouts/acme/theme.yaml: font file 'Inter/{long[:53]}…' has a name too long for a file "
-        "(over 255 bytes)",
+        f"layouts/acme/theme.yaml:5:29: font file 'Inter/{long[:53]}…' has a name too long for a "
+        "file (over 255 bytes)",
         "    hint: name a font file in the project's fonts/ folder",
     ]
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr

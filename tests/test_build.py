@@ -525,6 +525,7 @@ except KeyboardInterrupt:
 '''
 
 
+@pytest.mark.interruption
 def test_ctrl_c_while_a_worker_sends_its_result_ends_the_build(tmp_path):
     """A worker killed halfway through sending its result leaves half a message in the pool's
     result pipe; the build still exits (the pool's manager thread would wait for the rest for

@@ -230,7 +230,223 @@ def test_an_image_far_over_the_limit_is_over_the_limit(minimal: Path) -> None:
 def test_a_file_that_is_not_an_image(minimal: Path) -> None:
     (minimal / "content" / "fake.png").write_text("not a picture")
     add_paragraph(minimal, "![fake](fake.png)")
-    assert only(problems_of(minimal)).message == "image 'fake.png' cannot be read as an image"
+    assert only(problems_of(minimal)).message == ("image 'fake.png' cannot be read as an image: "
+                                                  "its bytes are not PNG, JPEG, GIF or WebP")
+
+
+# Each odd image file is decoded in full when content is checked, and reported at the reference.
+# What WeasyPrint would have done with it, unchecked, is noted at each test.
+
+AGAIN = "export or download the image again"
+
+
+def picture(size: tuple[int, int] = (400, 300), mode: str = "RGB") -> Image.Image:
+    """Stripes and a disc: a picture whose missing rows would show."""
+    from PIL import ImageDraw
+
+    image = Image.new("RGB", size, "white")
+    draw = ImageDraw.Draw(image)
+    for x in range(0, size[0], 20):
+        draw.rectangle((x, 0, x + 9, size[1]), fill=(x % 256, 80, 200))
+    draw.ellipse((50, 50, 250, 250), fill=(255, 0, 0))
+    return image.convert(mode)
+
+
+def image_lines(root: Path, name: str, strict_errors: bool = True) -> list[str]:
+    """Refer to content/<name> from the first chapter; the problems, as printed."""
+    text = add_paragraph(root, f"![A picture]({name})")
+    lines = [p.format(root) for p in (problems_of(root) if strict_errors else _warnings(root))]
+    return [line.replace(f"en.yaml:{where(text, '![A picture]')}:", "en.yaml:@:") for line in lines]
+
+
+def _warnings(root: Path) -> list[Problem]:
+    problems = Problems()
+    load_content(root, problems)
+    assert not problems.errors
+    return problems.items
+
+
+def test_a_truncated_png_is_an_error(minimal: Path) -> None:
+    # WeasyPrint draws what it can decode and paints the missing rows black, with exit status 0.
+    picture().save(minimal / "content" / "team.png")
+    data = (minimal / "content" / "team.png").read_bytes()
+    (minimal / "content" / "team.png").write_bytes(data[: len(data) // 2])
+    assert image_lines(minimal, "team.png") == [
+        "content/en.yaml:@: image 'team.png' is truncated: the file ends before the picture does "
+        f"(Truncated File Read)\n    hint: {AGAIN}"]
+
+
+def test_a_truncated_jpeg_is_an_error(minimal: Path) -> None:
+    # WeasyPrint paints the missing part grey.
+    picture().save(minimal / "content" / "team.jpg", quality=90)
+    data = (minimal / "content" / "team.jpg").read_bytes()
+    (minimal / "content" / "team.jpg").write_bytes(data[:-12])
+    (line,) = image_lines(minimal, "team.jpg")
+    assert re.fullmatch(r"content/en\.yaml:@: image 'team\.jpg' is truncated: the file ends before "
+                        r"the picture does \(image file is truncated \(\d+ bytes not processed\)\)"
+                        f"\n    hint: {AGAIN}", line), line
+
+
+def test_a_png_with_damaged_bytes_is_an_error(minimal: Path) -> None:
+    # Pillow decodes a PNG whose compressed data was overwritten without a word (garbage pixels).
+    picture().save(minimal / "content" / "team.png")
+    data = (minimal / "content" / "team.png").read_bytes()
+    middle = len(data) // 2
+    (minimal / "content" / "team.png").write_bytes(data[:middle] + bytes(64) + data[middle + 64:])
+    assert image_lines(minimal, "team.png") == [
+        "content/en.yaml:@: image 'team.png' is damaged: broken PNG file (bad header checksum in "
+        f"b'IDAT')\n    hint: {AGAIN}"]
+
+
+@pytest.mark.parametrize("name, source, kind, right", [
+    ("team.png", "jpeg", "a JPEG", ".jpg"), ("team.svg", "png", "a PNG", ".png"),
+    ("mark.png", "svg", "an SVG", ".svg")])
+def test_a_file_named_for_another_format_is_drawn_with_a_warning(minimal: Path, name: str, source: str,
+                                                                 kind: str, right: str) -> None:
+    # WeasyPrint goes by the bytes, not the name (Pillow first, then SVG): each is drawn correctly.
+    if source == "svg":
+        (minimal / "content" / name).write_text(
+            '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="20" '
+            'height="20" fill="green"/></svg>')
+    else:
+        picture().save(minimal / "content" / name, format=source.upper())
+    suffix = Path(name).suffix
+    assert image_lines(minimal, name, strict_errors=False) == [
+        f"content/en.yaml:@: warning: image '{name}' is {kind} file named {suffix}; it is drawn as "
+        f"the {kind.split()[1]} it is\n    hint: rename it to {right} so that other programs open "
+        "it too"]
+
+
+def test_a_bmp_named_png_is_an_error(minimal: Path) -> None:
+    picture().save(minimal / "content" / "team.png", format="BMP")
+    assert image_lines(minimal, "team.png") == [
+        "content/en.yaml:@: image 'team.png' is a BMP file; culturebook takes PNG, JPEG, GIF, WebP "
+        "and SVG images\n    hint: save it as PNG or JPEG"]
+
+
+def test_a_cmyk_jpeg_is_drawn_with_a_warning(minimal: Path) -> None:
+    # WeasyPrint places it as DeviceCMYK, unconverted: the viewer converts it (the red goes dull).
+    picture(mode="CMYK").save(minimal / "content" / "team.jpg")
+    assert image_lines(minimal, "team.jpg", strict_errors=False) == [
+        "content/en.yaml:@: warning: image 'team.jpg' is CMYK: it is placed unconverted, so each "
+        "PDF viewer shows its own conversion of its colours\n    hint: give screen editions an "
+        "RGB (sRGB) copy; a print shop converts RGB to its own CMYK"]
+
+
+def test_a_16_bit_greyscale_png_is_an_error_and_a_16_bit_rgb_one_is_not(minimal: Path) -> None:
+    # WeasyPrint logs "Unknown image mode: I;16" for the grey one, which failed the build at
+    # layouts/default/booklet.html with no line and no word of the image; 48-bit RGB comes out of
+    # Pillow as 8-bit RGB, and WeasyPrint draws that correctly.
+    grey = Image.new("I;16", (300, 200))
+    grey.putdata([x * 200 for y in range(200) for x in range(300)])
+    grey.save(minimal / "content" / "scan.png")
+    (minimal / "content" / "deep.png").write_bytes(_png_rgb16(40, 30))
+    add_paragraph(minimal, "![A deep picture](deep.png)")
+    assert image_lines(minimal, "scan.png") == [
+        "content/en.yaml:@: image 'scan.png' is a 16-bit greyscale PNG, which the PDF cannot draw "
+        "(WeasyPrint: unknown image mode I;16)\n    hint: save it as 8-bit greyscale or RGB"]
+
+
+def _png_rgb16(width: int, height: int) -> bytes:
+    """A 16-bit-per-channel RGB PNG (Pillow writes none)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(
+            ">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+    row = b"\0" + b"".join(struct.pack(">HHH", x * 1000, 20000, 60000) for x in range(width))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(row * height)) + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("name", ["wave.gif", "wave.png"])
+def test_an_animation_is_drawn_as_its_first_frame_with_a_warning(minimal: Path, name: str) -> None:
+    # WeasyPrint draws the first frame only.
+    frames = [Image.new("RGB", (200, 150), colour) for colour in ("red", "green", "blue")]
+    frames[0].save(minimal / "content" / name, save_all=True, append_images=frames[1:],
+                   duration=200, loop=0)
+    assert image_lines(minimal, name, strict_errors=False) == [
+        f"content/en.yaml:@: warning: image '{name}' is animated (3 frames); only its first frame "
+        "is drawn\n    hint: save the frame you want as a still image"]
+
+
+def test_an_svg_that_is_not_well_formed_names_the_parser_s_reason(minimal: Path) -> None:
+    # WeasyPrint logs "Failed to load image at '...': " with no reason, and leaves it out.
+    (minimal / "content" / "mark.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">\n'
+        '  <rect width="50" height="50" fill="green">\n</svg>\n')
+    assert image_lines(minimal, "mark.svg") == [
+        "content/en.yaml:@: image 'mark.svg' is not well-formed SVG: mismatched tag: line 3, "
+        "column 2\n    hint: open it in an SVG editor and save it again"]
+
+
+def test_an_svg_that_is_not_svg(minimal: Path) -> None:
+    (minimal / "content" / "mark.svg").write_text("<html><body>hello</body></html>")
+    assert image_lines(minimal, "mark.svg") == [
+        "content/en.yaml:@: image 'mark.svg' is not an SVG image: its root element is <html>, not "
+        "<svg>\n    hint: save it as SVG (or as PNG)"]
+
+
+
+@pytest.mark.parametrize("drawing, reason", [
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100" viewBox="0 0 100">'
+     '<rect width="10" height="10"/></svg>',
+     "its viewBox '0 0 100' is not four numbers (min-x min-y width height)"),
+    ('<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><g id="loop">'
+     '<use href="#loop"/></g></svg>',
+     "its <use> of #loop is inside what it draws, so drawing it never ends"),
+])
+def test_an_svg_weasyprint_fails_to_draw_is_an_error(minimal: Path, drawing: str, reason: str) -> None:
+    # WeasyPrint logs "Failed to render SVG image file:///..." (no reason) and leaves it out.
+    (minimal / "content" / "mark.svg").write_text(drawing)
+    assert image_lines(minimal, "mark.svg") == [
+        f"content/en.yaml:@: image 'mark.svg' cannot be drawn: {reason}\n    hint: open it in an "
+        "SVG editor and save it again"]
+
+@pytest.mark.parametrize("reference", [
+    '<image href="https://example.com/x.png" width="10" height="10"/>',
+    '<image xlink:href="../../outside.png" width="10" height="10"/>',
+    '<rect width="10" height="10" style="fill: url(https://example.com/p.svg#a)"/>',
+    "<style>@import url(https://example.com/x.css);</style>",
+    '<foreignObject width="10" height="10"><img xmlns="http://www.w3.org/1999/xhtml" '
+    'src="https://example.com/x.png"/></foreignObject>',
+])
+def test_an_svg_that_refers_to_other_files_is_refused(minimal: Path, reference: str) -> None:
+    # Rendering is hermetic: the URL fetcher refuses the network, and the SVG would lose its part.
+    # Fragments, data: URIs and links (followed by the reader, not fetched) are no reason.
+    (minimal / "content" / "fine.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100">'
+        '<defs><linearGradient id="g"><stop offset="0" stop-color="red"/></linearGradient></defs>'
+        '<rect width="50" height="50" fill="url(#g)"/><image href="data:image/png;base64,AAAA"/>'
+        '<a href="https://example.com/"><circle r="5" cx="70" cy="70"/></a></svg>')
+    add_paragraph(minimal, "![A fine mark](fine.svg)")
+    (minimal / "content" / "mark.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+        'width="100" height="100">\n  <rect width="50" height="50" fill="url(#g)"/>\n'
+        f'  {reference}\n</svg>\n')
+    url = re.search(r'(?:href="|src="|url\()([^")]+)', reference)[1]
+    assert image_lines(minimal, "mark.svg") == [
+        f"content/en.yaml:@: image 'mark.svg' refers to '{url}' (line 3 of the SVG); an SVG must "
+        "hold all it shows, nothing is fetched for it\n    hint: embed what it refers to (as a "
+        "data: URI) or remove the reference"]
+
+
+def test_a_truncated_image_is_an_error_even_after_weasyprint_is_loaded(minimal: Path) -> None:
+    # Importing WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process.
+    from PIL import ImageFile
+
+    from culturebook.render import load_weasyprint
+
+    load_weasyprint()
+    assert ImageFile.LOAD_TRUNCATED_IMAGES
+    picture().save(minimal / "content" / "team.png")
+    data = (minimal / "content" / "team.png").read_bytes()
+    (minimal / "content" / "team.png").write_bytes(data[: len(data) // 2])
+    (line,) = image_lines(minimal, "team.png")
+    assert "is truncated" in line
+    assert ImageFile.LOAD_TRUNCATED_IMAGES  # put back as WeasyPrint wants it
 
 
 # --- Markdown and HTML --------------------------------------------------------------------------

@@ -9,6 +9,7 @@ only the template and layout cases render a booklet.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -230,6 +231,34 @@ def test_image_over_the_pixel_limit(project: Project) -> None:
                     "limit", hint="scale it down; 300 ppi at the printed size is enough")
 
 
+
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_truncated_image(project: Project, command: str) -> None:
+    # Unchecked, WeasyPrint draws the rows it can decode and the rest black, with exit status 0.
+    image = Image.new("RGB", (400, 300), "#0052D9")
+    image.paste((255, 255, 255), (0, 150, 400, 300))
+    image.save(project.root / "content" / "team.png")
+    data = (project.root / "content" / "team.png").read_bytes()
+    (project.root / "content" / "team.png").write_bytes(data[: len(data) // 2])
+    text = add_paragraph(project, "Our team: ![the team at the summer meeting](team.png)")
+    project.refused(command, first=f"{EN}:{where(text, '![the team')}: image 'team.png' is "
+                    "truncated: the file ends before the picture does (Truncated File Read)",
+                    hint="export or download the image again")
+
+
+def test_svg_that_refers_to_the_network_is_refused_and_nothing_is_fetched(
+        project: Project, server: tuple[str, list[str]]) -> None:
+    base, requests = server
+    (project.root / "content" / "mark.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40">\n'
+        f'  <image href="{base}/pixel.png" width="40" height="40"/>\n</svg>\n')
+    text = add_paragraph(project, "![Our mark](mark.svg)")
+    project.refused("build", first=f"{EN}:{where(text, '![Our mark]')}: image 'mark.svg' refers to "
+                    f"'{base}/pixel.png' (line 2 of the SVG); an SVG must hold all it shows, nothing "
+                    "is fetched for it",
+                    hint="embed what it refers to (as a data: URI) or remove the reference")
+    assert requests == []
+
 # --- fonts --------------------------------------------------------------------------------------
 
 
@@ -270,6 +299,42 @@ def test_layout_image_outside_the_project(project: Project) -> None:
                     "to load 'file:///etc/passwd': only files inside the project are used",
                     hint=REFUSED_HINT)
 
+
+
+def test_theme_logo_that_is_not_well_formed_svg(project: Project) -> None:
+    # Unchecked, WeasyPrint logs "Failed to load image at '...': " (no reason) and leaves it out.
+    (project.root / "layouts" / "default" / "logo.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="20">\n<rect width="40">\n'
+        "</svg>\n")
+    text = insert_after_body(project, '<img src="logo.svg" alt="Example Co">')
+    for command in ("check", "build"):
+        project.refused(command, first=f"{BOOKLET_HTML}:{where(text, 'logo.svg')}: image 'logo.svg' "
+                        "is not well-formed SVG: mismatched tag: line 3, column 2",
+                        hint="open it in an SVG editor and save it again")
+
+
+def test_theme_background_that_is_truncated(project: Project) -> None:
+    Image.new("RGB", (300, 300), "#0052D9").save(project.root / "layouts" / "default" / "paper.png")
+    data = (project.root / "layouts" / "default" / "paper.png").read_bytes()
+    (project.root / "layouts" / "default" / "paper.png").write_bytes(data[: len(data) // 2])
+    text = project.prepend(BOOKLET_CSS, ".culturebook-test { background: url(paper.png); }\n")
+    project.refused("build", first=f"{BOOKLET_CSS}:{where(text, 'paper.png')}: image 'paper.png' is "
+                    "truncated: the file ends before the picture does (Truncated File Read)",
+                    hint="export or download the image again")
+
+
+@pytest.mark.parametrize("href, shown, reason, hint", [
+    ("notes.txt", "layouts/default/notes.txt", "no such file",
+     "an href is relative to the layout's own folder"),
+    ("/etc/hostname", "file:/etc/hostname", "only files inside the project are used; nothing is "
+     "fetched", "attach only files inside the project"),
+])
+def test_layout_attachment_that_cannot_be_attached(project: Project, href: str, shown: str,
+                                                   reason: str, hint: str) -> None:
+    # Unchecked, the line was "layouts/default/booklet.html: Failed to load attachment: ...".
+    text = insert_after_body(project, f'<a rel="attachment" href="{href}">notes</a>')
+    project.refused("build", "booklet", first=f"{BOOKLET_HTML}:{where(text, href)}: cannot attach "
+                    f"'{shown}' to the PDF: {reason}", hint=hint)
 
 def test_layout_import_from_the_network(project: Project, server: tuple[str, list[str]]) -> None:
     base, requests = server
@@ -384,7 +449,15 @@ def test_a_project_that_is_a_file_is_one_line(tmp_path: Path) -> None:
 def test_version(tmp_path: Path) -> None:
     result = run_cli("--version", cwd=tmp_path)
     assert result.returncode == 0
-    assert result.stdout.strip() == f"culturebook, version {culturebook.__version__}"
+    from importlib.metadata import version
+
+    # the engines a PDF's bytes depend on, each with the version this machine runs
+    assert re.fullmatch(rf"culturebook {re.escape(culturebook.__version__)} \(weasyprint 70\.\d+, "
+                        rf"pydyf {version('pydyf')}, pypdf {version('pypdf')}, fonttools "
+                        rf"{version('fonttools')}, Pango 1\.\d+\.\d+; Python 3\.\d+\.\d+\)\n",
+                        result.stdout), result.stdout
+    # and culturebook's version is the installed distribution's: written in one place
+    assert version("culturebook") == culturebook.__version__
 
 
 # --- accessibility: each fault one line at check time ---------------------------------------------

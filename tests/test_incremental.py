@@ -10,11 +10,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+
+import pytest
 
 from conftest import page_text, read_pdf
 from culturebook.build import build
-from projectkit import make_project
+from projectkit import edit, make_project
 
 
 def manifest(root):
@@ -75,27 +78,50 @@ def test_a_second_build_at_once_is_one_clear_line(built_root):
     assert "Traceback" not in result.stderr
 
 
-def test_a_build_killed_mid_render_leaves_the_last_build_intact(make_project):
+@pytest.mark.interruption
+def test_a_build_killed_mid_render_leaves_the_last_build_intact(make_project, tmp_path):
+    """Ctrl-C and SIGKILL while a worker lays the booklet out. The booklet's stylesheet draws a
+    background from a file that is then replaced by a named pipe: the worker that lays the booklet
+    out waits there, and the test's open() of the pipe returns exactly when it has (an event, not a
+    guess of how long a build takes). The content is edited first, so a build that was not
+    interrupted would change the manifest and the files, and the test would see it."""
+    from PIL import Image
+
     root = make_project()
+    paper = root / "layouts" / "default" / "paper.png"
+    Image.new("RGB", (8, 8), "white").save(paper)
+    with (root / "layouts" / "default" / "booklet.css").open("a", encoding="utf-8") as css:
+        css.write("\n.chapter { background-image: url(paper.png); }\n")
     build(root, "bundle")
-    before = {p: e["sha256"] for p, e in manifest(root).items()}
+    before = {p: (root / "build" / p).read_bytes() for p in manifest(root)}
+    listed = (root / "build" / "manifest.json").read_bytes()
+    edit(root / "content" / "en.yaml", "and keep evolving.", "and keep changing.")
+    saved = paper.read_bytes()
+    paper.unlink()
+    os.mkfifo(paper)
     for sig in (signal.SIGINT, signal.SIGKILL):
         # The build hears Ctrl-C even when this test runs in a background job, whose children
         # start with SIGINT ignored (and Python then leaves it ignored).
         with subprocess.Popen(
-                [sys.executable, "-m", "culturebook", "build", "bundle", "--force", "--project",
-                 str(root)], stderr=subprocess.PIPE, text=True,
+                [sys.executable, "-m", "culturebook", "build", "bundle", "--project", str(root)],
+                stderr=subprocess.PIPE, text=True,
                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)) as process:
-            for line in process.stderr:  # the first document is made: the others are rendering
-                if line.startswith("rendering"):
-                    break
-            time.sleep(0.3)
+            writer = []
+            opened = threading.Thread(target=lambda w=writer: w.append(open(paper, "wb")), daemon=True)
+            opened.start()
+            opened.join(120)  # returns when a worker of the build opens the pipe to read it
+            assert writer and process.poll() is None
             process.send_signal(sig)
-            process.communicate(timeout=60)
-        assert process.returncode != 0
-        assert {p: e["sha256"] for p, e in manifest(root).items()} == before
-        consistent(root)
+            _, stderr = process.communicate(timeout=60)
+            writer[0].close()
+        assert process.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), stderr
+        assert "Traceback" not in stderr
+        assert (root / "build" / "manifest.json").read_bytes() == listed
+        assert {p: (root / "build" / p).read_bytes() for p in manifest(root)} == before
         assert not list((root / "build").rglob(".*.tmp"))
+    paper.unlink()
+    paper.write_bytes(saved)
+    edit(root / "content" / "en.yaml", "and keep changing.", "and keep evolving.")
     assert build(root, "bundle")[0] == []  # and the next build finds nothing to do
 
 

@@ -305,6 +305,41 @@ def test_bad_rows_are_reported_at_their_cell_and_the_good_rows_are_built(project
     assert built == ["ana-silva.pdf"]
 
 
+def test_recipients_csv_is_read_back_as_written_with_formulas_made_text(project):
+    """recipients.csv is opened in a spreadsheet for a mail merge: a cell that would run as a
+    formula there gets a leading ', and a comma or a quote in a name stays in its cell."""
+    (project / "people.csv").write_text(
+        'name,email\n'
+        '"=HYPERLINK(""http://example.com"")",hyper@example.com\n'
+        '"Lee, Ann ""Annie""",=1+1@example.com\n'
+        '"Fay\nNewline",fay@example.com\n'
+        '-2+3,minus@example.com\n', encoding="utf-8")
+    result = run_cli("build", "personalised", "--recipients", "people.csv", "--edition", "en",
+                     "--no-print-file", "-j", "1", cwd=project)
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("people.csv:")]
+    formula = "a spreadsheet would take it for a formula"
+    assert lines == [
+        "people.csv:2:1: warning: the name '=HYPERLINK(\"http://example.com\")' starts with '=': "
+        + formula,
+        f"people.csv:3:22: warning: the email '=1+1@example.com' starts with '=': {formula}",
+        f"people.csv:6:1: warning: the name '-2+3' starts with '-': {formula}",
+        "people.csv:4:1: the name 'Fay\\nNewline' holds a line break",  # the rows left out last
+    ]
+    assert result.stderr.splitlines()[-1] == \
+        "1 recipient left out (see above); every other booklet was built"
+    folder = project / "build" / "en" / "personalised"
+    with open(folder / "recipients.csv", encoding="utf-8", newline="") as table:
+        rows = list(csv.reader(table))
+    assert [row[:3] for row in rows] == [
+        ["recipient", "email", "file"],
+        ["'=HYPERLINK(\"http://example.com\")", "hyper@example.com", "hyperlink-http-example-com.pdf"],
+        ['Lee, Ann "Annie"', "'=1+1@example.com", "lee-ann-annie.pdf"],
+        ["'-2+3", "minus@example.com", "2-3.pdf"],
+    ]
+    assert sorted(p.name for p in folder.glob("*.pdf")) == sorted(row[2] for row in rows[1:])
+
+
 @pytest.mark.parametrize("text, message", [
     ("", "people.csv:1:1: the recipients file is empty"),
     ("name;email\nAna;ana@example.com\n", None),  # semicolons are read: it builds

@@ -393,6 +393,38 @@ def test_a_low_resolution_content_image_is_named_with_its_ppi(make_project):
     assert "Traceback" not in result.stderr + strict.stderr
 
 
+
+def test_each_low_resolution_warning_names_its_own_image(tmp_path):
+    """Three photos in one chapter, two of them low in resolution and of one pixel size (one
+    camera): each warning names its own image, at the line that places it."""
+    import re
+
+    from PIL import Image
+
+    from projectkit import make_project, where
+
+    root = make_project(tmp_path / "project", "minimal")
+    Image.new("RGB", (400, 300), "#0052D9").save(root / "content" / "first.png")
+    Image.new("RGB", (2400, 1800), "#00A870").save(root / "content" / "second.png")
+    Image.new("RGB", (400, 300), "#E34D59").save(root / "content" / "third.png")
+    en = root / "content" / "en.yaml"
+    last = "Everything else follows from that."
+    text = en.read_text(encoding="utf-8").replace(last, f"{last}\n\n      ![The first](first.png)"
+                                                  "\n\n      ![The second](second.png)\n\n"
+                                                  "      ![The third](third.png)")
+    en.write_text(text, encoding="utf-8")
+    result = run_cli("build", "booklet", cwd=root)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    warned = [line for line in result.stderr.splitlines() if "ppi" in line]
+    pattern = (r"content/en\.yaml:(\d+:\d+): warning: image '(\w+)\.png' in en/booklet\.pdf: page "
+               r"\d+: the image is 96 ppi at its placed size of 105\.8 × 79\.4 mm \(400 × 300 px\); "
+               r"needs 150 ppi")
+    found = [re.fullmatch(pattern, line) for line in warned]
+    assert all(found), warned
+    assert sorted((m[2], m[1]) for m in found) == [
+        ("first", where(text, "![The first]")), ("third", where(text, "![The third]"))]
+
 def test_inline_image_in_an_indexed_rgb_space_is_reported_not_a_crash():
     """`BI /CS [/I /RGB 1 <...>]`: the array form of an inline image's colour space."""
     import io

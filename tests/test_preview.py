@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -58,18 +57,34 @@ def free_port() -> int:
 
 
 def start_preview(root: Path, port: int, log: Path) -> subprocess.Popen:
-    """`culturebook preview` as a user starts it, in a process group of its own (the terminal's)."""
+    """`culturebook preview` as a user starts it, in a process group of its own (the terminal's).
+    Its stderr goes to `log`, line by line; `process.listening` is set when it says where it
+    listens (the socket is open from then on: an event to wait for, not a guess of how long)."""
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
-    with log.open("w") as stderr:
-        return subprocess.Popen([sys.executable, "-m", "culturebook", "preview", "--project",
-                                 str(root), "--port", str(port)], stdout=subprocess.DEVNULL,
-                                stderr=stderr, env={**env, "NO_COLOR": "1"}, start_new_session=True)
+    process = subprocess.Popen([sys.executable, "-m", "culturebook", "preview", "--project",
+                                str(root), "--port", str(port)], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, env={**env, "NO_COLOR": "1"},
+                               start_new_session=True)
+    process.listening = threading.Event()
+
+    def copy() -> None:
+        with log.open("w") as out, process.stderr:
+            for line in process.stderr:
+                out.write(line)
+                out.flush()
+                if f"at http://127.0.0.1:{port}/" in line:
+                    process.listening.set()
+
+    process.copier = threading.Thread(target=copy, daemon=True)
+    process.copier.start()
+    return process
 
 
 def stop_preview(process: subprocess.Popen) -> None:
     """Ctrl-C: SIGINT to the preview's process group; it must end by itself."""
     os.killpg(process.pid, signal.SIGINT)
     process.wait(timeout=30)
+    process.copier.join(30)  # the log holds every line the preview wrote
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -202,6 +217,7 @@ def test_an_edition_the_content_does_not_have_is_a_usage_error(built, tmp_path):
 # --- stopping --------------------------------------------------------------------------------------
 
 
+@pytest.mark.interruption
 def test_ctrl_c_during_a_build_leaves_no_process_and_no_temporary_file(built, tmp_path):
     """Ctrl-C while a worker is in the middle of laying the booklet out. The booklet's stylesheet
     draws a background from a named pipe, so the worker that lays it out waits there: the test's
@@ -260,14 +276,8 @@ def test_edit_break_and_fix_seen_in_headless_chromium(built, tmp_path):
             # Headless, with a new empty profile of Playwright's own for this launch.
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             page = browser.new_page()
-            deadline = time.monotonic() + 20
-            while True:  # the server listens once the project is checked
-                try:
-                    page.goto(f"http://127.0.0.1:{port}/")
-                    break
-                except Exception:
-                    assert time.monotonic() < deadline, (tmp_path / "preview.log").read_text()
-                    time.sleep(0.2)
+            assert process.listening.wait(120), (tmp_path / "preview.log").read_text()
+            page.goto(f"http://127.0.0.1:{port}/")
             status, problems = page.locator("#status"), page.locator("#problem-list")
             expect(status).to_contain_text("up to date", timeout=30_000)
             expect(problems).to_have_text("No problems.")

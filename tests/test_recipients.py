@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from pathlib import Path
 
 import pytest
 
 from culturebook.errors import Location, Problems, ProjectError
-from culturebook.recipients import Recipient, read_recipients
+from culturebook.recipients import Recipient, csv_text, from_csv_cell, read_recipients
 
 COLUMNS = {"team": "text", "start_date": "date", "manager": "text"}
 LANGUAGES = ["en", "zh-Hans"]
@@ -219,6 +220,72 @@ def test_an_email_repeated_after_a_bad_row_is_still_caught(tmp_path: Path) -> No
         "people.csv:2:24: start_date 'soon' is not a date written YYYY-MM-DD",
         "people.csv:3:7: duplicate email 'ann@example.com' (also on line 2)",
     ]
+
+
+# --- what goes into mail headers, file names and CSV files ---------------------------------------
+
+CONTROL_HINT = ("\n    hint: a name or address goes into mail headers, file names and CSV files: keep "
+                "it on one line, without control characters")
+
+
+@pytest.mark.parametrize(("rows", "expected"), [
+    ('"Fay\nNewline",fay@example.com', "people.csv:2:1: the name 'Fay\\nNewline' holds a line break"),
+    ('"Eve\nBcc: someone@example.com",eve@example.com',
+     "people.csv:2:1: the name 'Eve\\nBcc: someone@example.com' holds a line break"),
+    ('Ann,"ann@example.com\nBcc: x@example.com"',
+     "people.csv:2:5: the email 'ann@example.com\\nBcc: x@example.com' holds a line break"),
+    ("Ann\x85Lee,ann@example.com", "people.csv:2:1: the name 'Ann\\x85Lee' holds a line break"),
+    ("Ann\u2028Lee,ann@example.com", "people.csv:2:1: the name 'Ann\\u2028Lee' holds a line break"),
+    ('"Ann\tLee",ann@example.com', "people.csv:2:1: the name 'Ann\\tLee' holds a tab"),
+    ("Ann\x07Lee,ann@example.com",
+     "people.csv:2:1: the name 'Ann\\x07Lee' holds a control character (U+0007)"),
+    ("Ann,ann\x00x@example.com",
+     "people.csv:2:5: the email 'ann\\x00x@example.com' holds a control character (U+0000)"),
+])
+def test_a_line_break_or_control_character_is_one_located_error(tmp_path: Path, rows: str,
+                                                                 expected: str) -> None:
+    recipients, problems = read(tmp_path, HEADER + rows + "\nZoe,zoe@example.com\n")
+    assert problems == [expected + CONTROL_HINT]
+    assert names(recipients) == ["Zoe"]
+
+
+FORMULA_HINT = ("\n    hint: culturebook writes it with a leading ' in its CSV files (recipients.csv), "
+                "so that a spreadsheet shows it as text; start it otherwise if it is not meant that way")
+
+
+def test_a_cell_a_spreadsheet_would_take_for_a_formula_is_a_warning_at_it(tmp_path: Path) -> None:
+    data = HEADER + ('"=HYPERLINK(""http://example.com"")",a@example.com\n'
+                     "+1+1,b@example.com\n"
+                     "-2+3,c@example.com\n"
+                     "@SUM(1+1),d@example.com\n"
+                     "Ed,=1+1@example.com\n"
+                     "Flo,flo@example.com\n")
+    recipients, problems = read(tmp_path, data)
+    assert names(recipients) == ['=HYPERLINK("http://example.com")', "+1+1", "-2+3", "@SUM(1+1)",
+                                 "Ed", "Flo"]
+    message = "a spreadsheet would take it for a formula"
+    assert problems == [
+        f"people.csv:2:1: warning: the name '=HYPERLINK(\"http://example.com\")' starts with '=': "
+        f"{message}" + FORMULA_HINT,
+        f"people.csv:3:1: warning: the name '+1+1' starts with '+': {message}" + FORMULA_HINT,
+        f"people.csv:4:1: warning: the name '-2+3' starts with '-': {message}" + FORMULA_HINT,
+        f"people.csv:5:1: warning: the name '@SUM(1+1)' starts with '@': {message}" + FORMULA_HINT,
+        f"people.csv:6:4: warning: the email '=1+1@example.com' starts with '=': {message}"
+        + FORMULA_HINT,
+    ]
+
+
+def test_the_csv_the_tool_writes_reads_back_cell_for_cell(tmp_path: Path) -> None:
+    rows = [["recipient", "email"], ["Fay\nNewline", "fay@example.com"], ['Lee, Ann "Annie"', "a\rb"],
+            ["=1+1", "+1"], ["-2+3", "@SUM(1+1)"], ["\tTab", "\rReturn"], ["'Quoted", "plain"]]
+    path = tmp_path / "out.csv"
+    path.write_text(csv_text(rows), encoding="utf-8", newline="")
+    with open(path, encoding="utf-8", newline="") as table:
+        back = list(csv.reader(table))
+    assert back == [["recipient", "email"], ["Fay\nNewline", "fay@example.com"],
+                    ['Lee, Ann "Annie"', "a\rb"], ["'=1+1", "'+1"], ["'-2+3", "'@SUM(1+1)"],
+                    ["'\tTab", "'\rReturn"], ["'Quoted", "plain"]]
+    assert [[from_csv_cell(cell) for cell in row] for row in back] == rows
 
 
 # --- columns that are not used ------------------------------------------------------------------

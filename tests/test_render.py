@@ -394,3 +394,41 @@ def test_han_in_an_english_statement_is_marked_zh_hans(english_only):
         reader = read_pdf(english_only / "build" / "en" / pdf)
         assert ("坦诚相待", "zh-Hans") in read_structure(reader).languages, pdf
         assert "坦诚相待" in all_text(reader)
+
+
+def test_an_image_weasyprint_fails_on_is_reported_at_its_reference(tmp_path):
+    """What WeasyPrint only logs about an image (a failure the checks did not foresee) is put at
+    the line that refers to it, with the checks' reason where they find one: it was the
+    template's path alone, and for an SVG an empty reason."""
+    from culturebook.build import check_project
+    from culturebook.render import Renderer
+    from projectkit import make_project, where
+
+    root = make_project(tmp_path / "project", "minimal")
+    (root / "content" / "mark.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><rect width="9"/></svg>')
+    en = root / "content" / "en.yaml"
+    last = "Everything else follows from that."
+    text = en.read_text(encoding="utf-8").replace(last, f"{last}\n\n      ![Our mark](mark.svg)")
+    en.write_text(text, encoding="utf-8")
+    checked = check_project(root)
+    edition = checked.content.editions[0]
+    renderer = Renderer(root, checked.brand, tmp_path / "cache")
+    svg = (root / "content" / "mark.svg").resolve().as_uri()
+    problem = renderer.logged_problem(f"Failed to render SVG image {svg}", edition, "booklet.html")
+    assert problem.format(root).splitlines() == [
+        f"content/en.yaml:{where(text, '![Our mark]')}: image 'mark.svg' cannot be drawn: WeasyPrint "
+        "failed to render this SVG", "    hint: export the image again, or leave it out"]
+
+    # A theme's image, named where the template names it; the file broken after the checks ran.
+    template = root / "layouts" / "default" / "booklet.html"
+    html = template.read_text(encoding="utf-8").replace(
+        "<body>\n", '<body>\n<img src="logo.svg" alt="Example Co">\n', 1)
+    template.write_text(html, encoding="utf-8")
+    logo = root / "layouts" / "default" / "logo.svg"
+    logo.write_text('<svg xmlns="http://www.w3.org/2000/svg"><rect></svg>')
+    problem = renderer.logged_problem(f"Failed to load image at '{logo.resolve().as_uri()}': ",
+                                      edition, "booklet.html")
+    assert problem.format(root).splitlines()[0] == (
+        f"layouts/default/booklet.html:{where(html, 'logo.svg')}: image 'logo.svg' is not "
+        "well-formed SVG: mismatched tag: line 1, column 48")

@@ -19,8 +19,8 @@ from pypdf import PdfReader
 
 from culturebook.accessibility import read_structure
 from culturebook.mail import Delivery, Retry, Server, send_all
-from projectkit import PROJECTS, run_cli
-from smtpkit import PASSWORD, USER, free_port, wait_for
+from projectkit import PROJECTS, assert_refused, run_cli
+from smtpkit import PASSWORD, USER, free_port, line_faults
 from smtpkit import Server as SMTPServer
 
 # aiosmtpd warns (rightly) when it takes a login without TLS; the test server is on 127.0.0.1.
@@ -229,55 +229,174 @@ def test_a_connection_dropped_mid_batch_is_retried_and_nobody_gets_two(project, 
             f"{server.port} dropped") in result.stderr
 
 
+@pytest.mark.interruption
 def test_a_run_killed_mid_batch_and_run_again_gives_everyone_one_copy(project, tmp_path):
     people = tmp_path / "many.csv"
     rows = [f"Person {i},person{i}@example.com,en" for i in range(6)]
     people.write_text("name,email,language\n" + "\n".join(rows) + "\n", encoding="utf-8")
     with SMTPServer() as server:
+        server.mailbox.hold_mail_on = {3}  # killed as the third message begins: two are sent
         env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
-        # 60 a minute: a second between messages, time enough to kill it between the second and third.
         run = subprocess.Popen([sys.executable, "-m", "culturebook", "share", "--send", "--recipients",
                                 str(people), "--host", "127.0.0.1", "--port", str(server.port),
-                                "--security", "none", "--rate", "60"], cwd=project, env=env,
+                                "--security", "none"], cwd=project, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for(lambda: len(log_lines(project)) >= 2 or run.poll() is not None)
+            assert server.mailbox.held.wait(timeout=300)
         finally:
             run.send_signal(signal.SIGKILL)
             run.wait()
+        server.mailbox.release.set()
         assert run.returncode == -signal.SIGKILL
-        first = server.mailbox.count()
-        assert 2 <= first < 6
+        assert server.mailbox.count() == 2 and len(log_lines(project)) == 2
         again = send(project, server.port, people=people)
         assert again.returncode == 0, again.stderr
         got = sorted(rcpts[0] for rcpts, _ in server.mailbox.accepted)
     assert got == sorted(f"person{i}@example.com" for i in range(6))
-    assert f"{first} already sent" in again.stdout.splitlines()[-1]
+    assert "2 already sent" in again.stdout.splitlines()[-1]
 
 
+@pytest.mark.interruption
 def test_ctrl_c_mid_batch_says_how_far_it_got(project, tmp_path):
     people = tmp_path / "many.csv"
     rows = [f"Person {i},person{i}@example.com,en" for i in range(4)]
     people.write_text("name,email,language\n" + "\n".join(rows) + "\n", encoding="utf-8")
     with SMTPServer() as server:
+        server.mailbox.hold_mail_on = {2}  # Ctrl-C as the second message begins
         env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
         # A test run in a background job starts with SIGINT ignored: let the sender hear it.
         run = subprocess.Popen([sys.executable, "-m", "culturebook", "share", "--send", "--recipients",
                                 str(people), "--host", "127.0.0.1", "--port", str(server.port),
-                                "--security", "none", "--rate", "30"], cwd=project, env=env,
+                                "--security", "none"], cwd=project, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         try:
-            wait_for(lambda: len(log_lines(project)) >= 1 or run.poll() is not None)
+            assert server.mailbox.held.wait(timeout=300)
         finally:
             run.send_signal(signal.SIGINT)
+            server.mailbox.release.set()  # the message on its way is finished, then the run stops
             _, stderr = run.communicate(timeout=60)
         sent = server.mailbox.count()
     assert run.returncode == 130, stderr
     assert "Traceback" not in stderr
-    assert stderr.splitlines()[-1] == (f"interrupted: {sent} of 4 messages sent so far "
+    assert sent == 2
+    assert stderr.splitlines()[-1] == (f"interrupted: 2 of 4 messages sent so far "
                                        f"(build/{LOG}); run the same command again to send the rest")
-    assert len(log_lines(project)) == sent
+    assert len(log_lines(project)) == 2
+
+
+def six_people(tmp_path: Path) -> Path:
+    people = tmp_path / "six.csv"
+    rows = [f"Person {i},person{i}@example.com,en" for i in range(6)]
+    people.write_text("name,email,language\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return people
+
+
+def start_sending(root: Path, port: int, people: Path) -> subprocess.Popen:
+    """`culturebook share --send` started as a user starts it, so that Ctrl-C (SIGINT) reaches it."""
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
+    # A test run in a background job starts with SIGINT ignored: let the sender hear it.
+    return subprocess.Popen([sys.executable, "-m", "culturebook", "share", "--send", "--recipients",
+                             str(people), "--host", "127.0.0.1", "--port", str(port),
+                             "--security", "none"], cwd=root, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def line_starting(stream, start: str) -> str:
+    """The first line read from `stream` that starts with `start`; "" if the stream ends first."""
+    for line in iter(stream.readline, ""):
+        if line.startswith(start):
+            return line.rstrip("\n")
+    return ""
+
+
+def recipients_of(box) -> list[str]:
+    return [rcpts[0] for rcpts, _ in box.accepted]
+
+
+EVERYONE = [f"person{i}@example.com" for i in range(6)]
+FINISHING = ("stopping once the server has answered for person1@example.com (en, message 1/1); "
+             "Ctrl-C again stops at once")
+
+
+@pytest.mark.interruption
+def test_ctrl_c_while_the_server_answers_lets_that_message_finish_and_nobody_gets_two(project,
+                                                                                      tmp_path):
+    people = six_people(tmp_path)
+    with SMTPServer() as server:
+        box = server.mailbox
+        box.hold_on = {2}  # the second message is received; its reply waits for the test
+        with start_sending(project, server.port, people) as run:
+            try:
+                assert box.held.wait(timeout=300)
+                run.send_signal(signal.SIGINT)
+                notice = line_starting(run.stderr, "stopping once")
+                box.release.set()
+                stderr = run.stderr.read()
+                run.wait(timeout=120)
+            finally:
+                box.release.set()
+                if run.poll() is None:
+                    run.kill()
+        assert notice == FINISHING
+        assert run.returncode == 130, stderr
+        assert "Traceback" not in stderr
+        assert stderr.splitlines()[-1] == (f"interrupted: 2 of 6 messages sent so far (build/{LOG}); "
+                                           "run the same command again to send the rest")
+        assert recipients_of(box) == EVERYONE[:2]
+        assert [(e["to"], "in_doubt" in e) for e in log_lines(project)] == [
+            (EVERYONE[0], False), (EVERYONE[1], False)]
+        again = send(project, server.port, people=people)
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.splitlines()[-1] == f"sent 4 messages, 2 already sent, 0 failed (build/{LOG})"
+        assert recipients_of(box) == EVERYONE  # the second message once, not again
+
+
+@pytest.mark.interruption
+def test_a_second_ctrl_c_stops_at_once_and_the_message_is_in_doubt_until_resent(project, tmp_path):
+    people = six_people(tmp_path)
+    with SMTPServer() as server:
+        box = server.mailbox
+        box.hold_on = {2}
+        with start_sending(project, server.port, people) as run:
+            try:
+                assert box.held.wait(timeout=300)
+                run.send_signal(signal.SIGINT)
+                notice = line_starting(run.stderr, "stopping once")
+                run.send_signal(signal.SIGINT)  # the server still holds its reply
+                stderr = run.stderr.read()
+                run.wait(timeout=120)
+            finally:
+                box.release.set()
+                if run.poll() is None:
+                    run.kill()
+        assert notice == FINISHING
+        assert run.returncode == 130, stderr
+        assert "Traceback" not in stderr
+        assert stderr.splitlines()[-1] == (f"interrupted: 1 of 6 messages sent so far, 1 in doubt "
+                                           f"(build/{LOG}); run the same command again to send the "
+                                           "rest")
+        assert [(e["to"], e.get("in_doubt", False)) for e in log_lines(project)] == [
+            (EVERYONE[0], False), (EVERYONE[1], True)]
+        # The server did get it: a run that sent it again would give person1 a second copy.
+        again = send(project, server.port, people=people)
+        assert again.returncode == 1
+        assert recipients_of(box) == EVERYONE
+        doubt = [line for line in again.stderr.splitlines() if "in doubt" in line]
+        assert doubt == [
+            "person1@example.com (en, message 1/1): not sent: in doubt, a run stopped while the "
+            "server was answering may have sent it; --resend-in-doubt sends it",
+            f"sent 4 messages, 1 already sent, 0 failed, 1 in doubt (build/{LOG})"]
+        listed = run_cli("share", "--recipients", str(people), cwd=project)
+        assert listed.stdout.splitlines()[-1] == ("dry run: 0 messages to send, 5 already sent, "
+                                                  "1 in doubt; add --send to send them")
+        resent = send(project, server.port, "--resend-in-doubt", people=people)
+        assert resent.returncode == 0, resent.stderr
+        assert resent.stdout.splitlines()[-1] == f"sent 1 message, 5 already sent, 0 failed (build/{LOG})"
+        assert recipients_of(box) == [*EVERYONE, EVERYONE[1]]
+        assert send(project, server.port, people=people).stdout.splitlines()[-1] == \
+            f"sent 0 messages, 6 already sent, 0 failed (build/{LOG})"
 
 
 def test_send_needs_someone_to_send_to(project):
@@ -314,6 +433,51 @@ def test_a_row_without_an_address_is_one_line_at_its_place_and_the_others_are_se
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if not line.startswith("preparing ")]
     assert lines[0] == f"{people}:3:1: No Mail has no email address: nobody to send to"
+
+
+def test_a_name_with_a_line_break_is_one_line_at_its_row_and_nobody_gets_a_header_from_it(
+        project, tmp_path):
+    people = tmp_path / "people.csv"
+    people.write_text('name,email,language\nAna Silva,ana@example.com,en\n'
+                      '"Eve\nBcc: someone@example.com",eve@example.com,en\n', encoding="utf-8")
+    with SMTPServer() as server:
+        result = send(project, server.port, people=people)
+        accepted = list(server.mailbox.accepted)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("preparing ")]
+    assert lines[:2] == [
+        f"{people}:3:1: the name 'Eve\\nBcc: someone@example.com' holds a line break",
+        "    hint: a name or address goes into mail headers, file names and CSV files: keep it on "
+        "one line, without control characters"]
+    assert [rcpts for rcpts, _ in accepted] == [["ana@example.com"]]
+    assert b"someone@example.com" not in accepted[0][1]
+
+
+def test_every_line_of_every_message_sent_is_within_what_strict_servers_accept(project, tmp_path):
+    with SMTPServer() as server:
+        result = send(project, server.port, people=tmp_path / "people.csv")
+        accepted = list(server.mailbox.accepted)
+    assert result.returncode == 0, result.stderr
+    assert len(accepted) == 3
+    for rcpts, data in accepted:
+        assert line_faults(data) == [], rcpts
+
+
+def test_a_built_pdf_changed_since_the_build_is_never_attached(project, tmp_path):
+    booklet = project / "build" / "en" / "personalised" / "ana-silva.pdf"
+    built = booklet.read_bytes()
+    booklet.write_bytes(built + b"% changed after the build\n")  # still a PDF a reader opens
+    try:
+        with SMTPServer() as server:
+            result = send(project, server.port, people=tmp_path / "people.csv")
+            assert server.mailbox.count() == 0
+    finally:
+        booklet.write_bytes(built)
+    assert_refused(result, "build/en/personalised/ana-silva.pdf: has changed since it was built (its "
+                   "sha256 is not the one in build/manifest.json); it is not sent",
+                   "build it again: culturebook build personalised --recipients with your CSV")
+    assert not (project / "build" / LOG).exists()
 
 
 # --- TLS -----------------------------------------------------------------------------------------

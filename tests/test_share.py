@@ -21,6 +21,8 @@ from culturebook.message import (
     Envelope,
     Letter,
     OverBudget,
+    UnsafeHeader,
+    compose,
     encoded_size,
     human_size,
     plan_messages,
@@ -29,6 +31,7 @@ from culturebook.message import (
 from culturebook.pdfscan import Document
 from culturebook.share import file_stem
 from projectkit import assert_refused, edit, run_cli, snapshot, where
+from smtpkit import line_faults
 
 EN_FILES = ["Example-Co-Culture-Booklet-2024-en.pdf",
             "Example-Co-Culture-Poster-Mission-Vision-2024-en.pdf",
@@ -188,6 +191,57 @@ def test_chinese_file_names_are_written_for_every_mail_client(shared):
     assert all(len(line) <= 78 for line in raw.splitlines())
 
 
+def test_every_line_of_every_draft_is_within_what_strict_servers_accept(shared):
+    drafts = sorted((shared / "build").glob("*/share/*.eml"))
+    assert len(drafts) == 2
+    for draft in drafts:
+        assert line_faults(draft.read_bytes()) == [], draft.name
+
+
+LONG_ZH = "示例公司文化：我们的使命、愿景与价值观，以及我们每天如何一起把小事做好" * 3
+LONG_NAME = "欧阳娜娜·阿卜杜拉·买买提·司马相如"
+
+
+def page(body_html, cover_cid, lang, files) -> str:
+    return f"<html><body>{body_html}<img src='cid:{cover_cid}'></body></html>"
+
+
+@pytest.mark.parametrize("to", ["", "nana@example.com"])  # a draft, and a message sent
+def test_long_chinese_subjects_names_and_file_names_stay_within_the_line_limits(to):
+    body = ("{name}，你好：\n\n" + "这是一段很长的文字，" * 40 + "\n\n"
+            + "A line of English that runs on well past the width of any mail client. " * 6)
+    letter = Letter(LONG_ZH + "：送给{name}", body, "zh-Hans")
+    files = [Attachment(LONG_ZH.replace("：", "-").replace("，", "-") + ".pdf", b"%PDF" * 3000),
+             Attachment("Example-Co-Culture-Poster-Mission-Vision-and-What-We-Do-Every-Day-2024-"
+                        "en.pdf", b"%PDF" * 10)]
+    envelope = Envelope(sender='"示例公司文化团队（人力资源部）" <culture@example.com>', to=to,
+                        name=LONG_NAME if to else "", message_id="<1.share@example.com>" if to else "",
+                        date="Sat, 05 Dec 2026 01:00:00 +0000" if to else "")
+    data = compose(letter, files, b"\x89PNG", page, envelope).as_bytes()
+    assert line_faults(data) == []
+    parsed = message_from_bytes(data, policy=default)
+    assert parsed["Subject"] == (f"{LONG_ZH}：送给{LONG_NAME}" if to else LONG_ZH)
+    assert [a.get_filename() for a in parsed.iter_attachments()
+            if a.get_content_type() == "application/pdf"] == [f.name for f in files]
+    plain = parsed.get_body(("plain",)).get_content().replace("\r\n", "\n")  # soft breaks gone
+    assert "这是一段很长的文字，" * 40 + "\n\nA line of English" in plain
+    assert plain.endswith("the width of any mail client.\n")
+
+
+@pytest.mark.parametrize("name, to, expected", [
+    ("Eve\nBcc: someone@example.com", "eve@example.com",
+     "the To header would hold a line break: 'Eve\\nBcc: someone@example.com'"),
+    ("Eve", "eve@example.com\r\nBcc: someone@example.com",
+     "the To header would hold a line break: 'eve@example.com\\r\\nBcc: someone@example....'"),
+])
+def test_a_header_value_with_a_line_break_is_refused_before_the_email_package_sees_it(name, to,
+                                                                                      expected):
+    letter = Letter("Our culture, for {name}", "Dear {name},", "en")
+    with pytest.raises(UnsafeHeader) as info:
+        compose(letter, [], b"\x89PNG", page, Envelope(sender="c@example.com", to=to, name=name))
+    assert str(info.value) == expected
+
+
 def test_the_draft_is_the_same_bytes_when_made_again(shared):
     before = snapshot(shared / "build")
     result = run_cli("share", cwd=shared)
@@ -321,6 +375,10 @@ def test_split_sends_the_files_over_numbered_messages_each_within_budget(budget_
     ('from: "Example Co Culture <culture@example.com>"', "from: culture at example", "culture at",
      "share.from: 'culture at example' is not an email address",
      'write it as name@example.com or "Name <name@example.com>"'),
+    ('from: "Example Co Culture <culture@example.com>"',
+     'from: "Example Co\\nBcc: all@example.com <culture@example.com>"', '"Example Co\\n',
+     "share.from: 'Example Co\\nBcc: all@example.com <culture@example.com>' is not an email address",
+     'write it as name@example.com or "Name <name@example.com>"'),
     ("  budget: 10 MB\n", "  budget: 10 MB\n  split: maybe\n", "maybe",
      "share.split must be true or false", None),
     ("  budget: 10 MB\n", "  budget: 10 MB\n  rate: -5\n", "-5",
@@ -345,6 +403,17 @@ def test_a_placeholder_share_cannot_fill_is_one_line_at_its_place(shared, tmp_pa
                    f"content/en.yaml:{where(text, '{organisation}-{documnet}', -1)}: email.file_name "
                    "names '{documnet}', which share does not fill in",
                    "email.file_name may use {organisation}, {document}, {year}, {lang}")
+
+
+def test_a_subject_with_a_line_break_is_one_line_at_its_place(shared, tmp_path):
+    root = _content_copy(shared, tmp_path)
+    text = edit(root / "content" / "en.yaml", '"Our culture, for {name}"',
+                '"Our culture, for {name}\\nBcc: someone@example.com"')
+    assert_refused(run_cli("share", cwd=root),
+                   f"content/en.yaml:{where(text, 'Our culture, for', -1)}: email.subject holds a "
+                   "line break: a subject is one line of a mail header",
+                   "write it on one line (in YAML, a | block keeps its line breaks and \\n in "
+                   "double quotes is one)")
 
 
 def test_content_without_an_email_text_is_one_line(shared, tmp_path):

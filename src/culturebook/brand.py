@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from .errors import Location, Problem, Problems, ProjectError, bad_file_name
 from .errors import shortened as _cut
 from .schema import LABEL_KEYS, LABELS, SLUG, Choice, Field, ListOf, MapOf, Number, Pattern, Struct, Text
-from .yamlsource import load_yaml
+from .yamlsource import Node, load_yaml
 
 if TYPE_CHECKING:
     from .content import Edition
@@ -373,6 +373,7 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
     """Read layouts/<theme>/theme.yaml (following `extends:`) and check its fonts exist."""
     layouts = project_root.resolve() / "layouts"
     chain: list[tuple[Path, dict]] = []
+    nodes: list[Node] = []  # each theme's manifest as written, for the places of its settings
     name = theme
     while name:
         theme_dir = layouts / name
@@ -380,8 +381,10 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
         if not manifest.is_file():
             hint = "themes: " + ", ".join(sorted(p.name for p in layouts.iterdir() if p.is_dir())) \
                 if layouts.is_dir() else "create layouts/<theme>/theme.yaml"
-            where = chain[-1][0] / "theme.yaml" if chain else project_root / "content/publication.yaml"
-            raise ProjectError([Problem(Location(where), f"theme '{name}' not found ({manifest})", hint)])
+            extends = _setting(nodes[-1:], "extends")
+            where = (extends.loc if extends is not None else Location(chain[-1][0] / "theme.yaml")) \
+                if chain else Location(project_root / "content/publication.yaml")
+            raise ProjectError([Problem(where, f"theme '{name}' not found ({manifest})", hint)])
         if any(d == theme_dir for d, _ in chain):
             raise ProjectError([Problem(Location(manifest), f"theme '{name}' extends itself")])
         node = load_yaml(manifest)
@@ -390,6 +393,7 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
             problems.error(Location(manifest, 1, 1), "theme manifest is empty")
             data = {}
         chain.append((theme_dir, data))
+        nodes.append(node)
         name = data.get("extends")
     problems.raise_if_errors()
 
@@ -399,28 +403,41 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
     fonts = merged.get("fonts", {})
     fonts_dir = project_root.resolve() / "fonts"
     manifest = chain[0][0] / "theme.yaml"
+    # Lists are replaced whole by an extending theme: the faces (and each stack) are those of
+    # the first theme in the chain that sets them, and are reported where it sets them.
+    face_nodes = _setting(nodes, "fonts", "faces") or []
     faces = []
-    for face in fonts.get("faces", []):
+    for n, face in enumerate(fonts.get("faces", [])):
+        where = _setting([face_nodes[n]], "file") if n < len(face_nodes) else None
+        loc = where.loc if where is not None else Location(manifest)
         why = bad_file_name(face["file"])
         if why:
-            problems.error(Location(manifest), f"font file '{_cut(face['file'])}' {why}",
+            problems.error(loc, f"font file '{_cut(face['file'])}' {why}",
                            "name a font file in the project's fonts/ folder")
             continue
         file = (fonts_dir / face["file"]).resolve()
         if not file.is_relative_to(fonts_dir):
-            problems.error(Location(manifest), f"font '{face['file']}' is outside fonts/")
+            problems.error(loc, f"font '{face['file']}' is outside fonts/")
         elif not file.is_file():
-            problems.error(Location(manifest), f"font file fonts/{face['file']} not found",
+            problems.error(loc, f"font file fonts/{face['file']} not found",
                            "fonts are vendored in the project's fonts/ folder")
+        elif (wrong := font_file_problem(file)) is not None:
+            problems.error(loc, f"font file fonts/{face['file']} {wrong}",
+                           "copy the font file again from where it came from")
         else:
             faces.append(FontFace(face["family"], file, int(face.get("weight", 400)),
                                   face.get("style", "normal")))
     families = {f.family for f in faces}
     for script, stack in fonts.get("stacks", {}).items():
-        for family in stack.get("text", []) + stack.get("heading", []):
-            if family not in families:
-                problems.error(Location(manifest), f"font stack '{script}' names '{family}', "
-                               "which no font face provides")
+        for role in ("text", "heading"):
+            written = _setting(nodes, "fonts", "stacks", script, role) or []
+            for n, family in enumerate(stack.get(role, [])):
+                if family not in families and family in {f["family"] for f in fonts.get("faces", [])}:
+                    continue  # its face is reported above
+                if family not in families:
+                    loc = written[n].loc if n < len(written) else Location(manifest)
+                    problems.error(loc, f"font stack '{script}' names '{family}', "
+                                   "which no font face provides")
     problems.raise_if_errors()
     brand = Brand(
         name=merged.get("name", theme),
@@ -441,6 +458,40 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
     _check_output_profile(brand, manifest, problems)
     problems.raise_if_errors()
     return brand
+
+
+def _setting(nodes: list[Node], *keys: str):
+    """The node of a setting (its list items, for a list) in the first manifest that sets it."""
+    for node in nodes:
+        for key in keys:
+            node = node.value.get(key) if node is not None and isinstance(node.value, dict) else None
+        if node is not None and node.value is not None:
+            return node.value if isinstance(node.value, list) else node
+    return None
+
+
+def font_file_problem(file: Path) -> str | None:
+    """What is wrong with a font file (after "font file fonts/<name> "), or None. The table
+    directory is read and held to the file's size, which finds a truncated copy without
+    decoding a 16 MB CJK font; a font's cmap is decoded (and cached) by the glyph check."""
+    from fontTools.ttLib import TTFont, TTLibError
+
+    try:
+        with TTFont(str(file), lazy=True) as font:
+            if font.reader.flavor is None:  # WOFF and WOFF2 hold their tables compressed
+                size = file.stat().st_size
+                for tag, entry in font.reader.tables.items():
+                    if entry.offset + entry.length > size:
+                        return (f"is truncated: its '{tag.strip()}' table runs past the end of "
+                                f"the file ({size} bytes)")
+            missing = [tag for tag in ("cmap", "head", "maxp") if tag not in font]
+            if missing:
+                return f"is not a usable font: it has no '{missing[0]}' table"
+    except TTLibError as exc:
+        return f"cannot be read as a font: {exc}"
+    except Exception as exc:  # noqa: BLE001 - whatever fontTools says, the file is unusable
+        return f"cannot be read as a font: {exc or type(exc).__name__}"
+    return None
 
 
 def _check_output_profile(brand: Brand, manifest: Path, problems: Problems) -> None:

@@ -22,7 +22,7 @@ from .errors import Location, Problem, Problems, ProjectError
 
 if TYPE_CHECKING:  # the build imports what it reads with only when it reads: see fingerprint.py
     from .brand import Brand
-    from .content import Content, Edition
+    from .content import Content, Edition, Image
 
 TARGETS = ("booklet", "posters", "bundle", "print", "archive", "all", "personalised")
 MANIFEST = "manifest.json"
@@ -89,6 +89,7 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     from .brand import check_labels, load_brand
     from .content import load_content
     from .glyphs import check_glyphs
+    from .imagefile import check_theme_images
     from .render import check_stylesheets  # imports WeasyPrint's CSS parser
 
     problems = Problems()
@@ -99,6 +100,7 @@ def check_project(root: Path, strict: bool = False) -> Checked:
         check_glyphs(edition, brand, problems, cache_dir() / "cmaps")
     check_templates(brand, problems)
     check_stylesheets(brand, problems, strict, cache_dir())
+    check_theme_images(brand.dirs, problems)
     check_print_settings(brand, content.editions[0].poster_size, problems)
     uses: list = []
     if not problems.errors:  # the layouts compile: fill them to see their headings and colours
@@ -698,9 +700,9 @@ def stamp(checked: Checked) -> str:
     files, the fonts and the content's images (by size and time), and the print settings."""
     from importlib.metadata import version
 
-    from . import __version__
+    from . import ENGINES, __version__
 
-    parts = [__version__] + [version(p) for p in ("weasyprint", "pydyf", "pypdf", "fonttools")]
+    parts = [__version__] + [version(p) for p in ENGINES]
     for directory in checked.brand.dirs:
         for path in sorted(p for p in directory.rglob("*") if p.is_file()):
             parts.append(f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()}")
@@ -765,10 +767,10 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earli
             findings[key] = preflight_pdf(data, expect)
         else:
             findings[key] = earlier[key]
-        images = {_pixel_size(i.file): i for i in checked.content.edition(lang).images}
+        images = checked.content.edition(lang).images
         for finding in findings[key]:
             report = problems.error if finding.error else problems.warn
-            source = images.get(finding.pixels) if finding.pixels else None
+            source = _source_image(finding, images) if finding.pixels else None
             if source is not None:  # name the content image, where the content refers to it
                 what = re.sub(r"image \S+( \(object \d+\))?", "the image", finding.message, count=1)
                 report(source.loc, f"image '{source.src}' in {key}: {what}",
@@ -790,6 +792,20 @@ PARTS = {
     "all": {"booklet", "posters", "bundle", "print", "archive"},
     "personalised": {"personalised", "personalised-print"},  # with --recipients; not in "all"
 }
+
+
+def _source_image(finding, images: tuple[Image, ...]) -> Image | None:
+    """The content image a preflight finding is about. WeasyPrint names an image in the PDF
+    i<MD5 of its URL><0|1>, so the name tells two images of one pixel size apart (three photos
+    from one camera); where a name is lost (a page imposed or tiled), the pixel size decides,
+    if only one image has it."""
+    named = re.search(r"\bimage i([0-9a-f]{32})[01]\b", finding.message)
+    if named:
+        for image in images:
+            if hashlib.md5(image.file.as_uri().encode(), usedforsecurity=False).hexdigest() == named[1]:
+                return image
+    sized = [i for i in images if _pixel_size(i.file) == finding.pixels]
+    return sized[0] if len(sized) == 1 else None
 
 
 def _pixel_size(file: Path) -> tuple[int, int] | None:
@@ -918,6 +934,7 @@ def render_personalised(renderer, edition: Edition, people: list, made: Outputs,
     fonts; a booklet is therefore made from its batch's rows, and made again (with its batch) when
     one of them or the shared booklet changed. The same CSV always gives the same bytes."""
     from .personalise import BATCH
+    from .recipients import csv_text
 
     lang = edition.lang
     mine = [p for p in people if p.language in ("", lang)]
@@ -958,14 +975,13 @@ def render_personalised(renderer, edition: Edition, people: list, made: Outputs,
         made.to_make += 1  # recipients.csv
         return
     made.stale += [p for p in folder.glob("*.pdf") if p.stem not in inputs]
-    table = ["recipient,email,file,pages,bytes,sha256"]
+    table = [["recipient", "email", "file", "pages", "bytes", "sha256"]]
     for person in mine:
         if person.slug in files:
             made_file = files[person.slug]
-            table.append(_csv_line([person.name, person.email, f"{person.slug}.pdf",
-                                    str(made_file.pages), str(len(made_file.data)),
-                                    hashlib.sha256(made_file.data).hexdigest()]))
-    text = "\n".join(table) + "\n"
+            table.append([person.name, person.email, f"{person.slug}.pdf", str(made_file.pages),
+                          str(len(made_file.data)), hashlib.sha256(made_file.data).hexdigest()])
+    text = csv_text(table)
     made.make("recipients", lang, folder / "recipients.csv", text,
               lambda: _rendered(text.encode(), 0), preflight=False)
 
@@ -1017,15 +1033,6 @@ def render_personalised_print(renderer, edition: Edition, batches: list[list], i
 def _row(person) -> tuple:
     """What a recipient's pages are made from."""
     return (person.name, person.email, person.slug, sorted(person.values.items(), key=str))
-
-
-def _csv_line(cells: list[str]) -> str:
-    import csv
-    import io
-
-    out = io.StringIO()
-    csv.writer(out, lineterminator="").writerow(cells)
-    return out.getvalue()
 
 
 def tile_plan(brand: Brand, poster_size: str):

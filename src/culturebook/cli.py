@@ -160,8 +160,26 @@ strict_option = click.option("--strict", is_flag=True,
 debug_option = click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
 
 
+def print_version(ctx: click.Context, _param, value: bool) -> None:
+    """culturebook's version, and those of the engines its PDFs' bytes depend on."""
+    if not value or ctx.resilient_parsing:
+        return
+    import platform
+    from importlib.metadata import version
+
+    from weasyprint.text.ffi import pango
+
+    from . import ENGINES
+
+    major, rest = divmod(pango.pango_version(), 10000)
+    engines = [f"{name} {version(name)}" for name in ENGINES] + [f"Pango {major}.{rest // 100}.{rest % 100}"]
+    click.echo(f"culturebook {__version__} ({', '.join(engines)}; Python {platform.python_version()})")
+    ctx.exit()
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="culturebook")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=print_version,
+              help="Show the version of culturebook and of its engines, and exit.")
 def main() -> None:
     """Build a company's culture publication: an A5 booklet, posters and a bundle, in every
     language of the content, as PDFs under build/."""
@@ -435,13 +453,15 @@ def reference_command(output: Path | None) -> None:
               help="Tries after the first for a transient failure (4xx, dropped connection).")
 @click.option("--retry-wait", type=click.FloatRange(min=0), default=2.0, show_default=True,
               metavar="SECONDS", help="Wait before the first retry; doubled for each next one.")
+@click.option("--resend-in-doubt", is_flag=True, help="Send again the messages the send log has "
+              "in doubt (a run stopped at once while the server was answering: it may have them).")
 @project_option
 @click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
 @debug_option
 def share_command(editions: tuple[str, ...], to: tuple[str, ...], recipients: Path | None,
                   send: bool, host: str | None, port: int | None, security: str | None,
-                  rate: float | None, retries: int, retry_wait: float, project: Path | None,
-                  quiet: bool, debug: bool) -> None:
+                  rate: float | None, retries: int, retry_wait: float, resend_in_doubt: bool,
+                  project: Path | None, quiet: bool, debug: bool) -> None:
     """Prepare the screen editions for email and, with --send, send them.
 
     Builds what is out of date (as build bundle does), then writes build/<lang>/share/: the PDFs
@@ -454,7 +474,9 @@ def share_command(editions: tuple[str, ...], to: tuple[str, ...], recipients: Pa
     only from the environment variables CULTUREBOOK_SMTP_USER and CULTUREBOOK_SMTP_PASSWORD,
     never from options or files. build/share-sent.jsonl records each message as the server
     accepts it, so a run that was interrupted sends nobody a second copy when run again.
-    Exit status 1 when any message failed.
+    Ctrl-C lets the message on its way finish; a second Ctrl-C stops at once, and that message
+    is "in doubt": later runs leave it out until --resend-in-doubt. Exit status 1 when any
+    message failed or was left out in doubt; 130 when Ctrl-C stopped the run.
     """
     from .build import build, check_project
     from .share import write_share
@@ -481,7 +503,7 @@ def share_command(editions: tuple[str, ...], to: tuple[str, ...], recipients: Pa
     if not to and recipients is None:
         return
     _share_send(root, checked, shares, chosen or languages, to, recipients, send, host, port,
-                security, rate, retries, retry_wait, quiet, debug)
+                security, rate, retries, retry_wait, resend_in_doubt, quiet, debug)
 
 
 def _print_shared(shares) -> None:
@@ -500,8 +522,9 @@ def _print_shared(shares) -> None:
 
 
 def _share_send(root, checked, shares, editions, to, recipients, send, host, port, security,
-                rate, retries, retry_wait, quiet, debug) -> None:
-    """Who gets what; with `send`, send it. Exit 1 when anyone's message failed."""
+                rate, retries, retry_wait, resend_in_doubt, quiet, debug) -> None:
+    """Who gets what; with `send`, send it. Exit 1 when anyone's message failed or was left out
+    in doubt."""
     from .errors import Problems
     from .mail import (
         LOG,
@@ -532,17 +555,22 @@ def _share_send(root, checked, shares, editions, to, recipients, send, host, por
         click.echo(line, err=True)
     log = root / "build" / LOG
     if not send:
-        from .mail import load_log
+        from .mail import read_log
 
-        done = load_log(log)
+        done, doubtful = read_log(log)
+        if resend_in_doubt:
+            doubtful = set()
         for d in deliveries:
-            state = "already sent" if d.message_id in done else "would send"
+            state = ("already sent" if d.message_id in done else
+                     "in doubt, not sent" if d.message_id in doubtful else "would send")
             out.print(f"{state}: {d.to} ({d.lang}, message {d.part}/{d.parts}, "
                       f"{human_size(len(d.data))}): {', '.join(d.files)}", crop=False, markup=False)
-        pending = [d for d in deliveries if d.message_id not in done]
+        pending = [d for d in deliveries if d.message_id not in done | doubtful]
+        held = len([d for d in deliveries if d.message_id in doubtful])
         out.print(f"dry run: {_count(len(pending), 'message')} to send, "
-                  f"{len(deliveries) - len(pending)} already sent; add --send to send them")
-        sys.exit(1 if failed or rows.errors else 0)
+                  f"{len([d for d in deliveries if d.message_id in done])} already sent"
+                  f"{f', {held} in doubt' if held else ''}; add --send to send them")
+        sys.exit(1 if failed or rows.errors or held else 0)
     host = host or settings.host
     if not host:
         raise click.UsageError("no SMTP server: set share: smtp: host: in "
@@ -557,13 +585,22 @@ def _share_send(root, checked, shares, editions, to, recipients, send, host, por
             click.echo(f"{delivery.to}: not sent: {detail}", err=True)
         elif event == "retry" and not quiet:
             click.echo(f"{where}: {detail}", err=True)
+        elif event == "in doubt":
+            click.echo(f"{where}: not sent: in doubt, a run stopped while the server was "
+                       "answering may have sent it; --resend-in-doubt sends it", err=True)
+        elif event == "finishing":
+            click.echo(f"stopping once the server has answered for {where}; Ctrl-C again stops "
+                       "at once", err=True)
 
     def stopped(why: str, status: int) -> None:
-        from .mail import load_log
+        from .mail import read_log
 
-        sent = len([d for d in deliveries if d.message_id in load_log(log)])
-        click.echo(f"{why}: {sent} of {_count(len(deliveries), 'message')} sent so far "
-                   f"(build/{LOG}); run the same command again to send the rest", err=True)
+        done, doubtful = read_log(log)
+        sent = len([d for d in deliveries if d.message_id in done])
+        held = len([d for d in deliveries if d.message_id in doubtful])
+        click.echo(f"{why}: {sent} of {_count(len(deliveries), 'message')} sent so far"
+                   f"{f', {held} in doubt' if held else ''} (build/{LOG}); run the same command "
+                   "again to send the rest", err=True)
         sys.exit(status)
 
     with _reporting(root, debug):  # anything unforeseen: one line, the traceback saved
@@ -571,7 +608,8 @@ def _share_send(root, checked, shares, editions, to, recipients, send, host, por
             with _send_lock(root / "build"):
                 outcome = send_all(deliveries, settings.sender, server, log, report,
                                    Retry(retries, retry_wait),
-                                   settings.rate if rate is None else rate)
+                                   settings.rate if rate is None else rate,
+                                   resend_in_doubt=resend_in_doubt)
         except SendError as exc:
             click.echo(exc.message, err=True)
             if exc.hint:
@@ -580,8 +618,10 @@ def _share_send(root, checked, shares, editions, to, recipients, send, host, por
         except KeyboardInterrupt:
             stopped("interrupted", 130)
     problems = len(outcome.failed) + len(failed) + len(rows.errors)
+    doubt = f", {len(outcome.in_doubt)} in doubt" if outcome.in_doubt else ""
     summary = (f"sent {_count(len(outcome.sent), 'message')}, {len(outcome.skipped)} already sent, "
-               f"{problems} failed (build/{LOG})")
+               f"{problems} failed{doubt} (build/{LOG})")
+    problems += len(outcome.in_doubt)
     click.echo(summary, err=bool(problems))
     sys.exit(1 if problems else 0)
 

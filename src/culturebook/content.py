@@ -6,12 +6,12 @@ import datetime as dt
 import difflib
 import os
 import re
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import Location, Problems, ProjectError, bad_file_name
 from .errors import shortened as _cut
+from .imagefile import MAX_IMAGE_PIXELS, check_image_file  # noqa: F401 - the limit is part of this API
 from .markup import DECORATIVE_ALT, ImageRef, parse_images
 from .schema import BUILTIN_COLUMNS, SETTINGS, TEXTS, Field, ListOf, MapOf, Markdown, Struct
 from .scripts import is_right_to_left
@@ -19,7 +19,6 @@ from .yamlsource import Node, load_yaml
 
 SETTINGS_FILE = "publication.yaml"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg"}
-MAX_IMAGE_PIXELS = 50_000_000  # 50 MP: an A2 poster at 300 ppi is 35 MP
 
 
 @dataclass(frozen=True)
@@ -232,7 +231,15 @@ EMAIL_PLACEHOLDERS = {"email.subject": ("name", "email"), "email.body": ("name",
 
 
 def _check_email_placeholders(run: TextRun, problems: Problems) -> None:
-    """A {word} in the email texts that share cannot fill is an error at its place."""
+    """A {word} in the email texts that share cannot fill is an error at its place; so is a line
+    break in the subject, which would end the Subject header and start another."""
+    from .recipients import control_in
+
+    what = control_in(run.text.strip()) if run.path == "email.subject" else ""
+    message = f"email.subject holds {what}: a subject is one line of a mail header"
+    if what and not any(p.location == run.loc and p.message == message for p in problems.items):
+        problems.error(run.loc, message, "write it on one line (in YAML, a | block keeps its line "
+                       "breaks and \\n in double quotes is one)")
     known = EMAIL_PLACEHOLDERS.get(run.path, ())
     for name in PLACEHOLDER.findall(run.text):
         if name not in known:
@@ -431,7 +438,8 @@ def _child(node: Node | None, key: str) -> Node | None:
 
 
 def resolve_image(src: str, root: Path, loc: Location, problems: Problems) -> Image | None:
-    """Check an image reference: a file inside the project's content/, of a sane pixel size."""
+    """Check an image reference: a file inside the project's content/ that decodes in full, of a
+    sane pixel size (imagefile.check_image_file)."""
     if "://" in src or src.startswith(("/", "\\")) or ":" in src.split("/")[0]:
         problems.error(loc, f"image '{src}' is not a file in the project; nothing is fetched",
                        "put the image in content/ and refer to it by a relative path")
@@ -453,25 +461,6 @@ def resolve_image(src: str, root: Path, loc: Location, problems: Problems) -> Im
     if file.suffix.lower() not in IMAGE_SUFFIXES:
         problems.error(loc, f"image '{src}' is not a PNG, JPEG, GIF, WebP or SVG file")
         return None
-    if file.suffix.lower() != ".svg":
-        from PIL import Image as PILImage
-
-        limit = MAX_IMAGE_PIXELS // 1_000_000
-        scale_down = "scale it down; 300 ppi at the printed size is enough"
-        try:
-            # Pillow warns about (and past twice its own limit refuses) huge images; ours is lower.
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
-                with PILImage.open(file) as im:
-                    w, h = im.size
-        except PILImage.DecompressionBombError:
-            problems.error(loc, f"image '{src}' is over the {limit} MP limit", scale_down)
-            return None
-        except Exception:  # noqa: BLE001 - any decoding failure means the file is unusable
-            problems.error(loc, f"image '{src}' cannot be read as an image")
-            return None
-        if w * h > MAX_IMAGE_PIXELS:
-            problems.error(loc, f"image '{src}' is {w}×{h} px ({w * h / 1e6:.0f} MP), over the "
-                           f"{limit} MP limit", scale_down)
-            return None
+    if not check_image_file(file, src, loc, problems):
+        return None
     return Image(src, file, loc)

@@ -11,6 +11,11 @@ connection halfway. So:
   connection; a permanent one (5xx) fails that recipient's message and the run goes on;
 - a failed login, or a server that cannot be reached at all, stops the run (SendError).
 
+- Ctrl-C while a message is on its way lets it finish: the server's reply is awaited and logged,
+  then the run stops. A second Ctrl-C stops at once; if the message's DATA had begun, the server
+  may have it, so the log marks it "in doubt" and later runs leave it out (and say so) unless
+  asked to send it again (`resend_in_doubt`).
+
 The one gap left is the moment between the server accepting a message and the log line reaching
 the disk: a run killed exactly then sends that message again when resumed (with the same
 Message-ID, which many mail systems use to drop the duplicate).
@@ -20,9 +25,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import smtplib
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -80,11 +87,13 @@ class Delivery:
 
 @dataclass
 class Outcome:
-    """What a run did: messages sent, skipped (already in the log) and failed (with why)."""
+    """What a run did: messages sent, skipped (already in the log), failed (with why), and left
+    out because an interrupted run may have sent them (in doubt)."""
 
     sent: list[Delivery] = field(default_factory=list)
     skipped: list[Delivery] = field(default_factory=list)
     failed: list[tuple[Delivery, str]] = field(default_factory=list)
+    in_doubt: list[Delivery] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -103,17 +112,24 @@ class Retry:
 def load_log(path: Path) -> set[str]:
     """The Message-IDs the log records as accepted. A line cut short by a killed run is ignored:
     its message was accepted but is sent again (the gap the module docstring describes)."""
-    ids = set()
+    return read_log(path)[0]
+
+
+def read_log(path: Path) -> tuple[set[str], set[str]]:
+    """The Message-IDs the log records as accepted, and those it records as in doubt (a run was
+    stopped while the server was answering) and not accepted since."""
+    accepted, doubtful = set(), set()
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        return ids
+        return accepted, doubtful
     for line in lines:
         try:
-            ids.add(json.loads(line)["message_id"])
-        except (ValueError, KeyError, TypeError):
+            entry = json.loads(line)
+            (doubtful if entry.get("in_doubt") else accepted).add(entry["message_id"])
+        except (ValueError, KeyError, TypeError, AttributeError):
             continue
-    return ids
+    return accepted, doubtful - accepted
 
 
 class _Log:
@@ -124,15 +140,89 @@ class _Log:
         self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
 
     def accepted(self, delivery: Delivery, reply: str) -> None:
+        self._write(delivery, accepted=_stamp(), reply=reply)
+
+    def in_doubt(self, delivery: Delivery) -> None:
+        self._write(delivery, in_doubt=True, stopped=_stamp(),
+                    why="the run was stopped while the server was answering: it may have it")
+
+    def _write(self, delivery: Delivery, **more) -> None:
         entry = {"to": delivery.to, "message_id": delivery.message_id, "lang": delivery.lang,
-                 "part": f"{delivery.part}/{delivery.parts}", "files": list(delivery.files),
-                 "accepted": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "reply": reply}
+                 "part": f"{delivery.part}/{delivery.parts}", "files": list(delivery.files), **more}
         self.file.write(json.dumps(entry, ensure_ascii=False) + "\n")
         self.file.flush()
         os.fsync(self.file.fileno())
 
     def close(self) -> None:
         self.file.close()
+
+
+def _stamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class _Interrupts:
+    """Ctrl-C while sending. Between messages it stops the run at once (KeyboardInterrupt). While
+    a message is on its way (`sending`), the first only asks the run to stop after it: the
+    server's reply is awaited and logged; a second stops at once. While the log is written, it
+    is only counted. Installed only in the main thread, and not where SIGINT is ignored."""
+
+    def __init__(self, notice: Callable[[], None]):
+        self.count = 0
+        self.sending = False
+        self.logging = False
+        self.notice = notice  # told when a Ctrl-C lets the message on its way finish
+        self.old = None
+
+    def __enter__(self) -> _Interrupts:
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN):
+            self.old = signal.signal(signal.SIGINT, self._heard)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+
+    def _heard(self, signum, frame) -> None:
+        self.count += 1
+        if self.logging:
+            return
+        if self.sending and self.count == 1:
+            self.notice()
+            return
+        self.logging = True  # what the run does as it stops (a line in the log) is not cut short
+        raise KeyboardInterrupt
+
+    def stop_if_asked(self) -> None:
+        """The outcome of the message that was on its way is known (and logged): raise
+        KeyboardInterrupt if Ctrl-C was pressed meanwhile, else listen again."""
+        self.logging = False
+        if self.count:
+            raise KeyboardInterrupt
+
+
+class _InDoubt(KeyboardInterrupt):
+    """Stopped at once while the server was answering a message's DATA: it may have it."""
+
+
+class _Tracked:
+    """An SMTP session that notes when a message's DATA has begun: from then until the server's
+    reply, the server may have the message even though the run never hears that it does."""
+
+    data_begun = False
+
+    def data(self, msg):
+        self.data_begun = True
+        return super().data(msg)
+
+
+class _SMTP(_Tracked, smtplib.SMTP):
+    pass
+
+
+class _SMTPOverTLS(_Tracked, smtplib.SMTP_SSL):
+    pass
 
 
 class _Connection:
@@ -156,9 +246,9 @@ class _Connection:
         s = self.server
         context = ssl.create_default_context()
         if s.security == "tls":
-            smtp = smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=context)
+            smtp = _SMTPOverTLS(s.host, s.port, timeout=s.timeout, context=context)
         else:
-            smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            smtp = _SMTP(s.host, s.port, timeout=s.timeout)
         try:
             smtp.ehlo()
             if s.security == "starttls":
@@ -227,51 +317,77 @@ class _Permanent(Exception):
 def send_all(deliveries: list[Delivery], sender: str, server: Server, log_path: Path,
              report: Callable[[str, Delivery, str], None] = lambda *_: None,
              retry: Retry = Retry(), rate: float = 0,
-             sleep: Callable[[float], None] = time.sleep) -> Outcome:
+             sleep: Callable[[float], None] = time.sleep, resend_in_doubt: bool = False) -> Outcome:
     """Send each delivery not yet in the log, in order; log each as it is accepted.
 
-    `report(event, delivery, detail)` hears "sent", "skipped", "failed" and "retry". `rate` is the
-    most messages per minute (0: no limit). Raises SendError when the run cannot go on; what was
-    sent until then is in the log."""
+    `report(event, delivery, detail)` hears "sent", "skipped", "in doubt", "failed", "retry" and
+    "finishing" (Ctrl-C was pressed while it was on its way). `rate` is the most messages per
+    minute (0: no limit). A message the log has in doubt is left out, unless `resend_in_doubt`.
+    Raises SendError when the run cannot go on, KeyboardInterrupt when Ctrl-C stopped it; what
+    was sent until then is in the log."""
     outcome = Outcome()
-    done = load_log(log_path)
+    done, doubtful = read_log(log_path)
     envelope_from = parseaddr(sender)[1]
     log = _Log(log_path)
     connection = _Connection(server)
     last_start = None
+    current: list[Delivery] = []
+    interrupts = _Interrupts(lambda: report("finishing", current[0], ""))
+    aborted = False
     try:
-        for delivery in deliveries:
-            if delivery.message_id in done:
-                outcome.skipped.append(delivery)
-                report("skipped", delivery, "already sent (in the send log)")
-                continue
-            if rate and last_start is not None:
-                sleep(max(0.0, last_start + 60.0 / rate - time.monotonic()))
-            last_start = time.monotonic()
-            try:
-                reply = _send_one(connection, delivery, envelope_from, retry, report, sleep)
-            except _Permanent as exc:
-                outcome.failed.append((delivery, str(exc)))
-                report("failed", delivery, str(exc))
-                continue
-            log.accepted(delivery, reply)
-            done.add(delivery.message_id)
-            outcome.sent.append(delivery)
-            report("sent", delivery, reply)
+        with interrupts:
+            for delivery in deliveries:
+                if delivery.message_id in done:
+                    outcome.skipped.append(delivery)
+                    report("skipped", delivery, "already sent (in the send log)")
+                    continue
+                if delivery.message_id in doubtful and not resend_in_doubt:
+                    outcome.in_doubt.append(delivery)
+                    report("in doubt", delivery, "")
+                    continue
+                if rate and last_start is not None:
+                    sleep(max(0.0, last_start + 60.0 / rate - time.monotonic()))
+                last_start = time.monotonic()
+                current[:] = [delivery]
+                try:
+                    reply = _send_one(connection, delivery, envelope_from, retry, report, sleep,
+                                      interrupts)
+                except _Permanent as exc:
+                    outcome.failed.append((delivery, str(exc)))
+                    report("failed", delivery, str(exc))
+                    interrupts.stop_if_asked()
+                    continue
+                except _InDoubt:
+                    aborted = True
+                    log.in_doubt(delivery)
+                    outcome.in_doubt.append(delivery)
+                    raise
+                except KeyboardInterrupt:
+                    aborted = True
+                    raise
+                log.accepted(delivery, reply)
+                done.add(delivery.message_id)
+                outcome.sent.append(delivery)
+                report("sent", delivery, reply)
+                interrupts.stop_if_asked()
     finally:
-        connection.close()
+        if aborted:
+            connection.drop()  # stopped at once: no QUIT, no waiting for the server
+        else:
+            connection.close()
         log.close()
     return outcome
 
 
 def _send_one(connection: _Connection, delivery: Delivery, envelope_from: str, retry: Retry,
-              report, sleep) -> str:
+              report, sleep, interrupts: _Interrupts) -> str:
     """Send one message, retrying transient failures; its accepting reply, or _Permanent."""
     attempt = 0
     while True:
         try:
-            return _attempt(connection, delivery, envelope_from)
+            return _attempt(connection, delivery, envelope_from, interrupts)
         except _Transient as exc:
+            interrupts.stop_if_asked()  # Ctrl-C was pressed: no more tries
             attempt += 1
             if attempt > retry.attempts:
                 if exc.unreachable:
@@ -283,7 +399,8 @@ def _send_one(connection: _Connection, delivery: Delivery, envelope_from: str, r
             sleep(wait)
 
 
-def _attempt(connection: _Connection, delivery: Delivery, envelope_from: str) -> str:
+def _attempt(connection: _Connection, delivery: Delivery, envelope_from: str,
+             interrupts: _Interrupts) -> str:
     label = connection.server.label
     try:
         smtp = connection.open()
@@ -297,6 +414,8 @@ def _attempt(connection: _Connection, delivery: Delivery, envelope_from: str) ->
     except (OSError, smtplib.SMTPException) as exc:
         connection.drop()
         raise _Transient(f"cannot connect to {label}: {_why(exc)}", unreachable=True) from None
+    smtp.data_begun = False
+    interrupts.sending = True
     try:
         refused = smtp.sendmail(envelope_from, [delivery.to], delivery.data)
     except smtplib.SMTPRecipientsRefused as exc:
@@ -311,6 +430,13 @@ def _attempt(connection: _Connection, delivery: Delivery, envelope_from: str) ->
     except (smtplib.SMTPServerDisconnected, OSError) as exc:
         connection.drop()
         raise _Transient(f"the connection to {label} dropped: {_why(exc)}") from None
+    except KeyboardInterrupt:  # a second Ctrl-C, in the middle of the exchange
+        if getattr(smtp, "data_begun", False):
+            raise _InDoubt from None
+        raise
+    finally:
+        interrupts.sending = False
+        interrupts.logging = True  # until the outcome is in the log
     if refused:
         code, text = refused[delivery.to]
         return _failure(connection, code, text, "refused the recipient")
@@ -419,7 +545,8 @@ def deliveries_for(share, settings, person: Person, date: str) -> list[Delivery]
 def plan_deliveries(shares, settings, people: list[Person], date: str) -> tuple[list, list[str]]:
     """Every message for `people` (each in their edition of `shares`), and a line for each person
     whose files do not fit the budget: they are left out, the others are sent."""
-    from .message import OverBudget
+    from .message import OverBudget, UnsafeHeader
+    from .recipients import shown
     from .share import over_budget_message
 
     by_lang = {share.lang: share for share in shares}
@@ -433,4 +560,6 @@ def plan_deliveries(shares, settings, people: list[Person], date: str) -> tuple[
         except OverBudget as over:
             failed.append(f"{person.email}: not sent: "
                           f"{over_budget_message(person.lang, over, settings)}")
+        except UnsafeHeader as unsafe:  # the recipients file and the content are checked first
+            failed.append(f"{shown(person.email)}: not sent: {unsafe}")
     return deliveries, failed

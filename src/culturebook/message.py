@@ -1,9 +1,10 @@
 """A letter and its attachments -> MIME messages (.eml bytes), and how many messages a budget allows.
 
 Pure: text and bytes in, an `EmailMessage` out. A non-ASCII file name is written the three ways mail
-clients read (RFC 2231, and RFC 2047 words in filename= and name=); every header line stays under
-78 characters, so no generator folds them again. The size budget counts attachments as they are sent,
-in base64 lines.
+clients read (RFC 2231, and RFC 2047 words in filename= and name=) in header lines short enough that
+no generator folds them again. Every body line is at most 76 characters (RFC 2045), every header line
+at most 78 (RFC 5322), and no header value holds a line break. The size budget counts attachments
+as they are sent, in base64 lines.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from email.utils import formataddr, parseaddr
 from urllib.parse import quote
 
 ENCODED_LINE = 76  # base64 characters per line in a MIME body, each line ending in CRLF
+# CRLF line ends, and bodies encoded in lines of at most 76 characters as RFC 2045 says (the
+# email package breaks quoted-printable at the policy's max_line_length, 78 by default).
+MAIL = SMTP.clone(max_line_length=ENCODED_LINE)
 
 
 @dataclass(frozen=True)
@@ -147,20 +151,22 @@ def compose(letter: Letter, attachments: list[Attachment], cover_png: bytes, htm
     # The body is written by the content's authors; a recipient's name is escaped like any text.
     md = MarkdownIt("commonmark", {"html": False, "breaks": True})
     body_html = md.render(fill(letter.body, {k: str(escape(v)) for k, v in values.items()}))
-    message = EmailMessage(policy=SMTP)
+    message = EmailMessage(policy=MAIL)
+    # Each value is checked before the email package sees it: one with a line break would start
+    # a header of its own (a Bcc:, say), and the email package answers it with a traceback.
     if envelope.sender:
-        message["From"] = _address(envelope.sender)
+        message["From"] = _address(_one_line("From", envelope.sender))
     if envelope.to:
-        message["To"] = _address(formataddr((envelope.name, envelope.to)) if envelope.name
-                                 else envelope.to)
+        name, to = _one_line("To", envelope.name), _one_line("To", envelope.to)
+        message["To"] = _address(formataddr((name, to)) if name else to)
     else:
         message["X-Unsent"] = "1"
-    message["Subject"] = subject_line(letter, envelope)
+    message["Subject"] = _one_line("Subject", subject_line(letter, envelope))
     if envelope.date:
-        message["Date"] = envelope.date
+        message["Date"] = _one_line("Date", envelope.date)
     if envelope.message_id:
-        message["Message-ID"] = envelope.message_id
-    message["Content-Language"] = letter.lang
+        message["Message-ID"] = _one_line("Message-ID", envelope.message_id)
+    message["Content-Language"] = _one_line("Content-Language", letter.lang)
     message.set_content(_plain(text), subtype="plain", charset="utf-8", cte="quoted-printable")
     digest = hashlib.sha256(cover_png).hexdigest()[:24]
     cid = f"cover-{digest}@culturebook"
@@ -175,6 +181,20 @@ def compose(letter: Letter, attachments: list[Attachment], cover_png: bytes, htm
         message.attach(attachment_part(attachment))
     _fix_boundaries(message, envelope)
     return message
+
+
+class UnsafeHeader(ValueError):
+    """A header value holds a line break or another control character; it was not set."""
+
+
+def _one_line(header: str, value: str) -> str:
+    """`value`, or UnsafeHeader when it is not one line of plain characters."""
+    from .recipients import control_in, shown
+
+    what = control_in(value)
+    if what:
+        raise UnsafeHeader(f"the {header} header would hold {what}: {shown(value)}")
+    return value
 
 
 def human_size(n: int) -> str:

@@ -39,6 +39,12 @@ MAX_SLUG = 60
 EMPTY_HINT = "the first line names the columns, e.g. name,email,team; then one row per recipient"
 UTF8_HINT = "save it as UTF-8 (in Excel: CSV UTF-8)"
 CSV_HINT = "save it as comma-separated values (CSV); ';'- and tab-separated files are read too"
+CONTROL_HINT = ("a name or address goes into mail headers, file names and CSV files: keep it on one "
+                "line, without control characters")
+FORMULA_HINT = ("culturebook writes it with a leading ' in its CSV files (recipients.csv), so that "
+                "a spreadsheet shows it as text; start it otherwise if it is not meant that way")
+# What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)+")
 _SLUG = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -89,6 +95,8 @@ def read_recipients(path: Path, columns: dict[str, str], languages: list[str],
             recipients.append(reader.recipient(record))
         except _BadRow as bad:
             problems.error(*bad.args)
+            continue
+        _warn_formulas(recipients[-1], problems)
     for i, cell in enumerate(header.cells):
         if not cell.text and any(i < len(r.cells) and r.cells[i].text for r in rows):
             problems.warn(cell.loc, "this column has no name in the header; its cells are ignored")
@@ -264,6 +272,8 @@ class _Rows:
         name = text["name"]
         if not name:
             raise _BadRow(cell["name"].loc, "the name is empty", "every row needs the recipient's name")
+        for column in ("name", "email"):  # the cells that reach mail headers and recipients.csv
+            _one_line(column, text.get(column, ""), cell.get(column))
         email = self.email(text.get("email", ""), cell, line)
         slug = self.slug(name, email, text.get("slug", ""), cell, line)
         language = text.get("language", "")
@@ -309,6 +319,68 @@ class _Rows:
             raise _BadRow(where.loc, f"duplicate slug '{slug}'{made} (also on line {first})",
                           "give each recipient a different slug (a slug column sets it)")
         return slug
+
+
+def _one_line(column: str, text: str, cell: _Cell | None) -> None:
+    """_BadRow when `text` holds a line break or another control character: in a mail header one
+    would start a header of its own, in a CSV file a row of its own."""
+    what = control_in(text)
+    if what:
+        assert cell is not None  # a non-empty cell is in the file
+        raise _BadRow(cell.loc, f"the {column} {shown(text)} holds {what}", CONTROL_HINT)
+
+
+def control_in(text: str) -> str:
+    """What the first line break or other control character in `text` is ("a line break", "a tab",
+    "a control character (U+0007)"); "" when it has none."""
+    bad = next((ch for ch in text if _control(ch)), None)
+    if bad is None:
+        return ""
+    if bad in "\n\r\x85\u2028\u2029":
+        return "a line break"
+    return "a tab" if bad == "\t" else f"a control character (U+{ord(bad):04X})"
+
+
+def _control(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """`text` quoted on one line: control characters as escapes (\\n, \\x07), cut at `limit`."""
+    out = "".join(ch.encode("unicode_escape").decode("ascii") if _control(ch) else ch
+                  for ch in text)
+    return f"'{out[:limit]}...'" if len(out) > limit else f"'{out}'"
+
+
+def formula_like(text: str) -> bool:
+    """Whether a spreadsheet opening a CSV file would take `text` for a formula."""
+    return text.startswith(FORMULA_START)
+
+
+def csv_text(rows: list[list[str]]) -> str:
+    """`rows` as CSV text (RFC 4180: CRLF line ends, a cell holding a comma, quote or line break
+    in quotes), each cell a spreadsheet would take for a formula written with a leading '."""
+    import csv
+    import io
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    for row in rows:
+        writer.writerow(["'" + cell if formula_like(cell) else cell for cell in row])
+    return out.getvalue()
+
+
+def from_csv_cell(text: str) -> str:
+    """A cell of csv_text as it was: its leading ' taken off again where csv_text added it."""
+    return text[1:] if text.startswith("'") and formula_like(text[1:]) else text
+
+
+def _warn_formulas(recipient: Recipient, problems: Problems) -> None:
+    """A warning at each cell written to a CSV file that a spreadsheet would take for a formula."""
+    for column, text in (("name", recipient.name), ("email", recipient.email)):
+        if formula_like(text):
+            problems.warn(recipient.cells[column], f"the {column} {shown(text)} starts with "
+                          f"'{text[0]}': a spreadsheet would take it for a formula", FORMULA_HINT)
 
 
 def _value(text: str, kind: str, column: str, cell: _Cell | None) -> object:

@@ -29,6 +29,7 @@ from . import copyfit, paginate
 from .brand import Brand, length_mm
 from .content import Edition
 from .errors import Location, Problem, Problems, ProjectError
+from .imagefile import reason_for
 from .markup import BIND, KEEP_OPEN, keep_last, render_inline, render_markdown
 from .scripts import mark_languages, script_name
 from .words import Loss, excerpt, lost_words
@@ -750,11 +751,34 @@ class Renderer:
         for message in capture.messages(fetcher.refused):
             if message.startswith(("Ignored", "Invalid", "Unsupported", "Expected")):
                 continue  # CSS: reported with its stylesheet and line by check_stylesheets
-            source = next((d / template for d in self.brand.dirs if (d / template).is_file()),
-                          self.brand.dirs[0] / template)
-            problems.error(Location(source), message)
+            problems.items.append(self.logged_problem(message, edition, template))
         problems.raise_if_errors()
         return document
+
+    def logged_problem(self, message: str, edition: Edition, template: str) -> Problem:
+        """What WeasyPrint logged, as a problem: an image it failed to load or draw at the place
+        that refers to it (the content's reference, else the layout line naming it), with the
+        checks' reason where WeasyPrint gives none; anything else at the template."""
+        source = next((d / template for d in self.brand.dirs if (d / template).is_file()),
+                      self.brand.dirs[0] / template)
+        failed = re.match(r"Failed to (load|render SVG) image (?:at )?'?([^'\s]+)'?(?::\s*(.*))?$",
+                          message)
+        if failed is None:
+            return Problem(Location(source), message)
+        url = failed[2]
+        path = _file_path(url)
+        image = next((i for i in edition.images if i.file.as_uri() == url), None)
+        if image is not None:
+            loc, name = image.loc, image.src
+        else:
+            loc = self.find_reference(url, edition)
+            name = Path(path).name if path is not None else url
+        reason = reason_for(path) if path is not None and path.is_file() else None
+        if reason is None and failed[1] == "load":
+            reason = f"cannot be loaded: {failed[3] or 'WeasyPrint gives no reason'}"
+        elif reason is None:
+            reason = "cannot be drawn: WeasyPrint failed to render this SVG"
+        return Problem(loc, f"image '{name}' {reason}", "export the image again, or leave it out")
 
     def displayed(self, html: str) -> Callable[[object, object], bool]:
         """Whether an element of the document laid out from `html` (under its root element) is
@@ -831,8 +855,30 @@ class Renderer:
         messages = capture.messages([])
         if messages:  # e.g. an image without alt text, which content checks should have caught
             template = "poster.html" if len(document.pages) == 1 else "booklet.html"
-            raise ProjectError([Problem(Location(self.brand.dirs[0] / template), messages[0])])
+            if messages[0].startswith("Failed to load attachment"):
+                raise ProjectError([self.attachment_problem(messages[0], edition)])
+            raise ProjectError([self.logged_problem(messages[0], edition, template)])
         return Rendered(data, len(document.pages))
+
+    def attachment_problem(self, message: str, edition: Edition) -> Problem:
+        """A file a layout attaches (<a rel="attachment" href=...>) that WeasyPrint could not
+        load, at the layout line that names it."""
+        refused = re.search(r"refused: (\S+)", message)
+        missing = re.search(r"No such file or directory: '([^']+)'", message)
+        target = refused[1] if refused else missing[1] if missing else ""
+        hint = "attach only files inside the project"
+        if refused:
+            reason = "only files inside the project are used; nothing is fetched"
+        elif missing:
+            reason = "no such file"
+            hint = "an href is relative to the layout's own folder"
+        else:
+            reason = message.split(": ", 1)[-1]
+        shown = target
+        with contextlib.suppress(ValueError):
+            shown = Path(target).resolve().relative_to(self.root).as_posix()
+        loc = self.find_reference(target, edition) if target else Location(self.brand.dirs[0])
+        return Problem(loc, f"cannot attach '{shown}' to the PDF: {reason}", hint)
 
     def source_attachment(self, path: Path, edition: Edition):
         """A content file as a PDF/A-3 associated file (relationship Source), dated like the PDF

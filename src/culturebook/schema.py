@@ -182,16 +182,19 @@ class Address:
     def convert(self, node: Node, where: str, problems: Problems):
         from email.utils import parseaddr
 
+        from .recipients import control_in, shown
+
         text = node.value.strip() if isinstance(node.value, str) else ""
         _, address = parseaddr(text)
-        if not ADDRESS_RE.fullmatch(address):
-            problems.error(node.loc, f"{where}: '{text}' is not an email address",
+        if not ADDRESS_RE.fullmatch(address) or control_in(text):  # it goes into a From: header
+            problems.error(node.loc, f"{where}: {shown(text, 200)} is not an email address",
                            'write it as name@example.com or "Name <name@example.com>"')
             return None
         return text
 
 
-ADDRESS_RE = re.compile(r"[^@\s<>,;]+@[^@\s.<>,;]+(\.[^@\s.<>,;]+)+")
+ADDRESS_RE = re.compile(r"[^@\s<>,;\x00-\x1f\x7f]+@[^@\s.<>,;\x00-\x1f\x7f]+"
+                        r"(\.[^@\s.<>,;\x00-\x1f\x7f]+)+")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from .message import (
     Envelope,
     Letter,
     OverBudget,
+    UnsafeHeader,
     compose,
     human_size,
     plan_messages,
@@ -291,17 +292,18 @@ def write_share(root: Path, checked, langs: list[str] | None,
     the PDFs under names a person keeps, personalised booklets under personalised/, the cover
     thumbnail and the drafts (.eml). Everything is made in memory first: a problem (no email text,
     over budget) writes nothing."""
-    from .build import build_lock, write_atomic
+    from .build import build_lock, load_manifest, write_atomic
 
     settings = settings_from(checked.content.settings)
     out = root / "build"
     page = _email_page(checked)
     problems = Problems()
     shares, writes = [], {}
+    built = load_manifest(out)
     for edition in checked.content.editions:
         if langs is not None and edition.lang not in langs:
             continue
-        made = _share_edition(root, checked, edition, settings, page, problems, progress)
+        made = _share_edition(root, checked, edition, settings, page, problems, progress, built)
         if made is not None:
             share, files = made
             shares.append(share)
@@ -320,8 +322,10 @@ def write_share(root: Path, checked, langs: list[str] | None,
 
 
 def _share_edition(root: Path, checked, edition, settings: Settings, page, problems: Problems,
-                   progress):
-    """One edition's share (and the files to write), or None with a problem added."""
+                   progress, built: dict):
+    """One edition's share (and the files to write), or None with a problem added. `built` is
+    build/manifest.json's artifacts by path: a PDF whose bytes are not the ones it lists is not
+    prepared, let alone sent."""
     from .errors import Location
 
     data, lang = edition.data, edition.lang
@@ -362,7 +366,10 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
     record = {}
     for kind, source, stem, pdf_title in sources:
         path = target / f"{stem}.pdf"
-        prepared, count = _prepare_cached(source, path, pdf_title, cache, record, progress)
+        pdf = _as_built(root, source, built, problems)
+        if pdf is None:
+            continue
+        prepared, count = _prepare_cached(pdf, path, pdf_title, cache, record, progress)
         writes[path] = prepared
         resampled += count
         if kind in settings.attach:
@@ -376,16 +383,25 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
     if listing.is_file():
         import csv
 
-        rows = list(csv.DictReader(listing.read_text(encoding="utf-8").splitlines()))
+        from .recipients import from_csv_cell
+
+        with open(listing, encoding="utf-8", newline="") as table:
+            rows = list(csv.DictReader(table))
         for row in rows:
             source = folder / "personalised" / (row.get("file") or "")
-            if not row.get("email") or not source.is_file():
+            address = from_csv_cell(row.get("email") or "")
+            if not address or not source.is_file():
                 continue
             path = target / "personalised" / source.name
-            prepared, _ = _prepare_cached(source, path, title, cache, record, progress)
+            pdf = _as_built(root, source, built, problems)
+            if pdf is None:
+                continue
+            prepared, _ = _prepare_cached(pdf, path, title, cache, record, progress)
             writes[path] = prepared
-            personal[row["email"].strip().lower()] = Attachment(
+            personal[address.strip().lower()] = Attachment(
                 name(words["booklet"]) + ".pdf", prepared, path.relative_to(root / "build").as_posix())
+    if problems.errors:
+        return None
     cover = thumbnail(writes[target / f"{name(words['booklet'])}.pdf"])
     stem = name("")
     writes[target / f"{stem}-cover.png"] = cover
@@ -394,6 +410,10 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
                          screen, resampled, booklet, listing.is_file())
     try:
         groups = plan_for(share, settings, attachments)
+    except UnsafeHeader as unsafe:  # the content's check stops a subject with a line break first
+        problems.error(Location(edition.files[-1]), f"share: {unsafe}",
+                       "write the email subject and share: from: on one line")
+        return None
     except OverBudget as over:
         problems.error(_budget_location(root), over_budget_message(lang, over, settings),
                        "set share: split: true to send the files over numbered messages, or attach "
@@ -452,13 +472,33 @@ def _load_prepared(folder: Path) -> dict:
         return {}
 
 
-def _prepare_cached(source: Path, path: Path, title: str, cache: dict, record: dict,
-                    progress) -> tuple[bytes, int]:
-    """The prepared PDF for `source`: the file already at `path` when it was prepared from these
-    same bytes and title (by this version), else prepared now. Notes it in `record`."""
-    from . import __version__
+def _as_built(root: Path, source: Path, built: dict, problems: Problems) -> bytes | None:
+    """The bytes of the built PDF `source` if they are the ones build/manifest.json lists for it;
+    else None, with a problem: a file changed (or put there) since the build is not sent."""
+    from .errors import Location
 
     data = source.read_bytes()
+    rel = source.relative_to(root / "build").as_posix()
+    entry = built.get(rel)
+    hint = ("build it again: culturebook build personalised --recipients with your CSV"
+            if source.parent.name == "personalised" else "build it again: culturebook build bundle")
+    if entry is None:
+        problems.error(Location(source), "is not in build/manifest.json: share sends only what "
+                       "the build made", hint)
+    elif hashlib.sha256(data).hexdigest() != entry.get("sha256"):
+        problems.error(Location(source), "has changed since it was built (its sha256 is not the "
+                       "one in build/manifest.json); it is not sent", hint)
+    else:
+        return data
+    return None
+
+
+def _prepare_cached(data: bytes, path: Path, title: str, cache: dict, record: dict,
+                    progress) -> tuple[bytes, int]:
+    """The prepared PDF for the built `data`: the file already at `path` when it was prepared from
+    these same bytes and title (by this version), else prepared now. Notes it in `record`."""
+    from . import __version__
+
     key = hashlib.sha256(data + title.encode() + __version__.encode()).hexdigest()
     entry = cache.get(path.name if path.parent.name != "personalised" else
                       f"personalised/{path.name}")
