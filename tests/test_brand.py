@@ -310,3 +310,19 @@ def test_a_values_grid_size_that_is_not_one_word_is_one_line(make_project):
         "    hint: name a size class of booklet.css (.values.size-<size>), e.g. compact",
         "1 problem in 1 file; nothing was written",
     ]
+
+
+def test_a_file_that_is_no_font_is_refused_and_closed(make_project):
+    # found by fuzzing: fontTools refused fonts/README.md but left it open (a ResourceWarning)
+    import gc
+
+    root = make_project()
+    _theme(root, "name: Acme\nextends: default\nfonts:\n  faces:\n"
+           "    - {family: Inter, file: README.md}\n")
+    with pytest.raises(ProjectError) as info:
+        load_brand(root, "acme", Problems())
+    assert info.value.problems[0].format(root).splitlines()[0] == (
+        "layouts/acme/theme.yaml:5:29: font file fonts/README.md cannot be read as a font: "
+        "Not a TrueType or OpenType font (bad sfntVersion)")
+    del info
+    gc.collect()  # an unclosed file is reported when collected: here, inside this test

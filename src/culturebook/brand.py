@@ -476,8 +476,8 @@ def font_file_problem(file: Path) -> str | None:
     decoding a 16 MB CJK font; a font's cmap is decoded (and cached) by the glyph check."""
     from fontTools.ttLib import TTFont, TTLibError
 
-    try:
-        with TTFont(str(file), lazy=True) as font:
+    try:  # opened here: fontTools leaves the file open when it refuses what is in it
+        with open(file, "rb") as handle, TTFont(handle, lazy=True) as font:
             if font.reader.flavor is None:  # WOFF and WOFF2 hold their tables compressed
                 size = file.stat().st_size
                 for tag, entry in font.reader.tables.items():
