@@ -14,7 +14,7 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 # Debian's Chromium (Playwright's own browser download is not used).
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
 
-.PHONY: booklet posters bundle print archive all personalised share check verify preview test properties \
+.PHONY: booklet posters bundle print archive all personalised share check verify preview test properties fuzz \
 	interruptions bench lint pictures clean lock setup setup-test
 
 booklet: setup
@@ -62,6 +62,11 @@ test: setup-test
 # The property tests with many more generated examples than `make test` runs (e.g. before a release).
 properties: setup-test
 	HYPOTHESIS_PROFILE=more $(PY) -m pytest tests/test_copyfit.py tests/test_shapes.py -k "property or any_shape" $(ARGS)
+
+# The fuzz tests with over 10,000 generated inputs (content, theme, recipients CSV; a few rendered)
+# instead of the few `make test` runs: every one must pass the check or be refused with our lines.
+fuzz: setup-test
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py -p no:cacheprovider --hypothesis-show-statistics $(ARGS)
 
 # The tests that interrupt a build, a preview or a send, 20 times in a row (RUNS=n for another count):
 # each holds the other process at a point it waits for, so a faster or slower machine gives the same.

@@ -191,3 +191,138 @@ def test_the_default_theme_has_every_label_in_each_of_its_languages(tmp_path):
         needed = set(LABEL_KEYS) - ({"months"} if lang != "en" else set())
         assert needed <= set(brand.labels_for(lang)), lang
         assert brand.stack_for(lang)["text"] == (["Inter"] if lang == "en" else ["Noto Sans CJK SC"])
+
+
+# --- a colour lost to a YAML comment ------------------------------------------------------------
+
+COMMENT_HINT = 'a `#` starts a comment in YAML: quote the colour, e.g. {key}: "{colour}"'
+
+
+def _check(root) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "culturebook", "check", "--project", str(root)],
+                          capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(("old", "new", "key", "colour"), [
+    ('  brand: "#0052D9"', "  brand: #0052D9", "brand", "#0052D9"),  # the colour, unquoted
+    ('  ink: "#1D2129"', "  ink: #1D2129", "ink", "#1D2129"),
+    ('  brand: "#0052D9"', "  brand:", "brand", ""),  # left out, its line's remark kept
+])
+def test_an_unquoted_colour_is_one_error_at_its_key_with_the_hint(make_project, old, new, key,
+                                                                   colour):
+    root = make_project()
+    theme = root / "layouts/default/theme.yaml"
+    text = theme.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    theme.write_text(text.replace(old, new), encoding="utf-8")
+    line = text[: text.index(old)].count("\n") + 1
+    result = _check(root)
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    comment = colour or "#"
+    assert lines[0] == (f"layouts/default/theme.yaml:{line}:3: colours.{key} is empty: "
+                        f"YAML reads '{comment}' after it as a comment")
+    assert lines[1] == "    hint: " + COMMENT_HINT.format(key=key, colour=colour or "#0052D9")
+    # no cascade of contrast errors: the one problem, and nothing written
+    assert lines[2:] == ["1 problem in 1 file; nothing was written"]
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_an_empty_colour_without_a_comment_is_an_error_too(make_project):
+    root = make_project()
+    _theme(root, "name: Acme\nextends: default\ncolours:\n  brand:\nprint:\n  colours:\n"
+           "    brand: # 100 62 0 0\n")
+    result = _check(root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[:4] == [
+        "layouts/acme/theme.yaml:4:3: colours.brand is empty: give a colour",
+        "    hint: write colours as #RRGGBB",
+        "layouts/acme/theme.yaml:7:5: print.colours.brand is empty: give a CMYK colour",
+        "    hint: write CMYK as four percentages: cyan magenta yellow black, e.g. 100 62 0 0",
+    ]
+
+
+def test_an_unclosed_quote_in_the_theme_names_where_it_opened(make_project):
+    root = make_project()
+    _theme(root, "name: Acme\nextends: default\ncolours:\n  brand: '#0052D9\n  ink: \"#1D2129\"\n"
+           "type:\n  body: 10pt\n")
+    result = _check(root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "layouts/acme/theme.yaml:8:1: YAML syntax error: found unexpected end of stream",
+        "    hint: the quote opened at 4:10 is never closed",
+        "1 problem in 1 file; nothing was written",
+    ]
+
+
+def test_a_quote_closed_by_the_next_lines_quote_names_where_it_opened(make_project):
+    root = make_project()
+    _theme(root, "name: Acme\nextends: default\ncolours:\n  brand: '#0052D9\n  ink: '#1D2129'\n")
+    result = _check(root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "layouts/acme/theme.yaml:4:10: colours.brand: '#0052D9 ink:' is not a valid colour",
+        "    hint: the quote opened at 4:10 closes only at 5:8: close it on line 4",
+        "1 problem in 1 file; nothing was written",
+    ]
+
+
+# --- file names no file can have (found by fuzzing: they were internal errors) ----------------------
+
+
+def test_a_font_file_name_too_long_is_one_line(make_project):
+    root = make_project()
+    long = "a" * 300
+    _theme(root, "name: Acme\nextends: default\nfonts:\n  faces:\n"
+           f"    - {{family: Inter, file: Inter/{long}.otf}}\n")
+    result = _check(root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[:2] == [
+        f"layouts/acme/theme.yaml:5:29: font file 'Inter/{long[:53]}…' has a name too long for a "
+        "file (over 255 bytes)",
+        "    hint: name a font file in the project's fonts/ folder",
+    ]
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+
+
+def test_an_output_profile_name_too_long_is_one_line(make_project):
+    root = make_project()
+    long = "b" * 300
+    _theme(root, f"name: Acme\nextends: default\nprint:\n  output-profile: {long}.icc\n")
+    result = _check(root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[:2] == [
+        f"layouts/acme/theme.yaml: output profile '{long[:59]}…' has a name too long for a file "
+        "(over 255 bytes)",
+        "    hint: put the print shop's .icc file next to theme.yaml and name it here",
+    ]
+
+
+def test_a_values_grid_size_that_is_not_one_word_is_one_line(make_project):
+    # found by fuzzing: "size: 0 0" reached the layout and came out as an internal error
+    root = make_project()
+    _theme(root, "name: Acme\nextends: default\npages:\n  values:\n"
+           "    - {columns: 1, rows: 1, size: 0 0}\n")
+    result = _check(root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "layouts/acme/theme.yaml:5:35: pages.values[1].size: '0 0' is not a valid size class",
+        "    hint: name a size class of booklet.css (.values.size-<size>), e.g. compact",
+        "1 problem in 1 file; nothing was written",
+    ]
+
+
+def test_a_file_that_is_no_font_is_refused_and_closed(make_project):
+    # found by fuzzing: fontTools refused fonts/README.md but left it open (a ResourceWarning)
+    import gc
+
+    root = make_project()
+    _theme(root, "name: Acme\nextends: default\nfonts:\n  faces:\n"
+           "    - {family: Inter, file: README.md}\n")
+    with pytest.raises(ProjectError) as info:
+        load_brand(root, "acme", Problems())
+    assert info.value.problems[0].format(root).splitlines()[0] == (
+        "layouts/acme/theme.yaml:5:29: font file fonts/README.md cannot be read as a font: "
+        "Not a TrueType or OpenType font (bad sfntVersion)")
+    del info
+    gc.collect()  # an unclosed file is reported when collected: here, inside this test

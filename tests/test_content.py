@@ -187,10 +187,10 @@ def test_content_without_publication_yaml(minimal: Path) -> None:
     assert problem.message.startswith("file not found")
 
 
-def test_a_project_folder_that_does_not_exist_is_a_usage_error(tmp_path: Path) -> None:
+def test_a_project_folder_that_does_not_exist_is_one_line(tmp_path: Path) -> None:
     result = run_cli("check", "--project", str(tmp_path / "nowhere"), cwd=tmp_path)
-    assert result.returncode == 2
-    assert "does not exist" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"{tmp_path / 'nowhere'}: no such project folder"]
 
 
 # --- images -------------------------------------------------------------------------------------
@@ -571,3 +571,13 @@ def test_a_right_to_left_edition_is_one_line_even_with_its_text_and_a_font(tmp_p
                            RTL_HINT)
     assert len(lines) == 3
     assert not (root / "build").exists()
+
+
+def test_an_image_name_too_long_is_one_line_at_the_image(minimal: Path) -> None:
+    # found by fuzzing: the operating system's "File name too long" was an internal error
+    long = "c" * 300
+    text = add_paragraph(minimal, f"![x]({long}.png)")
+    result = run_cli("check", cwd=minimal)
+    assert_refused(result, f"content/en.yaml:{where(text, '![x]')}: image '{long[:59]}…' has a "
+                   "name too long for a file (over 255 bytes)",
+                   hint="refer to the image by its file's name")

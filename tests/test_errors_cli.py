@@ -377,8 +377,73 @@ def test_unknown_target_is_a_usage_error(project: Project) -> None:
     result = run_cli("build", "nonsense", cwd=project.root)
     assert result.returncode == 2
     assert "Traceback" not in result.stdout + result.stderr
-    assert "'nonsense' is not one of" in result.stderr
+    assert result.stderr.splitlines() == [
+        'culturebook build: unknown target "nonsense"',
+        "    hint: targets: booklet, posters, bundle, print, archive, all, personalised"]
     assert snapshot(project.root / "build") == project.good_build
+
+
+@pytest.mark.parametrize(("args", "first", "hint"), [
+    (("build", "bookelt"), 'culturebook build: unknown target "bookelt"', 'did you mean "booklet"?'),
+    (("build", "postres"), 'culturebook build: unknown target "postres"', 'did you mean "posters"?'),
+    (("chek",), 'culturebook: unknown command "chek"', 'did you mean "check"?'),
+    (("new", "acme", "--example", "tencnt"), 'culturebook new: unknown example "tencnt"',
+     'did you mean "tencent"?'),
+    (("share", "--security", "tsl"), 'culturebook share: unknown security "tsl"',
+     'did you mean "tls"?'),
+])
+def test_a_mistyped_word_gets_did_you_mean(tmp_path: Path, args, first, hint) -> None:
+    result = run_cli(*args, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [first, f"    hint: {hint}"]
+    assert not list(tmp_path.iterdir()), "something was written"
+
+
+@pytest.mark.parametrize(("args", "close"), [  # every command of culturebook --help
+    (("--verison",), "--version"),
+    (("build", "--forse"), "--force"),
+    (("check", "--strikt"), "--strict"),
+    (("preflight", "--projet", "."), "--project"),
+    (("preview", "--prot", "8001"), "--port"),
+    (("new", "acme", "--exmple", "blank"), "--example"),
+    (("reference", "--ouput", "x.md"), "--output"),
+    (("share", "--recipents", "people.csv"), "--recipients"),
+])
+def test_a_mistyped_option_is_one_line_with_did_you_mean(tmp_path: Path, args, close) -> None:
+    result = run_cli(*args, cwd=tmp_path)
+    command = " ".join(("culturebook", *args[:1])) if len(args) > 1 else "culturebook"
+    wrong = next(a for a in args if a.startswith("--"))
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [f'{command}: unknown option "{wrong}"',
+                                          f'    hint: did you mean "{close}"?']
+
+
+def test_an_option_nothing_is_close_to_points_at_help(tmp_path: Path) -> None:
+    result = run_cli("build", "--zzz", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ['culturebook build: unknown option "--zzz"',
+                                          "    hint: culturebook build --help lists its options"]
+
+
+def test_other_usage_errors_are_one_line_without_the_usage_block(tmp_path: Path) -> None:
+    result = run_cli("new", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == ["Error: Missing argument 'FOLDER'."]
+
+
+@pytest.mark.parametrize("command", ["build", "check", "preflight", "preview", "share"])
+def test_a_project_folder_that_does_not_exist_is_one_line(tmp_path: Path, command: str) -> None:
+    result = run_cli(command, "--project", "nowhere", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["nowhere: no such project folder"]
+    assert result.stdout == "" and not list(tmp_path.iterdir())
+
+
+def test_a_project_that_is_a_file_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("x\n", encoding="utf-8")
+    result = run_cli("check", "--project", "notes.txt", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == ["notes.txt: not a folder"]
 
 
 def test_version(tmp_path: Path) -> None:

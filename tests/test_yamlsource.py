@@ -144,6 +144,19 @@ def test_more_than_one_document_is_refused() -> None:
     assert problem.location.line == 2
 
 
+@pytest.mark.parametrize("text", [
+    "[" * 999 + "]" * 999,  # within libyaml's 1,000 levels, beyond Python's stack (a crash, once)
+    "- " * 999 + "x\n",
+    "[" * 51 + "]" * 51,
+])
+def test_nesting_deeper_than_any_file_needs_is_refused(text: str) -> None:
+    problem = refusal(text)
+    assert problem.location == Location(PATH, 1, 51 if text.startswith("[") else 101)
+    assert problem.message == "YAML nested more than 50 levels deep"
+    assert problem.hint == ("a culturebook file needs a few levels; lists and mappings this deep "
+                            "inside each other are a mistake")
+
+
 def test_a_key_must_be_a_word() -> None:
     problem = refusal("[a, b]: c\n")
     assert problem.message == "a key must be a plain word"
@@ -188,3 +201,132 @@ def test_problem_format_is_one_line_and_a_hint(tmp_path: Path) -> None:
         "content/en.yaml:12:5: unknown key 'titel'\n    hint: did you mean 'title'?")
     warning = Problem(Location(tmp_path / "content" / "en.yaml", 3, 1), "doubtful", warning=True)
     assert warning.format(tmp_path) == "content/en.yaml:3:1: warning: doubtful"
+
+
+# --- hints for YAML's pitfalls ------------------------------------------------------------------
+
+
+def test_a_comment_where_the_value_was_is_kept_on_the_empty_node() -> None:
+    tree = parse_yaml("a: #0052D9\nb:   # a remark\nc:\nd: '#x'\n", PATH).value
+    assert tree["a"].value is None and tree["a"].comment == "#0052D9"
+    assert tree["b"].value is None and tree["b"].comment == "# a remark"
+    assert tree["c"].comment == "" and tree["d"].comment == ""
+
+
+@pytest.mark.parametrize(("text", "where", "opened"), [
+    ('title: ok\nsubtitle: "Our culture\nmission: x\n', Location(PATH, 4, 1), "2:11"),
+    ("title: ok\nsubtitle: 'Our culture\nmission: x\n", Location(PATH, 4, 1), "2:11"),
+    ('values:\n  - id: a\n    name: "Care\n  - id: b\n', Location(PATH, 5, 1), "3:11"),
+])
+def test_an_unclosed_quote_names_where_it_opened(text: str, where: Location, opened: str) -> None:
+    problem = refusal(text)
+    assert problem.location == where  # PyYAML's place: where the file ended
+    assert problem.message == "YAML syntax error: found unexpected end of stream"
+    assert problem.hint == f"the quote opened at {opened} is never closed"
+
+
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_quote_closed_on_a_later_line_names_where_it_opened(quote: str) -> None:
+    q = quote
+    problem = refusal(f"title: ok\nsubtitle: {q}Our culture\nmission: x\nvision: {q}y{q}\n")
+    assert problem.location == Location(PATH, 4, 10)
+    assert problem.hint == "the quote opened at 2:11 closes only at 4:9: close it on line 2"
+
+
+def test_an_apostrophe_inside_single_quotes_gets_a_hint() -> None:
+    problem = refusal("title: 'We're here'\n")
+    assert problem.location == Location(PATH, 1, 12)
+    assert problem.hint == ("the quote opened at 1:8 closes at 1:11: inside '...' write an "
+                            "apostrophe twice ('') or quote the text with \"...\"")
+
+
+def test_a_quotation_mark_inside_double_quotes_gets_a_hint() -> None:
+    problem = refusal('title: "Say "hi" now"\n')
+    assert problem.location == Location(PATH, 1, 14)
+    assert problem.hint == ("the quote opened at 1:8 closes at 1:13: inside \"...\" write a "
+                            "quotation mark as \\\" or quote the text with '...'")
+
+
+def test_a_backslash_in_double_quotes_gets_a_hint() -> None:
+    problem = refusal('title: "C:\\path"\n')
+    assert problem.location.line == 1
+    assert problem.hint == ("in \"...\" a backslash starts an escape such as \\n: write \\\\ for a "
+                            "backslash, or quote the text with '...'")
+
+
+# --- through the command line, in content ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from projectkit import make_project
+
+    return make_project(tmp_path_factory.mktemp("yaml") / "project")
+
+
+def _checked(root: Path, old: str, new: str) -> list[str]:
+    from projectkit import assert_refused, run_cli
+
+    en = root / "content/en.yaml"
+    text = en.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    en.write_text(text.replace(old, new), encoding="utf-8")
+    try:
+        return assert_refused(run_cli("check", cwd=root), None)
+    finally:
+        en.write_text(text, encoding="utf-8")
+
+
+def test_a_field_lost_to_a_comment_is_an_error_with_the_hint(small: Path) -> None:
+    assert _checked(small, 'title: "Small Things, Done Well"', "title: #1 team") == [
+        "content/en.yaml:2:1: title is empty: YAML reads '#1 team' after it as a comment",
+        '    hint: a `#` starts a comment in YAML: quote the text, e.g. title: "#1 team"',
+        "1 problem in 1 file; nothing was written",
+    ]
+
+
+def test_an_optional_field_lost_to_a_comment_is_not_dropped_silently(small: Path) -> None:
+    assert _checked(small, 'edition: "Version 1"', "edition: #2")[:2] == [
+        "content/en.yaml:5:1: edition is empty: YAML reads '#2' after it as a comment",
+        '    hint: a `#` starts a comment in YAML: quote the text, e.g. edition: "#2"',
+    ]
+
+
+def test_an_unclosed_double_quote_in_content_through_the_cli(small: Path) -> None:
+    lines = _checked(small, 'them."', "them.")  # line 13; the quote on line 15 closes it
+    assert lines[:2] == [
+        "content/en.yaml:15:12: YAML syntax error: did not find expected key",
+        "    hint: the quote opened at 13:16 closes only at 15:11: close it on line 13",
+    ]
+
+
+def test_an_unclosed_single_quote_in_content_through_the_cli(small: Path) -> None:
+    lines = _checked(small, 'name: "Care"', "name: 'Care")  # line 12; no other ' in the file
+    assert lines[:2] == [
+        "content/en.yaml:28:1: YAML syntax error: found unexpected end of stream",
+        "    hint: the quote opened at 12:11 is never closed",
+    ]
+
+
+@pytest.mark.parametrize(("escape", "code"), [("\\0", "0000"), ("\\e", "001B"), ("\\x07", "0007"),
+                                              ("\\r", "000D"), ("\\x85", "0085")])
+def test_a_control_character_written_as_an_escape_is_refused(escape: str, code: str) -> None:
+    problem = refusal(f'title: ok\nsubtitle: "a{escape}b"\n')
+    assert problem.location == Location(PATH, 2, 11)
+    assert problem.message == f"character U+{code} is not allowed in YAML text"
+    assert problem.hint == 'delete the escape that writes it in "..." (such as \\0, \\x07 or \\e)'
+    # tab and line feed are text
+    assert parse_yaml('a: "one\\ttwo\\nthree"\n', PATH).value["a"].value == "one\ttwo\nthree"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be"])
+def test_a_utf16_file_is_named_as_such(tmp_path: Path, encoding: str) -> None:
+    path = tmp_path / "en.yaml"
+    path.write_bytes(("\ufeff" if encoding == "utf-16-be" else "").encode(encoding)
+                     + "title: Café\n".encode(encoding))
+    with pytest.raises(ProjectError) as info:
+        load_yaml(path)
+    (problem,) = info.value.problems
+    assert problem.location == Location(path, 1, 1)
+    assert problem.message == "file is UTF-16 text, not UTF-8"
+    assert problem.hint == "save it as UTF-8"

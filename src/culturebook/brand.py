@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import Location, Problem, Problems, ProjectError
+from .errors import Location, Problem, Problems, ProjectError, bad_file_name
+from .errors import shortened as _cut
 from .schema import LABEL_KEYS, LABELS, SLUG, Choice, Field, ListOf, MapOf, Number, Pattern, Struct, Text
 from .yamlsource import Node, load_yaml
 
@@ -40,7 +41,8 @@ CMYK = Pattern("CMYK colour", re.compile(r"^(\d{1,3}(\.\d+)? ){3}\d{1,3}(\.\d+)?
 
 PRINT = Struct("print", (
     Field("bleed", LENGTH, "Bleed beyond the trim for print editions.", default="3mm"),
-    Field("colours", MapOf(CMYK), "CMYK equivalents of the colours, chosen by eye, for print editions."),
+    Field("colours", MapOf(CMYK, filled=True), "CMYK equivalents of the colours, chosen by eye, "
+          "for print editions."),
     Field("sheet", Choice(tuple(OFFICE_SHEETS_MM)), "Office sheet for imposition and tiles.",
           default="A4"),
     Field("creep", LENGTH, "Creep compensation per sheet (about the paper's thickness).",
@@ -70,11 +72,15 @@ FIT = Struct("fit", (
           "data-fit=\"<role>\"; <role>-<lang> (e.g. word-zh) for one language."),
 ))
 
+# A word that names a CSS class (and marks what is measured, so never two words).
+SIZE_CLASS = Pattern("size class", re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$"),
+                     "name a size class of booklet.css (.values.size-<size>), e.g. compact")
+
 GRID = Struct("values grid", (
     Field("columns", Number("columns", 1, 3, whole=True), "Values side by side.", required=True),
     Field("rows", Number("rows", 1, 8, whole=True), "The most rows of values a page takes.",
           required=True),
-    Field("size", Text(), "The type size class the grid sets values in (booklet.css: "
+    Field("size", SIZE_CLASS, "The type size class the grid sets values in (booklet.css: "
           ".values.size-<size>).", required=True),
 ))
 
@@ -102,7 +108,7 @@ THEME = Struct("theme", (
     Field("name", Text(), "Theme name.", required=True),
     Field("description", Text(), "One line on the theme."),
     Field("extends", SLUG, "A theme whose templates, stylesheets and settings this one starts from."),
-    Field("colours", MapOf(COLOUR), "Named colours: --colour-<name> in CSS."),
+    Field("colours", MapOf(COLOUR, filled=True), "Named colours: --colour-<name> in CSS."),
     Field("booklet", MapOf(LENGTH), "Booklet page size and margins: --booklet-<name>."),
     Field("type", MapOf(LENGTH), "Type sizes: --type-<name>."),
     Field("posters", MapOf(LENGTH), "Poster sizes for A2 (they scale): --poster-<name>."),
@@ -282,7 +288,7 @@ class Brand:
     def output_profile(self) -> Path | None:
         """The CMYK output profile named in print.output-profile: the first theme folder that has it."""
         name = self.print.get("output-profile")
-        if not name:
+        if not name or bad_file_name(str(name)):
             return None
         for directory in self.dirs:
             path = (directory / str(name)).resolve()
@@ -404,6 +410,11 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
     for n, face in enumerate(fonts.get("faces", [])):
         where = _setting([face_nodes[n]], "file") if n < len(face_nodes) else None
         loc = where.loc if where is not None else Location(manifest)
+        why = bad_file_name(face["file"])
+        if why:
+            problems.error(loc, f"font file '{_cut(face['file'])}' {why}",
+                           "name a font file in the project's fonts/ folder")
+            continue
         file = (fonts_dir / face["file"]).resolve()
         if not file.is_relative_to(fonts_dir):
             problems.error(loc, f"font '{face['file']}' is outside fonts/")
@@ -465,8 +476,8 @@ def font_file_problem(file: Path) -> str | None:
     decoding a 16 MB CJK font; a font's cmap is decoded (and cached) by the glyph check."""
     from fontTools.ttLib import TTFont, TTLibError
 
-    try:
-        with TTFont(str(file), lazy=True) as font:
+    try:  # opened here: fontTools leaves the file open when it refuses what is in it
+        with open(file, "rb") as handle, TTFont(handle, lazy=True) as font:
             if font.reader.flavor is None:  # WOFF and WOFF2 hold their tables compressed
                 size = file.stat().st_size
                 for tag, entry in font.reader.tables.items():
@@ -487,6 +498,11 @@ def _check_output_profile(brand: Brand, manifest: Path, problems: Problems) -> N
     """A named output profile must be a CMYK ICC profile inside the theme."""
     name = brand.print.get("output-profile")
     if not name:
+        return
+    why = bad_file_name(str(name))
+    if why:
+        problems.error(Location(manifest), f"output profile '{_cut(str(name))}' {why}",
+                       "put the print shop's .icc file next to theme.yaml and name it here")
         return
     path = brand.output_profile()
     if path is None:

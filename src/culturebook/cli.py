@@ -43,8 +43,115 @@ def Table(**options):  # noqa: N802 - rich's Table, imported when a table is pri
 
     return RichTable(**options)
 
+class _Unknown(click.UsageError):
+    """A word the command line does not know (a target, a command, a choice): it is printed as
+    one line and the closest known word as a hint."""
+
+    def __init__(self, noun: str, word: str, known, ctx: click.Context | None):
+        super().__init__(f'unknown {noun} "{word}"', ctx)
+        self.noun, self.word, self.known = noun, word, list(known)
+
+
+class _Choice(click.Choice):
+    """click.Choice (the same help), refusing a word it does not know as _Unknown."""
+
+    def __init__(self, choices, noun: str):
+        super().__init__(choices)
+        self.noun = noun
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            raise _Unknown(self.noun, str(value), self.choices, ctx) from None
+
+
+class _NoProject(click.ClickException):
+    """--project names no folder: one line, exit 1 (like any other bad input, not a usage error)."""
+
+    exit_code = 1
+
+    def __init__(self, path: Path):
+        why = "not a folder" if path.exists() else "no such project folder"
+        super().__init__(f"{path}: {why}")
+
+    def show(self, file=None) -> None:
+        click.echo(self.message, err=True)
+
+
+class _ProjectFolder(click.ParamType):
+    name = "directory"
+
+    def convert(self, value, param, ctx):
+        path = Path(value)
+        if not path.is_dir():
+            raise _NoProject(path)
+        return path
+
+
+class _Group(click.Group):
+    """The command group, whose usage errors are one line (a hint beneath where one helps)
+    instead of Click's usage block; --help is Click's own."""
+
+    def resolve_command(self, ctx, args):
+        name = args[0] if args else ""
+        if (name and not name.startswith("-") and not ctx.resilient_parsing
+                and self.get_command(ctx, name) is None):
+            raise _Unknown("command", name, self.list_commands(ctx), ctx)
+        return super().resolve_command(ctx, args)
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            status = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.UsageError as exc:
+            _usage_error(exc)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(status if isinstance(status, int) else 0)
+
+
+def _usage_error(exc: click.UsageError) -> None:
+    """A usage error as one line: an unknown word or option with the closest known one as a
+    hint, anything else as Click words it."""
+    import difflib
+
+    ctx = exc.ctx
+    names = []
+    while ctx is not None:
+        names.insert(0, ctx.info_name if ctx.parent is not None else "culturebook")
+        ctx = ctx.parent
+    where = " ".join(names) or "culturebook"
+    if isinstance(exc, click.NoSuchOption) and exc.ctx is not None:
+        known = [name for param in exc.ctx.command.get_params(exc.ctx)
+                 if isinstance(param, click.Option) for name in param.opts + param.secondary_opts]
+        word, noun = exc.option_name, "option"
+    elif isinstance(exc, _Unknown):
+        known, word, noun = exc.known, exc.word, exc.noun
+    else:
+        click.echo(f"Error: {exc.format_message()}", err=True)
+        return
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    if close:
+        hint = f'did you mean "{close[0]}"?'
+    elif noun == "option":
+        hint = f"{where} --help lists its options"
+    else:
+        hint = f"{noun}s: {', '.join(known)}"
+    click.echo(f'{where}: unknown {noun} "{word}"\n    hint: {hint}', err=True)
+
+
 project_option = click.option(
-    "--project", "project", type=click.Path(exists=True, file_okay=False, path_type=Path),
+    "--project", "project", type=_ProjectFolder(),
     default=None,
     help="Project folder (holds content/, layouts/, fonts/). Default: the current folder "
     "or the nearest parent with content/publication.yaml.")
@@ -70,7 +177,7 @@ def print_version(ctx: click.Context, _param, value: bool) -> None:
     ctx.exit()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=print_version,
               help="Show the version of culturebook and of its engines, and exit.")
 def main() -> None:
@@ -79,7 +186,7 @@ def main() -> None:
 
 
 @main.command("build")
-@click.argument("target", type=click.Choice(TARGETS), default="all")
+@click.argument("target", type=_Choice(TARGETS, "target"), default="all")
 @click.option("--edition", "editions", multiple=True, metavar="LANG",
               help="Build only this edition (repeatable). Default: every language.")
 @project_option
@@ -310,7 +417,7 @@ def preview_command(project: Path | None, port: int, editions: tuple[str, ...], 
 
 @main.command("new")
 @click.argument("folder", type=click.Path(path_type=Path))
-@click.option("--example", type=click.Choice(["blank", "tencent"]), default="blank",
+@click.option("--example", type=_Choice(["blank", "tencent"], "example"), default="blank",
               help="blank: every text says what to write there (the default). tencent: the "
               "culture statement this culturebook ships with, to learn from.")
 @click.option("--name", default=None, metavar="NAME",
@@ -375,7 +482,8 @@ def reference_command(output: Path | None) -> None:
               "content/publication.yaml.")
 @click.option("--port", type=click.IntRange(1, 65535), default=None, help="SMTP port. Default: "
               "share: smtp: port: (587).")
-@click.option("--security", type=click.Choice(("starttls", "tls", "none")), default=None,
+@click.option("--security", type=_Choice(("starttls", "tls", "none"), "security"),
+              default=None,
               help="starttls, tls (implicit, port 465) or none. Default: share: smtp: security:.")
 @click.option("--rate", type=click.FloatRange(min=0), default=None, metavar="N",
               help="At most N messages a minute (0: no limit). Default: share: rate:.")

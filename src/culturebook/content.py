@@ -9,7 +9,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import Location, Problems, ProjectError
+from .errors import Location, Problems, ProjectError, bad_file_name
+from .errors import shortened as _cut
 from .imagefile import MAX_IMAGE_PIXELS, check_image_file  # noqa: F401 - the limit is part of this API
 from .markup import DECORATIVE_ALT, ImageRef, parse_images
 from .schema import BUILTIN_COLUMNS, SETTINGS, TEXTS, Field, ListOf, MapOf, Markdown, Struct
@@ -442,6 +443,10 @@ def resolve_image(src: str, root: Path, loc: Location, problems: Problems) -> Im
     if "://" in src or src.startswith(("/", "\\")) or ":" in src.split("/")[0]:
         problems.error(loc, f"image '{src}' is not a file in the project; nothing is fetched",
                        "put the image in content/ and refer to it by a relative path")
+        return None
+    why = bad_file_name(src)
+    if why:
+        problems.error(loc, f"image '{_cut(src)}' {why}", "refer to the image by its file's name")
         return None
     content_dir = (root / "content").resolve()
     file = (content_dir / src).resolve()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -127,3 +128,18 @@ def os_problem(exc: OSError, root: Path) -> Problem | None:
         return Problem(Location(path), "the disk reported an input/output error",
                        "check the disk, then run the command again")
     return None
+
+
+def bad_file_name(name: str) -> str:
+    """Why `name`, a file a user named, cannot name a file at all ("" when it can): the operating
+    system refuses a NUL character and names over 255 bytes before it looks for the file."""
+    if "\x00" in name:  # the YAML and CSV readers refuse it; a caller may not have used them
+        return "has a NUL character in its name"
+    if any(len(part.encode("utf-8", "surrogatepass")) > 255 for part in re.split(r"[/\\]", name)):
+        return "has a name too long for a file (over 255 bytes)"
+    return ""
+
+
+def shortened(text: str, width: int = 60) -> str:
+    """`text` cut to `width` characters, an ellipsis ending what was cut: a name in a message."""
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -52,7 +52,12 @@ class Pattern(Text):
     def convert(self, node: Node, where: str, problems: Problems):
         text = super().convert(node, where, problems)
         if text is not None and not self.regex.match(text):
-            problems.error(node.loc, f"{where}: '{text}' is not a valid {self.name}", self.hint)
+            hint = self.hint
+            if node.closed_at is not None:  # `brand: '#0052D9` closed by the next line's quote
+                hint = (f"the quote opened at {node.loc.line}:{node.loc.col} closes only at "
+                        f"{node.closed_at.line}:{node.closed_at.col}: close it on line "
+                        f"{node.loc.line}")
+            problems.error(node.loc, f"{where}: '{text}' is not a valid {self.name}", hint)
             return None
         return text
 
@@ -219,6 +224,7 @@ class MapOf:
 
     item: object
     key: object = SLUG
+    filled: bool = False  # True: a name with an empty value is an error (colours), not left out
 
     @property
     def name(self) -> str:
@@ -233,6 +239,8 @@ class MapOf:
             self.key.convert(Node(key, child.key_loc or child.loc), f"{where} key", problems)
             if child.value is not None:
                 out[key] = self.item.convert(child, f"{where}.{key}", problems)
+            elif self.filled or (_looks_like_a_value(child.comment) and _is_scalar(self.item)):
+                _empty(child, key, f"{where}.{key}", self.item, problems)
         return out
 
 
@@ -283,7 +291,12 @@ class Struct:
                 continue
             label = f"{where}.{key}" if where else key
             if child.value is None:
-                continue  # an empty value is the same as leaving the key out
+                # An empty value is the same as leaving the key out, unless it was lost to a
+                # comment: `title: #1 team` is a title of "" and a comment.
+                if _looks_like_a_value(child.comment) and _is_scalar(spec.type):
+                    _empty(child, key, label, spec.type, problems)
+                    guessed.add(key)
+                continue
             # A translation may leave out any field, however deep: it falls back to the source.
             nested = {"required": required} if isinstance(spec.type, (Struct, ListOf)) else {}
             out[key] = spec.type.convert(child, label, problems, **nested)
@@ -302,6 +315,41 @@ class Struct:
             if spec.key in out and value is None:
                 out.pop(spec.key)
         return out
+
+
+def _looks_like_a_value(comment: str) -> bool:
+    """A comment that reads as the value someone typed (`#0052D9`, `#1 team`), not as a remark
+    (`# to do`)."""
+    return len(comment) > 1 and not comment[1].isspace() and comment[1] != "#"
+
+
+def _is_scalar(kind: object) -> bool:
+    return not isinstance(kind, (Struct, ListOf, MapOf))
+
+
+def _empty(child: Node, key: str, label: str, kind: object, problems: Problems) -> None:
+    """An empty value where one was needed, at its key. When a comment follows the key, the
+    hint says that `#` starts one and how to quote the value (for a colour, whatever the comment:
+    no colour is ever empty)."""
+    comment = child.comment
+    colour = getattr(kind, "name", "") == "colour"
+    if comment and (colour or _looks_like_a_value(comment)):
+        what, written = "text", comment
+        if colour:
+            first = comment.split()[0]
+            what, written = "colour", first if HEX_RE.match(first) else "#0052D9"
+        quoted = f'"{written}"' if '"' not in written else "'" + written.replace("'", "''") + "'"
+        shown = comment.split()[0] if colour else comment
+        shown = shown if len(shown) <= 40 else shown[:39] + "…"
+        problems.error(child.key_loc or child.loc,
+                       f"{label} is empty: YAML reads '{shown}' after it as a comment",
+                       f"a `#` starts a comment in YAML: quote the {what}, e.g. {key}: {quoted}")
+        return
+    problems.error(child.key_loc or child.loc, f"{label} is empty: give a {kind.name}",
+                   getattr(kind, "hint", ""))
+
+
+HEX_RE = re.compile(r"^#[0-9A-Fa-f]{3,8}$")
 
 
 def _kind(node: Node) -> str:
