@@ -26,7 +26,7 @@ import pytest
 from projectkit import PROJECTS, edit, make_project, problem_lines
 
 POINTS = ("write.1", "write.3", "fsync.2", "journal", "rename.1", "rename.2", "manifest", "finish")
-ACTIONS = ("kill", "enospc", "erofs", "eacces")
+ACTIONS = ("enospc", "erofs", "eacces")  # and kill, at every point: the test before
 COMMITTED = ("rename", "manifest", "finish")  # after the journal: the next command rolls forward
 CAUSES = {"enospc": r"the disk is full: needed about [\d.]+ MB in build/",
           "erofs": r"build/ is read-only",
@@ -35,13 +35,15 @@ BOOKKEEPING = {".lock", ".last-builds.json", "manifest.json"}  # and each <lang>
 EN = "content/en.yaml"
 
 
-def cli(root: Path, *args: str, fault: str | None = None) -> subprocess.CompletedProcess:
+def cli(root: Path, *args: str, fault: str | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """`python -m culturebook ARGS --project root`, as projectkit.run_cli, with the test hook."""
     import culturebook
 
+    extra = env or {}
     env = {k: v for k, v in os.environ.items()
-           if k not in ("FORCE_COLOR", "COLUMNS", "CULTUREBOOK_FAULT")}
-    env.update(NO_COLOR="1", SOURCE_DATE_EPOCH="1700000000")
+           if k not in ("FORCE_COLOR", "COLUMNS", "CULTUREBOOK_FAULT", "CULTUREBOOK_FAULT_TRACE")}
+    env.update(NO_COLOR="1", SOURCE_DATE_EPOCH="1700000000", **extra)
     source = str(Path(culturebook.__file__).resolve().parent.parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (source, env.get("PYTHONPATH")) if p)
     if fault:
@@ -111,6 +113,30 @@ def states(tmp_path_factory: pytest.TempPathFactory) -> States:
     return States(base, case, old, new)
 
 
+def test_a_build_killed_at_each_of_its_writes_is_the_old_build_or_the_new(states: States,
+                                                                          tmp_path: Path):
+    """Every write point the build reaches, in order (each file's write and fsync, each folder's
+    fsync, the journal, each rename, the manifest, the journal's removal), learnt from the hook's
+    trace; at each the build is killed, and the next command finds the old or the new build."""
+    trace = tmp_path / "trace"
+    root = states.project()
+    env = {"CULTUREBOOK_FAULT_TRACE": str(trace)}
+    assert cli(root, "build", "bundle", "-j", "1", env=env).returncode == 0
+    reached = [line.split()[0] for line in trace.read_text().splitlines()]
+    assert {p.split(".")[0] for p in reached} == {"write", "fsync", "journal", "rename",
+                                                   "manifest", "finish"}
+    assert len(reached) >= 20, reached
+    commit = reached.index("journal.1")
+    for at, point in enumerate(reached):
+        root = states.project()
+        result = cli(root, "build", "bundle", "-j", "1", fault=f"{point}:kill")
+        assert result.returncode == -9, (point, result.stderr)
+        verified = cli(root, "verify")  # completes what was committed, then checks
+        assert verified.returncode == 0, (point, verified.stderr)
+        assert outputs(root) == listed(root) == (states.new if at > commit else states.old), point
+        assert leftovers(root) == [], point
+
+
 @pytest.mark.parametrize("action", ACTIONS)
 @pytest.mark.parametrize("point", POINTS)
 def test_a_build_stopped_at_any_write_is_the_old_build_or_the_new(states: States, point: str,
@@ -118,17 +144,14 @@ def test_a_build_stopped_at_any_write_is_the_old_build_or_the_new(states: States
     root = states.project()
     result = cli(root, "build", "bundle", "-j", "1", fault=f"{point}:{action}")
     assert "Traceback" not in result.stderr
-    if action == "kill":
-        assert result.returncode == -9, result.stderr
-    else:
-        assert result.returncode == 1, result.stderr
-        lines = problem_lines(result)
-        assert re.fullmatch(rf"build/\S*: {CAUSES[action]}", lines[0]), result.stderr
-        assert lines[1].startswith("    hint: ") and len(lines) == 3, result.stderr
-        committed = "the new build was committed but is not all in place yet: the next " \
-            "culturebook command (e.g. culturebook verify) puts it in place"
-        assert lines[2] == (f"stopped by the disk; {committed}" if point.split(".")[0] in COMMITTED
-                            else "stopped by the disk; nothing was written")
+    assert result.returncode == 1, result.stderr
+    lines = problem_lines(result)
+    assert re.fullmatch(rf"build/\S*: {CAUSES[action]}", lines[0]), result.stderr
+    assert lines[1].startswith("    hint: ") and len(lines) == 3, result.stderr
+    committed = "the new build was committed but is not all in place yet: the next " \
+        "culturebook command (e.g. culturebook verify) puts it in place"
+    assert lines[2] == (f"stopped by the disk; {committed}" if point.split(".")[0] in COMMITTED
+                        else "stopped by the disk; nothing was written")
     # Until the next command, build/ is the old build or a journal says how to complete the new.
     if not (root / "build" / ".publish.json").exists():
         assert listed(root) == states.old

@@ -12,7 +12,10 @@ process (1 when left out), and `<action>` what happens there, instead of the wri
 - enospc, erofs, eacces: the write raises OSError with that errno (a full disk, a read-only file
   system, a folder it may not write).
 
-Unset (as it always is outside the tests), `fault` costs one dictionary look-up.
+With CULTUREBOOK_FAULT_TRACE=<file> instead, every point reached is appended to that file as a
+line `<point>.<n> <path>`, and nothing fails: how a test learns every write point a build has.
+
+Unset (as they always are outside the tests), `fault` costs two dictionary look-ups.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import signal
 from pathlib import Path
 
 VARIABLE = "CULTUREBOOK_FAULT"
+TRACE = "CULTUREBOOK_FAULT_TRACE"
 POINTS = (
     "write",  # a new file's bytes written to its temporary name
     "fsync",  # a file or folder flushed to the disk
@@ -39,14 +43,19 @@ _reached: dict[str, int] = {}
 def fault(point: str, path: Path | str) -> None:
     """The test hook at `point`, about to write `path`: does nothing unless CULTUREBOOK_FAULT names
     this point and this is the n-th time it is reached."""
-    spec = os.environ.get(VARIABLE)
+    spec, trace = os.environ.get(VARIABLE), os.environ.get(TRACE)
+    if not spec and not trace:
+        return
+    _reached[point] = _reached.get(point, 0) + 1
+    if trace:
+        with open(trace, "a", encoding="utf-8") as log:
+            log.write(f"{point}.{_reached[point]} {path}\n")
     if not spec:
         return
     where, _, action = spec.rpartition(":")
     name, _, nth = where.partition(".")
     if name != point:
         return
-    _reached[point] = _reached.get(point, 0) + 1
     if _reached[point] != (int(nth) if nth else 1):
         return
     if action == "kill":
