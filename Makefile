@@ -56,8 +56,9 @@ verify: setup
 preview: setup
 	$(CB) preview $(ARGS)
 
+# The 15 slowest tests are listed after the results, so a test that grows slow is seen.
 test: setup-test
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest --durations=15 $(ARGS)
 
 # The property tests with many more generated examples than `make test` runs (e.g. before a release).
 properties: setup-test

@@ -45,7 +45,7 @@ class Mailbox:
     mails: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    async def handle_MAIL(self, server, session, envelope, address, options) -> str:  # noqa: N802
+    async def handle_MAIL(self, server, session, envelope, address, options) -> str:
         """A message begins: held here (before anything of it is accepted) when the test asks."""
         with self.lock:
             self.mails += 1
@@ -56,7 +56,7 @@ class Mailbox:
         envelope.mail_from, envelope.mail_options = address, list(options)
         return "250 OK"
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+    async def handle_DATA(self, server, session, envelope) -> str:
         with self.lock:
             self.attempts += 1
             attempt = self.attempts

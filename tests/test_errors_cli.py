@@ -88,7 +88,7 @@ def server() -> Iterator[tuple[str, list[str]]]:
     requests: list[str] = []
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+        def do_GET(self) -> None:
             requests.append(self.path)
             self.send_response(404)
             self.end_headers()

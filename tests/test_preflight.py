@@ -219,8 +219,7 @@ def test_tokeniser_agrees_with_pypdf(built_root):
     streams = []
     for path in ("en/booklet.pdf", "zh-Hans/posters/integrity.pdf"):
         reader = PdfReader(built_root / "build" / path)
-        for page in reader.pages[:6]:
-            streams.append((reader, page.get_contents().get_data()))
+        streams += [(reader, page.get_contents().get_data()) for page in reader.pages[:6]]
     made = PdfReader(PROJECTS / "preflight-colour/rgb.pdf")
     streams.append((made, b"q /Span <</ActualText (a\\)b) /MCID 0>> BDC % comment ] >>\n"
                           b"[(x\\(y) -20 <00 41>] TJ (\\000\\000) Tj EMC Q\n"

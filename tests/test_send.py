@@ -538,7 +538,7 @@ class _Busy:
     def __init__(self, times: int):
         self.times = times
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server, session, envelope) -> str:
         if self.times:
             self.times -= 1
             return "451 4.3.0 Try again later"

@@ -302,12 +302,8 @@ class Brand:
         return [name for name in self.colours if name not in cmyk]
 
     def font_face_css(self) -> str:
-        rules = []
-        for face in self.faces:
-            rules.append(
-                f"@font-face {{ font-family: {_quote(face.family)}; src: url({face.file.as_uri()}); "
-                f"font-weight: {face.weight}; font-style: {face.style}; }}"
-            )
+        rules = [f"@font-face {{ font-family: {_quote(face.family)}; src: url({face.file.as_uri()}); "
+                 f"font-weight: {face.weight}; font-style: {face.style}; }}" for face in self.faces]
         return "\n".join(rules) + "\n"
 
 

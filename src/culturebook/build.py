@@ -711,8 +711,8 @@ def stamp(checked: Checked) -> str:
 
     parts = [__version__] + [version(p) for p in ENGINES]
     for directory in checked.brand.dirs:
-        for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-            parts.append(f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()}")
+        parts += [f"{path.name}:{hashlib.sha256(path.read_bytes()).hexdigest()}"
+                  for path in sorted(p for p in directory.rglob("*") if p.is_file())]
     files = [f.file for f in checked.brand.faces]
     files += [i.file for e in checked.content.editions for i in e.images]
     for path in files:
@@ -847,9 +847,9 @@ def render_edition(renderer, edition: Edition, parts: set[str], made: Outputs,
             posters.append((slug, title, rendered, key))
     if "bundle" in parts:
         data = edition.data
-        info = dict(title=data["title"], author=data.get("author") or data["organisation"],
-                    subject=data.get("subject") or "", keywords=", ".join(data.get("keywords") or []),
-                    lang=lang, date=edition.created.strftime("D:%Y%m%d%H%M%SZ"))
+        info = {"title": data["title"], "author": data.get("author") or data["organisation"],
+                "subject": data.get("subject") or "", "keywords": ", ".join(data.get("keywords") or []),
+                "lang": lang, "date": edition.created.strftime("D:%Y%m%d%H%M%SZ")}
         titles = [data["title"]] + [t for _, t, _, _ in posters]
 
         def bundle():

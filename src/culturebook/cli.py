@@ -38,7 +38,7 @@ out = _Console(highlight=False, soft_wrap=True)
 err = _Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def Table(**options):  # noqa: N802 - rich's Table, imported when a table is printed
+def Table(**options):
     from rich.table import Table as RichTable
 
     return RichTable(**options)
@@ -674,7 +674,7 @@ class _send_lock:
         import fcntl
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.handle = open(self.path, "a+")  # noqa: SIM115 - closed in __exit__
+        self.handle = open(self.path, "a+")
         try:
             fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -796,7 +796,7 @@ def _committed(root: Path, what: str = "stopped by the disk") -> str:
 def _print_problems(problems: list[Problem], root: Path) -> None:
     if not sys.stderr.isatty():  # a log or a pipe: the lines as they are, without loading rich
         for problem in problems:
-            print(problem.format(root), file=sys.stderr)
+            sys.stderr.write(problem.format(root) + "\n")
         return
     for problem in problems:
         text = problem.format(root)

@@ -137,7 +137,7 @@ class _Log:
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed by close()
+        self.file = open(path, "a", encoding="utf-8")
 
     def accepted(self, delivery: Delivery, reply: str) -> None:
         self._write(delivery, accepted=_stamp(), reply=reply)

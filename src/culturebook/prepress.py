@@ -106,7 +106,7 @@ def _shift_destinations(writer: PdfWriter, shifts: dict[int, tuple[float, float]
     seen: set[int] = set()
     stack = [writer._root_object]
     for page in writer.pages:
-        stack += [a for a in page.get("/Annots", [])]
+        stack += list(page.get("/Annots", []))
     while stack:
         obj = stack.pop()
         if isinstance(obj, IndirectObject):

@@ -417,7 +417,7 @@ def _group_alive(pgid: int) -> bool:
 class _Handler(http.server.BaseHTTPRequestHandler):
     server: _Server
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         preview, url = self.server.preview, urlsplit(self.path)
         host = self.headers.get("Host", "")
         if host not in self.server.hosts:  # a page elsewhere reaching 127.0.0.1 through its name
@@ -447,7 +447,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - http.server's signature
+    def log_message(self, format: str, *args) -> None:
         pass  # the terminal shows builds, not requests
 
 

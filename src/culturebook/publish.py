@@ -81,7 +81,7 @@ def recover(out: Path) -> bool:
     there was. Call it under the build lock."""
     try:
         journal = json.loads((out / JOURNAL).read_text(encoding="utf-8"))
-        journal["renames"], journal["remove"]  # noqa: B018 - both must be there
+        journal["renames"], journal["remove"]
     except FileNotFoundError:
         return False
     except (ValueError, KeyError, TypeError) as exc:

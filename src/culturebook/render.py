@@ -583,8 +583,8 @@ class Renderer:
         code = sorted(Path(__file__).parent.glob("*.py"))
         parts = [version("weasyprint"), *(p.read_text(encoding="utf-8") for p in code)]
         for directory in self.brand.dirs:
-            for path in sorted(p for p in directory.rglob("*") if p.is_file()):
-                parts.append(hashlib.sha256(path.read_bytes()).hexdigest())
+            parts += [hashlib.sha256(path.read_bytes()).hexdigest()
+                      for path in sorted(p for p in directory.rglob("*") if p.is_file())]
         for face in self.brand.faces:
             info = face.file.stat()
             parts.append(f"{face.file}:{info.st_size}:{info.st_mtime_ns}")
@@ -696,7 +696,7 @@ class Renderer:
         except jinja2.TemplateNotFound as exc:
             raise ProjectError([Problem(Location(self.brand.dirs[0] / template),
                                         f"template not found: {exc.name}")]) from None
-        except Exception as exc:  # runtime errors inside a template (undefined names, ...)
+        except Exception as exc:  # noqa: BLE001 - any runtime error inside a template (undefined names, ...)
             loc = _template_frame(exc, self.brand.dirs) or Location(self.brand.dirs[0] / template)
             message = getattr(exc, "message", None) or str(exc)
             raise ProjectError([Problem(loc, f"template error: {message}")]) from None
