@@ -75,8 +75,9 @@ def run(command: list[str], env: dict[str, str] | None = None) -> Run:
 
 def documents(root: Path, out: Path) -> list[Document]:
     """Write the HTML of every document culturebook renders (booklet, then posters, per edition)."""
-    from culturebook.build import cache_dir, check_project, poster_subjects
-    from culturebook.render import Renderer
+    from culturebook.checks.project import check_project
+    from culturebook.files import cache_dir
+    from culturebook.render.engine import Renderer
 
     class Captured(Exception):
         pass
@@ -98,7 +99,7 @@ def documents(root: Path, out: Path) -> list[Document]:
     docs = []
     for edition in checked.content.editions:
         jobs = [("booklet", lambda e=edition: renderer.booklet(e))]
-        for slug, _title, subject in poster_subjects(edition, renderer):
+        for slug, _title, subject in renderer.poster_subjects(edition):
             jobs.append((f"posters/{slug}",
                          lambda e=edition, s=subject: renderer.poster(e, s, e.poster_size)))
         for name, job in jobs:
@@ -129,7 +130,7 @@ def main() -> int:
         html_dir = tmp / "html"
         html_dir.mkdir()
         docs = documents(root, html_dir)
-        from culturebook.build import check_project
+        from culturebook.checks.project import check_project
 
         base_url = check_project(root).brand.dirs[0].as_uri() + "/"
         fonts_conf = Path(os.environ["FONTCONFIG_FILE"])  # set by Renderer in documents()

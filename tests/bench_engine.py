@@ -158,9 +158,12 @@ def whole_booklets(root: Path, csv: Path, out: Path, jobs: int) -> None:
     renderer, so the pages are the same; only the sharing is missing)."""
     import multiprocessing
 
-    from culturebook.build import _PROJECTS, cache_dir, check_project, letters, read_people
+    from culturebook.build.pipeline import read_people
+    from culturebook.build.run import _PROJECTS, letters
+    from culturebook.checks.project import check_project
     from culturebook.errors import Problems
-    from culturebook.render import Renderer
+    from culturebook.files import cache_dir
+    from culturebook.render.engine import Renderer
 
     checked = check_project(root)
     renderer = Renderer(root, checked.brand, cache_dir())

@@ -30,10 +30,12 @@ def timed(call, rounds: int) -> tuple[float, object]:
 
 def check_rows(root: Path, rounds: int) -> list[dict]:
     """Per edition: the booklet's layout and words check, and its posters' measuring and fitting."""
-    from culturebook import copyfit
-    from culturebook.build import cache_dir, check_project
-    from culturebook.render import Renderer, poster_subjects
-    from culturebook.words import lost_words
+    from culturebook.checks.project import check_project
+    from culturebook.files import cache_dir
+    from culturebook.render import copyfit
+    from culturebook.render.engine import Renderer
+    from culturebook.render.templates import poster_subjects
+    from culturebook.render.words import lost_words
 
     checked = check_project(root)
     renderer = Renderer(root, checked.brand, cache_dir())

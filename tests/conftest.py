@@ -87,7 +87,7 @@ class BuildResult:
 @pytest.fixture(scope="session")
 def build_result(tmp_path_factory) -> BuildResult:
     """The default project, built once for the whole session (both editions, every target)."""
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
 
     root = copy_project(tmp_path_factory.mktemp("default") / "project")
     with WeasyPrintLog() as log:
@@ -104,7 +104,7 @@ def built_root(build_result) -> Path:
 @pytest.fixture(scope="session")
 def checked(built_root):
     """culturebook's own reading of the built project: content (per edition) and brand."""
-    from culturebook.build import check_project
+    from culturebook.checks.project import check_project
 
     return check_project(built_root)
 
@@ -114,7 +114,7 @@ def languages_built(tmp_path_factory) -> Path:
     """tests/projects/languages (en, fr translated in part, ja) with zh-Hans, zh-Hant and ko editions
     added (the Japanese text in each, so one character is drawn in every region's form; Korean
     punctuation in the ko mission), its booklets built once for the session."""
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
     from projectkit import make_project as make_named_project
 
     root = make_named_project(tmp_path_factory.mktemp("languages") / "project", "languages")
@@ -406,7 +406,7 @@ def add_photo(root: Path) -> None:
 def shared(tmp_path_factory) -> Path:
     """The share test project (tests/projects/share) with a 600 ppi photograph, its personalised
     booklets built for people.csv, and `culturebook share` run once: build/<lang>/share/."""
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
     from projectkit import PROJECTS, make_project, run_cli
 
     root = make_project(tmp_path_factory.mktemp("share") / "project", "share")
@@ -422,7 +422,7 @@ def shared(tmp_path_factory) -> Path:
 def english_only(tmp_path_factory) -> Path:
     """tests/projects/english-only (English text and recipients with some Chinese in them) built:
     the bundle, the personalised booklets for its people.csv, and `culturebook share` run once."""
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
     from projectkit import PROJECTS, make_project, run_cli
 
     root = make_project(tmp_path_factory.mktemp("english-only") / "project", "english-only")

@@ -20,18 +20,13 @@ from pypdf import PdfReader
 from pypdf.generic import IndirectObject
 
 from conftest import EDITIONS, marks_drawn, parent_tree_faults
-from culturebook.accessibility import (
-    ColourUse,
-    blend,
-    check_contrast,
-    colour_uses,
-    contrast,
-    heading_levels,
-    read_structure,
-)
+from culturebook.checks.contrast import check_contrast, contrast
+from culturebook.checks.headings import heading_levels
 from culturebook.errors import Location, Problems
-from culturebook.expect import Expect
-from culturebook.preflight import preflight_pdf
+from culturebook.pdf.structure import read_structure
+from culturebook.preflight.checks import preflight_pdf
+from culturebook.preflight.expect import Expect
+from culturebook.render.colours import ColourUse, blend, colour_uses
 from projectkit import PROJECTS
 
 
@@ -74,7 +69,7 @@ def test_contrast_ratio(text, background, ratio):
 
 
 def test_the_default_theme_meets_aa(checked):
-    from culturebook.build import check_layout_headings
+    from culturebook.checks.project import check_layout_headings
 
     uses = check_layout_headings(checked.root, checked.content, checked.brand, Problems())
     names = {v: k for k, v in reversed(checked.brand.colours.items())}  # #FFFFFF: paper
@@ -93,9 +88,9 @@ def test_the_colours_are_read_again_when_the_styles_can_change_not_for_words(mak
                                                                              monkeypatch):
     """`check` keeps what the cascade found per document: a changed statement reuses it, a
     changed theme colour (it reaches the HTML as a custom property) does not."""
-    from culturebook.build import check_project
+    from culturebook.checks.project import check_project
     from culturebook.errors import ProjectError
-    from culturebook.render import Renderer
+    from culturebook.render.engine import Renderer
 
     root = make_project()
     check_project(root)
@@ -151,7 +146,7 @@ h1 { font-size: 18pt; font-weight: 400; color: #777777; }
 
 
 def tiny_uses(html: str = TINY) -> dict[str, ColourUse]:
-    from culturebook.render import load_weasyprint
+    from culturebook.render.engine import load_weasyprint
 
     load_weasyprint()
     from weasyprint import HTML
@@ -261,8 +256,8 @@ def test_booklet_is_tagged_with_the_booklets_headings_in_order(built_root, check
 @pytest.mark.parametrize("lang", EDITIONS)
 def test_the_structure_tree_matches_the_layouts_html(built_root, checked, lang):
     """The tags follow the HTML: the same heading levels, in the same order."""
-    from culturebook.build import cache_dir
-    from culturebook.render import Renderer
+    from culturebook.files import cache_dir
+    from culturebook.render.engine import Renderer
 
     renderer = Renderer(built_root, checked.brand, cache_dir())
     html = renderer.booklet_html(checked.content.edition(lang))
@@ -296,7 +291,7 @@ def test_running_heads_folios_and_ornaments_are_artifacts(built_root, checked):
 
 def definition_items(reader) -> list[tuple[str, str]]:
     """(label text, body text) of every list item that has a label (Lbl) and a body (LBody)."""
-    from culturebook.accessibility import _marked_text
+    from culturebook.pdf.structure import _marked_text
 
     pages = {p.indirect_reference.idnum: n for n, p in enumerate(reader.pages)}
     marked = [_marked_text(page)[0] for page in reader.pages]
@@ -405,7 +400,7 @@ def _fonts(reader):
 
 
 def test_archive_is_made_again_when_only_a_comment_changes(make_project):
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
 
     root = make_project()
     build(root, "archive", ["en"])
@@ -421,7 +416,7 @@ def test_archive_is_made_again_when_only_a_comment_changes(make_project):
 
 
 def test_content_images_are_figures_with_their_alt_text_and_decoration_is_an_artifact(tmp_path):
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
     from projectkit import edit, make_project
 
     root = make_project(tmp_path / "project")
@@ -460,7 +455,7 @@ def test_preflight_finds_an_untagged_screen_pdf():
 
 def test_preflight_finds_a_skipped_heading_and_a_figure_without_alt():
     """A tagged PDF made straight with WeasyPrint (which only logs the missing alt text)."""
-    from culturebook.render import load_weasyprint
+    from culturebook.render.engine import load_weasyprint
 
     load_weasyprint()
     from weasyprint import HTML

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image
 
 from conftest import read_pdf
-from culturebook.brand import load_brand
-from culturebook.build import build
+from culturebook.build.pipeline import build
 from culturebook.errors import Problems, ProjectError
+from culturebook.project.brand import load_brand
 from projectkit import where
 
 
@@ -50,7 +50,7 @@ def test_each_edition_falls_back_on_every_other_font_the_theme_declares(make_pro
 
 def test_fit_roles_take_the_languages_own_range():
     """word-zh is the word role of every Chinese edition; other languages take word."""
-    from culturebook.brand import Brand
+    from culturebook.project.brand import Brand
 
     roles = {"word": {"max": "150pt", "min": "60pt", "lines": 3},
              "word-zh": {"max": "300pt", "min": "84pt", "lines": 3},
@@ -165,7 +165,7 @@ def test_a_language_without_labels_prints_the_source_languages_with_one_warning(
 
 
 def test_labels_translated_in_part_list_the_rest_at_labels(tmp_path):
-    from culturebook.build import check_project
+    from culturebook.checks.project import check_project
     from projectkit import make_project
 
     root = make_project(tmp_path / "project", "languages")
@@ -181,8 +181,8 @@ def test_labels_translated_in_part_list_the_rest_at_labels(tmp_path):
 
 
 def test_the_default_theme_has_every_label_in_each_of_its_languages(tmp_path):
-    from culturebook.build import check_project
-    from culturebook.schema import LABEL_KEYS
+    from culturebook.checks.project import check_project
+    from culturebook.project.schema import LABEL_KEYS
     from projectkit import make_project
 
     root = make_project(tmp_path / "project", "bilingual")

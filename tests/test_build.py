@@ -467,7 +467,7 @@ def max_font_size(path: Path) -> float:
 
 @pytest.mark.parametrize("size", ["A3", "Letter"])
 def test_posters_follow_the_configured_size_and_type_scales(built_root, checked, make_project, size):
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
 
     root = make_project()
     settings = root / "content" / "publication.yaml"
@@ -500,7 +500,7 @@ POOL_INTERRUPTED = r'''
 import gc, os, signal, struct, sys, threading
 from concurrent.futures import ProcessPoolExecutor
 import multiprocessing
-from culturebook import build
+from culturebook.build import run as build
 
 started = multiprocessing.get_context("fork").Event()
 

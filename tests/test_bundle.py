@@ -19,7 +19,7 @@ from pypdf.generic import (
 )
 
 from conftest import EDITIONS, links, outline, reachable, read_pdf
-from culturebook.bundle import BundleInfo, Part, merge_parts
+from culturebook.pdf.bundle import BundleInfo, Part, merge_parts
 
 A5 = (419.53, 595.28)
 A2 = (1190.55, 1683.78)

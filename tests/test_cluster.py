@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from culturebook import cluster as cluster_module
-from culturebook.build import _PROJECTS, build, check_project
-from culturebook.cluster import SAME_PROJECT, load_project, project_digest
+from culturebook.build import cluster as cluster_module
+from culturebook.build.cluster import SAME_PROJECT, load_project, project_digest
+from culturebook.build.pipeline import build
+from culturebook.build.run import _PROJECTS
+from culturebook.checks.project import check_project
 from culturebook.errors import Location, Problem, ProjectError
 from projectkit import assert_refused, edit, make_project, run_cli, snapshot
 
@@ -132,7 +134,7 @@ def test_without_the_cluster_extra_it_is_one_line(tmp_path, monkeypatch):
 
 
 def test_a_build_without_cluster_never_imports_dask():
-    code = ("import sys, culturebook.cli, culturebook.build, culturebook.cluster; "
+    code = ("import sys, culturebook.cli.main, culturebook.build.pipeline, culturebook.build.cluster; "
             "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

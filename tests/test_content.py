@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from pypdf import PdfReader
 
-from culturebook.content import MAX_IMAGE_PIXELS, load_content
 from culturebook.errors import Location, Problem, Problems, ProjectError
-from culturebook.markup import render_markdown
+from culturebook.project.content import MAX_IMAGE_PIXELS, load_content
+from culturebook.project.markup import render_markdown
 from projectkit import PROJECTS, assert_refused, edit, make_project, problem_lines, run_cli, where
 
 
@@ -437,7 +437,7 @@ def test_a_truncated_image_is_an_error_even_after_weasyprint_is_loaded(minimal: 
     # Importing WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process.
     from PIL import ImageFile
 
-    from culturebook.render import load_weasyprint
+    from culturebook.render.engine import load_weasyprint
 
     load_weasyprint()
     assert ImageFile.LOAD_TRUNCATED_IMAGES
@@ -488,7 +488,7 @@ def test_html_in_content_is_printed_as_text(tmp_path: Path) -> None:
      "A &lt;b&gt; &amp; internationalisation responsibilities"),
 ])
 def test_keep_last_keeps_a_short_last_pair_together(text, html):
-    from culturebook.markup import keep_last
+    from culturebook.project.markup import keep_last
 
     assert keep_last(text) == html
 
@@ -501,7 +501,7 @@ def test_markdown_paragraphs_keep_their_last_two_words_together():
 def test_a_quote_ends_on_a_line_of_two_words(tmp_path):
     """A pull quote whose last word would stand alone at the booklet's measure ends on two."""
     from conftest import copy_project, read_pdf, text_pieces
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
 
     root = copy_project(tmp_path / "project")
     en = root / "content" / "en.yaml"

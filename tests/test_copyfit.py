@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, all_text, copy_project, normalise, read_pdf, text_pieces
-from culturebook import copyfit
-from culturebook.copyfit import Measure, Role, Text, fit, series, units
+from culturebook.render import copyfit
+from culturebook.render.copyfit import Measure, Role, Text, fit, series, units
 
 settings.register_profile("ci", max_examples=6, derandomize=True, database=None, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -140,7 +140,7 @@ def shapes_project(root: Path) -> Path:
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory) -> Path:
     """The shapes project with its posters built at A2."""
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
 
     root = shapes_project(tmp_path_factory.mktemp("shapes") / "project")
     build(root, "posters")
@@ -205,7 +205,7 @@ def test_a_headline_breaks_into_balanced_lines_without_a_lone_last_word(shapes):
 
 def test_a_theme_can_fit_each_poster_alone(tmp_path):
     """fit: per: poster: a one-word name keeps the largest size while a long one is smaller."""
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
 
     root = shapes_project(tmp_path / "project")
     theme = root / "layouts" / "alone"
@@ -231,7 +231,7 @@ def test_a_theme_can_fit_each_poster_alone(tmp_path):
 ])
 def test_a_mission_and_vision_of_forty_words_each_fit_an_a2_poster(tmp_path, lang, mission, vision):
     """The documented limit of the mission poster: 40 words each (about 80 CJK characters)."""
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
 
     if lang == "en":
         assert len(mission.split()) == 48 and len(vision.split()) == 44
@@ -298,8 +298,9 @@ def value_content(draw, lang: str) -> dict:
 
 @pytest.fixture(scope="module")
 def renderer(shapes):
-    from culturebook.build import cache_dir, check_project
-    from culturebook.render import Renderer
+    from culturebook.checks.project import check_project
+    from culturebook.files import cache_dir
+    from culturebook.render.engine import Renderer
 
     checked = check_project(shapes)
     return checked, Renderer(shapes, checked.brand, cache_dir())

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 
 import culturebook
-from culturebook.content import MAX_IMAGE_PIXELS
+from culturebook.project.content import MAX_IMAGE_PIXELS
 from projectkit import assert_refused, edit, make_project, problem_lines, run_cli, snapshot, where
 
 EN = "content/en.yaml"

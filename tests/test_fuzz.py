@@ -26,11 +26,12 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from culturebook.brand import THEME
-from culturebook.build import build, check_project
+from culturebook.build.pipeline import build
+from culturebook.checks.project import check_project
 from culturebook.errors import Problems, ProjectError
-from culturebook.recipients import read_recipients
-from culturebook.schema import (
+from culturebook.project.brand import THEME
+from culturebook.project.recipients import read_recipients
+from culturebook.project.schema import (
     SETTINGS,
     TEXTS,
     Address,

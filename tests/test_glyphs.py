@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from culturebook.glyphs import Gap, missing_scripts
+from culturebook.project.glyphs import Gap, missing_scripts
 from projectkit import assert_refused, edit, make_project, run_cli, where
 
 ARABIC = "نحن نهتم بالتفاصيل وبالناس الذين يقفون خلفها"  # 38 letters

@@ -37,7 +37,7 @@ from conftest import (
     read_pdf,
     render_pages,
 )
-from culturebook.impose import PT_PER_MM, impose_booklet, saddle_stitch_order
+from culturebook.pdf.impose import PT_PER_MM, impose_booklet, saddle_stitch_order
 
 A5 = (419.528, 595.276)
 HALF_LETTER = (396.0, 612.0)

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import page_text, read_pdf
-from culturebook.build import build
+from culturebook.build.pipeline import build
 from projectkit import edit, make_project
 
 
@@ -33,7 +33,7 @@ def consistent(root) -> None:
 
 def test_nothing_to_do_renders_nothing_and_loads_no_pdf_library(built_root):
     before = (built_root / "build" / "manifest.json").read_bytes()
-    code = ("import sys; from pathlib import Path; from culturebook.build import build; "
+    code = ("import sys; from pathlib import Path; from culturebook.build.pipeline import build; "
             f"written, _ = build(Path({str(built_root)!r}), 'all'); "
             "print(len(written), 'weasyprint' in sys.modules, 'pypdf' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -187,7 +187,7 @@ def test_nothing_changed_since_the_same_build_is_answered_from_file_times(tmp_pa
     css.write_text(css.read_text(encoding="utf-8") + ".cover { colour: red; }\n", encoding="utf-8")
     _, problems = build(aged(root), "booklet")
     assert [p.message for p in problems] == ["CSS: Ignored `colour: red`, unknown property"]
-    code = ("import sys; from pathlib import Path; from culturebook.build import build; "
+    code = ("import sys; from pathlib import Path; from culturebook.build.pipeline import build; "
             f"written, problems = build(Path({str(root)!r}), 'booklet'); "
             "print(len(written), 'yaml' in sys.modules, 'jinja2' in sys.modules); "
             "print(*[p.format() for p in problems], sep='\\n')")

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import normalise, page_text, read_pdf, text_pieces
-from culturebook.build import build
-from culturebook.paginate import GridSpec, PageFill, Plan, choose_grid, refine, row_heights
+from culturebook.build.pipeline import build
+from culturebook.render.paginate import GridSpec, PageFill, Plan, choose_grid, refine, row_heights
 from projectkit import make_project
 
 ONE_COLUMN = [GridSpec(1, 2, "large"), GridSpec(1, 4, "compact")]

@@ -16,10 +16,10 @@ from pypdf import PdfReader
 from pypdf.generic import StreamObject
 
 from conftest import page_text, parent_tree_faults, read_pdf, text_pieces
-from culturebook.accessibility import read_structure
-from culturebook.build import build
-from culturebook.personalise import letter_for
-from culturebook.recipients import Recipient
+from culturebook.build.pipeline import build
+from culturebook.pdf.structure import read_structure
+from culturebook.project.recipients import Recipient
+from culturebook.render.letters import letter_for
 from projectkit import PROJECTS, make_project, problem_lines, run_cli
 
 PEOPLE = PROJECTS / "personalised" / "people.csv"
@@ -240,10 +240,10 @@ def test_one_print_file_holds_every_booklet_and_stores_shared_pages_once(batch, 
 
 
 def test_a_changed_row_remakes_only_the_booklets_of_its_batch(batch, tmp_path, monkeypatch):
-    import culturebook.personalise
+    import culturebook.render.letters
 
     # Two recipients' pages to a document: Ana and Han Meimei share one, José has his own.
-    monkeypatch.setattr(culturebook.personalise, "BATCH", 2)
+    monkeypatch.setattr(culturebook.render.letters, "BATCH", 2)
     build(batch, "personalised", recipients=PEOPLE, jobs=1, force=True)  # batches made anew
     people = tmp_path / "people.csv"
     people.write_text(PEOPLE.read_text(encoding="utf-8").replace("Platform", "Platforms"),

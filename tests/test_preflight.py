@@ -13,17 +13,10 @@ from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
 from conftest import REPO, copy_project
-from culturebook.preflight import (
-    CHECKS,
-    Expect,
-    Finding,
-    NotAPDF,
-    Settings,
-    content_operators,
-    expect_for,
-    preflight_pdf,
-    write_report,
-)
+from culturebook.pdf.scan import NotAPDF, content_operators
+from culturebook.preflight.checks import CHECKS, preflight_pdf
+from culturebook.preflight.expect import Expect, Finding, Settings, expect_for
+from culturebook.preflight.report import write_report
 from preflight_pdfs import FIXTURES, PRINT, PROJECTS, SCREEN
 from projectkit import run_cli
 
@@ -202,7 +195,7 @@ def screen_editions(manifest: Path) -> list[dict]:
 def test_default_build_passes(built_root):
     """Every screen PDF of the default build, and the archive: no errors, no warnings (tags and
     PDF/A identification included)."""
-    from culturebook.preflight import project_settings
+    from culturebook.preflight.expect import project_settings
 
     settings = project_settings(built_root)
     manifest = screen_editions(built_root / "build" / "manifest.json")
@@ -448,7 +441,7 @@ def test_cli_holds_a_built_booklet_to_the_fill_rule_from_its_manifest(tmp_path):
     """The build keeps how its layout used each booklet page in the manifest; `culturebook
     preflight` checks the fill rule on it (for the very file the build made), as the build does.
     Here the manifest says page 8, a text page, reaches only 10 % of its text area."""
-    from culturebook.build import build
+    from culturebook.build.pipeline import build
     from projectkit import make_project
 
     root = make_project(tmp_path / "project", "short-chapters")

@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from conftest import EDITIONS, read_pdf
-from culturebook.build import build
-from culturebook.prepress import PT_PER_MM, Marks, mark_stream
+from culturebook.build.pipeline import build
+from culturebook.pdf.prepress import PT_PER_MM, Marks, mark_stream
 
 A5_PT = (148 * PT_PER_MM, 210 * PT_PER_MM)
 A2_PT = (420 * PT_PER_MM, 594 * PT_PER_MM)
@@ -135,7 +135,8 @@ def test_a_named_output_profile_makes_pdf_x4(make_project):
     xmp = catalog["/Metadata"].get_object().get_data()
     assert b"<pdfxid:GTS_PDFXVersion>PDF/X-4</pdfxid:GTS_PDFXVersion>" in xmp
     assert reader.metadata["/Trapped"] == "/False"
-    from culturebook.preflight import Expect, preflight_pdf
+    from culturebook.preflight.checks import preflight_pdf
+    from culturebook.preflight.expect import Expect
 
     assert preflight_pdf(first, Expect(kind="booklet", edition="en", print=True, bleed_mm=3,
                                        trim_mm=(148, 210), page_multiple=4, min_ppi=300,
@@ -218,7 +219,8 @@ def test_preflight_refuses_an_output_intent_that_is_not_pdf_x(built_root):
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
 
-    from culturebook.preflight import Expect, preflight_pdf
+    from culturebook.preflight.checks import preflight_pdf
+    from culturebook.preflight.expect import Expect
 
     writer = PdfWriter(clone_from=PdfReader(built_root / "build" / "en" / "print" / "posters" /
                                             "integrity.pdf"))

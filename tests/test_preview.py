@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from culturebook.build import build
+from culturebook.build.pipeline import build
 from culturebook.errors import Location, Problem
-from culturebook.preview import Preview, encode_png, open_server, parse_problems
+from culturebook.preview.server import Preview, encode_png, open_server, parse_problems
 from projectkit import edit, make_project
 
 CHROMIUM = "/usr/bin/chromium"

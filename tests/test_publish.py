@@ -184,7 +184,7 @@ def test_every_command_completes_a_publish_before_it_reads(states: States,
 def test_the_preview_completes_a_publish_before_it_shows_a_page(states: States):
     import signal
 
-    from culturebook.preview import free_port
+    from culturebook.preview.server import free_port
 
     root = states.project()
     assert cli(root, "build", "bundle", "-j", "1", fault="rename.2:kill").returncode == -9
@@ -326,7 +326,7 @@ def test_a_read_only_build_folder_is_one_line_for_every_command(tmp_path: Path):
 
 
 def test_an_unfinished_publish_on_a_read_only_disk_is_one_line_for_every_command(states: States):
-    from culturebook.preview import free_port
+    from culturebook.preview.server import free_port
 
     root = states.project()
     build = root / "build"

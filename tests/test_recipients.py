@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from culturebook.errors import Location, Problems, ProjectError
-from culturebook.recipients import Recipient, csv_text, from_csv_cell, read_recipients
+from culturebook.project.recipients import Recipient, csv_text, from_csv_cell, read_recipients
 
 COLUMNS = {"team": "text", "start_date": "date", "manager": "text"}
 LANGUAGES = ["en", "zh-Hans"]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from culturebook.reference import reference
+from culturebook.project.reference import reference
 from projectkit import run_cli
 
 REPO = Path(__file__).resolve().parents[1]

@@ -10,9 +10,10 @@ import pytest
 from PIL import Image
 
 from conftest import all_text, normalise, page_size_mm, page_text, read_pdf, text_pieces
-from culturebook.build import build
+from culturebook.build.pipeline import build
 from culturebook.errors import ProjectError
-from culturebook.render import ConfinedFetcher, format_date, title_lines
+from culturebook.render.engine import ConfinedFetcher
+from culturebook.render.templates import format_date, title_lines
 
 
 @pytest.mark.parametrize(("title", "lines"), [
@@ -228,7 +229,7 @@ def test_weasyprint_loads_every_library_it_uses_and_leaves_library_lookup_as_it_
     probe = (
         "import ctypes.util\n"
         "before = ctypes.util.find_library\n"
-        "from culturebook.render import load_weasyprint\n"
+        "from culturebook.render.engine import load_weasyprint\n"
         "load_weasyprint()\n"
         "from weasyprint.text import ffi\n"
         "libs = [ffi.gobject, ffi.pango, ffi.harfbuzz, ffi.harfbuzz_subset, ffi.fontconfig,"
@@ -311,8 +312,9 @@ def test_the_cover_shows_the_subtitle_beneath_the_title(built_root, lang, subtit
 
 
 def test_fields_that_fell_back_carry_the_source_language_and_nothing_else_does(tmp_path):
-    from culturebook.build import cache_dir, check_project
-    from culturebook.render import Renderer
+    from culturebook.checks.project import check_project
+    from culturebook.files import cache_dir
+    from culturebook.render.engine import Renderer
     from projectkit import make_project
 
     root = make_project(tmp_path / "project", "languages")
@@ -368,9 +370,9 @@ def test_a_latin_name_in_the_chinese_edition_is_marked_with_the_source_language(
                                                                                  checked):
     """"打造了QQ": the product name is in the Latin letters of the source language (en), marked so
     in the HTML and in the tagged PDF, and set in its fonts; the Chinese around it is not."""
-    from culturebook.accessibility import read_structure
-    from culturebook.build import cache_dir
-    from culturebook.render import Renderer
+    from culturebook.files import cache_dir
+    from culturebook.pdf.structure import read_structure
+    from culturebook.render.engine import Renderer
 
     edition = checked.content.edition("zh-Hans")
     html = Renderer(built_root, checked.brand, cache_dir()).booklet_html(edition)
@@ -382,9 +384,10 @@ def test_a_latin_name_in_the_chinese_edition_is_marked_with_the_source_language(
 def test_han_in_an_english_statement_is_marked_zh_hans(english_only):
     """The English edition's own fonts lack Han; the theme's Chinese font sets it, and its lang
     (CJK glyph forms, the tagged PDF's /Lang) comes with it, in the booklet and on the poster."""
-    from culturebook.accessibility import read_structure
-    from culturebook.build import cache_dir, check_project
-    from culturebook.render import Renderer
+    from culturebook.checks.project import check_project
+    from culturebook.files import cache_dir
+    from culturebook.pdf.structure import read_structure
+    from culturebook.render.engine import Renderer
 
     checked = check_project(english_only)
     edition = checked.content.edition("en")
@@ -400,8 +403,8 @@ def test_an_image_weasyprint_fails_on_is_reported_at_its_reference(tmp_path):
     """What WeasyPrint only logs about an image (a failure the checks did not foresee) is put at
     the line that refers to it, with the checks' reason where they find one: it was the
     template's path alone, and for an SVG an empty reason."""
-    from culturebook.build import check_project
-    from culturebook.render import Renderer
+    from culturebook.checks.project import check_project
+    from culturebook.render.engine import Renderer
     from projectkit import make_project, where
 
     root = make_project(tmp_path / "project", "minimal")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from culturebook.content import load_content
 from culturebook.errors import Location, Problem, Problems, ProjectError
-from culturebook.schema import SETTINGS, TEXTS
-from culturebook.yamlsource import parse_yaml
+from culturebook.project.content import load_content
+from culturebook.project.schema import SETTINGS, TEXTS
+from culturebook.project.yamlsource import parse_yaml
 from projectkit import PROJECTS, edit, where
 
 PATH = Path("content/en.yaml")

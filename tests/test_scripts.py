@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from culturebook.scripts import is_right_to_left, mark_languages, script_name
+from culturebook.project.scripts import is_right_to_left, mark_languages, script_name
 
 
 @pytest.mark.parametrize("ch, script", [

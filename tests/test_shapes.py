@@ -15,9 +15,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from culturebook.build import check_project
-from culturebook.paginate import underfilled
-from culturebook.render import Renderer, page_fills
+from culturebook.checks.project import check_project
+from culturebook.render.engine import Renderer
+from culturebook.render.geometry import page_fills
+from culturebook.render.paginate import underfilled
 from projectkit import make_project
 
 settings.register_profile("ci", max_examples=4, derandomize=True, database=None, deadline=None,

@@ -16,7 +16,9 @@ from PIL import Image
 from pypdf import PdfReader
 
 from conftest import outline, read_pdf
-from culturebook.message import (
+from culturebook.pdf.scan import Document
+from culturebook.share.drafts import file_stem
+from culturebook.share.message import (
     Attachment,
     Envelope,
     Letter,
@@ -28,8 +30,6 @@ from culturebook.message import (
     plan_messages,
     subject_line,
 )
-from culturebook.pdfscan import Document
-from culturebook.share import file_stem
 from projectkit import assert_refused, edit, run_cli, snapshot, where
 from smtpkit import line_faults
 

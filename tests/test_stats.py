@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from culturebook.build import build
-from culturebook.stats import Length, length
+from culturebook.build.pipeline import build
+from culturebook.project.stats import Length, length
 from projectkit import make_project, run_cli
 
 

@@ -13,7 +13,7 @@ from PIL import Image, ImageChops, ImageStat
 from pypdf import PdfReader
 
 from conftest import page_size_mm, page_text, render_pages
-from culturebook.tile import LABEL_MM, MARKS_MM, Rect, TilePlan, plan_tiles, tile_poster
+from culturebook.pdf.tile import LABEL_MM, MARKS_MM, Rect, TilePlan, plan_tiles, tile_poster
 
 A4 = (210.0, 297.0)
 LETTER = (215.9, 279.4)

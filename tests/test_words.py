@@ -17,8 +17,9 @@ import pytest
 
 from conftest import REPO
 from culturebook.errors import Location, ProjectError
-from culturebook.render import check_words, setup_fontconfig
-from culturebook.words import (
+from culturebook.render.engine import setup_fontconfig
+from culturebook.render.geometry import check_words
+from culturebook.render.words import (
     CLIPPED,
     COVERED,
     DROPPED,
@@ -443,8 +444,9 @@ def test_a_personal_page_that_hides_the_name_is_a_problem_at_the_row(tmp_path):
 def test_the_default_booklets_lose_no_words(lang):
     """Every field the default booklet shows is marked, and none loses a word: laid out with a
     frontispiece before every chapter, so that every element the booklet can have is there."""
-    from culturebook.build import cache_dir, check_project
-    from culturebook.render import Renderer
+    from culturebook.checks.project import check_project
+    from culturebook.files import cache_dir
+    from culturebook.render.engine import Renderer
 
     checked = check_project(REPO)
     renderer = Renderer(REPO, checked.brand, cache_dir())

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from culturebook.errors import Location, Problem, ProjectError
-from culturebook.yamlsource import Node, load_yaml, parse_yaml
+from culturebook.project.yamlsource import Node, load_yaml, parse_yaml
 
 PATH = Path("content/en.yaml")
 

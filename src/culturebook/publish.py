@@ -17,7 +17,7 @@ Recovery rolls forward, always: a journal on disk was written whole (it appears 
 every temporary file it names was written whole, and after the commit a temporary file only ever
 goes away by its rename. So for each entry, a temporary file still there is renamed now, and one
 not there was renamed already; removing is done again (it is the same to do twice). Recovery runs
-under the build lock (build.build_lock) before anything is read, and again after a crash during
+under the build lock (build_lock) before anything is read, and again after a crash during
 recovery, with the same result. Temporary files without a journal are what a publish killed before
 its commit left: the lock removes them.
 """
@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
 
-from .errors import Location, Problem, ProjectError
-from .faults import fault
+from culturebook.errors import Location, Problem, ProjectError
+from culturebook.faults import fault
 
 JOURNAL = ".publish.json"  # in build/, while a publish is committed but not finished
 MANIFEST = "manifest.json"
@@ -97,8 +98,6 @@ def settle(out: Path) -> None:
     build that is completing its own). Costs one stat when there is none."""
     if not (out / JOURNAL).exists():
         return
-    from .build import build_lock
-
     with build_lock(out, wait=True):
         pass  # the lock recovers
 
@@ -109,8 +108,6 @@ def reading(out: Path):
     read is one whole build, an unfinished publish completed first. Where build/ cannot be written
     (a read-only disk) it is read without the lock: nothing can change it then; but an unfinished
     publish there cannot be completed, and that is the error."""
-    from .build import build_lock
-
     with contextlib.ExitStack() as stack:
         if out.is_dir():
             try:
@@ -235,3 +232,56 @@ def _bookkeeping(rel: str) -> bool:
     parts = rel.split("/")
     return (rel in BOOKKEEPING or (len(parts) == 2 and parts[1] == REPORT)
             or (len(parts) > 2 and parts[1] == SHARE_DIR))
+
+
+def load_manifest(out: Path) -> dict[str, dict]:
+    """The last build's artifacts by path (empty when there is none or it cannot be read)."""
+    try:
+        return {a["path"]: a for a in json.loads((out / MANIFEST).read_text())["artifacts"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+@contextlib.contextmanager
+def build_lock(out: Path, wait: bool = False):
+    """One build of a project at a time: a second one stops with a clear line instead of
+    interleaving its writes with the first's (with `wait`, it waits for the first to end). The
+    lock goes with the process, however it ends. Under it, a publish that a killed process left
+    unfinished is completed (recover), then the temporary files of one killed before its
+    commit are removed."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / ".lock", "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ProjectError([Problem(Location(out), f"another build of this project is running "
+                                        f"({holder})",
+                                        "wait for it to finish, then build again")]) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        global LOCK_FD
+        LOCK_FD = handle.fileno()
+        recover(out)  # first: the temporary files a journal names are the new build's
+        # A build killed while writing (SIGKILL) can leave a temporary file; never a half PDF.
+        for stale in out.rglob(".*.tmp"):
+            stale.unlink(missing_ok=True)
+        try:
+            yield
+        finally:
+            LOCK_FD = None
+            handle.truncate(0)
+
+
+LOCK_FD: int | None = None
+
+
+
+
+def lock_fd() -> int | None:
+    """The file descriptor of the build lock this process holds, if any (a forked worker closes it,
+    so that it does not keep the lock alive)."""
+    return LOCK_FD

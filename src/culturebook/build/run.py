@@ -1,0 +1,211 @@
+"""Rendering documents that need no other document, in worker processes."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from culturebook.errors import ProjectError
+
+if TYPE_CHECKING:  # the build imports what it reads with only when it reads: see fingerprint.py
+    from culturebook.project.brand import Brand
+    from culturebook.project.content import Edition
+from culturebook.checks.project import Checked, check_project
+from culturebook.files import cache_dir
+from culturebook.publish import lock_fd
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """A document that needs no other document, as plain data: what the build asks a worker (a
+    forked process, or a node of a cluster) to make. The worker finds the project at `root`."""
+
+    root: str
+    strict: bool
+    kind: str  # [print-]booklet, [print-]poster, archive-booklet, personal-booklets (a batch's
+    #            booklets, spliced), print-personal-shared and print-personal-pages (the parts of
+    #            the print file)
+    lang: str
+    subject: str = ""  # a poster's slug
+    recipients: tuple = ()  # personal pages: the recipients (recipients.Recipient) of one batch
+
+
+_PROJECTS: dict[tuple[str, bool], tuple] = {}  # (root, strict) -> (Checked, Renderer), per process
+
+
+def project_for(root: str, strict: bool):
+    """This process's checked project and renderer for `root`, loaded on first use (a cluster
+    worker loads it once and keeps it, with its FontConfiguration, for every later document)."""
+    key = (root, strict)
+    if key not in _PROJECTS:
+        from culturebook.render.engine import Renderer
+
+        checked = check_project(Path(root), strict)
+        _PROJECTS[key] = (checked, Renderer(Path(root), checked.brand, cache_dir(), strict))
+    return _PROJECTS[key]
+
+
+def make_leaf(leaf: Leaf):
+    """Render the document `leaf` describes."""
+    checked, renderer = project_for(leaf.root, leaf.strict)
+    edition = next(e for e in checked.content.editions if e.lang == leaf.lang)
+    print_edition = leaf.kind.startswith("print-")
+    kind = leaf.kind.removeprefix("print-")
+    if kind == "booklet":
+        rendered = renderer.booklet(edition, print_edition=print_edition)
+    elif kind == "archive-booklet":
+        rendered = renderer.booklet(edition, archive=source_files(edition))
+    elif kind == "personal-shared":
+        rendered = renderer.booklet(edition, print_edition=print_edition, personalised=True)
+    elif kind == "personal-pages":
+        rendered = renderer.personal_pages(
+            edition, letters(renderer, checked, edition, leaf.recipients),
+            [person.cells["name"] for person in leaf.recipients], print_edition=print_edition)
+    elif kind == "personal-booklets":  # the pages of a batch, spliced into the shared booklet
+        return personal_booklets(renderer, checked, edition, leaf.recipients)
+    else:
+        subject = next(s for slug, _, s in renderer.poster_subjects(edition) if slug == leaf.subject)
+        rendered = renderer.poster(edition, subject, edition.poster_size, print_edition=print_edition)
+    if print_edition and rendered.data:
+        rendered = dataclasses.replace(rendered, data=_marks_for(checked.brand)(rendered.data))
+    if kind.startswith("personal-") and print_edition and rendered.data:
+        rendered = dataclasses.replace(rendered, findings=_preflight_part(checked, leaf, rendered))
+    return rendered
+
+
+def _preflight_part(checked: Checked, leaf: Leaf, rendered) -> tuple:
+    """Preflight a part of the print file of personalised booklets where it was rendered, in a
+    worker: the file repeats the shared pages for every recipient, so checking its parts checks
+    every page it draws, once, and in parallel."""
+    from culturebook.preflight.checks import preflight_pdf
+    from culturebook.preflight.expect import Finding, expect_for, settings_from
+
+    settings = settings_from(checked.brand, checked.content.editions[0].poster_size,
+                             [e.lang for e in checked.content.editions], Path(leaf.root) / "fonts")
+    expect = expect_for(f"{leaf.lang}/print/personalised.pdf", settings, "booklet", leaf.lang)
+    if leaf.recipients:  # a batch's covers and letters: two pages each, not a booklet of 4n
+        expect = dataclasses.replace(expect, page_multiple=1)
+        rows = [p.cells["name"].line for p in leaf.recipients]
+        part = f"the personal pages of CSV lines {rows[0]}-{rows[-1]}"
+    else:
+        part = "the shared pages"
+    return tuple(Finding(f.check, f.error, None, f"{part}: {f.message}", f.pixels)
+                 for f in preflight_pdf(rendered.data, expect))
+
+
+def personal_booklets(renderer, checked: Checked, edition: Edition, recipients):
+    """The booklets of a batch of recipients: their personal pages laid out in one document, each
+    spliced into the shared booklet. The shared booklet is rendered once per worker process and
+    kept, so that splicing happens beside the rendering rather than after it, in the build."""
+    from culturebook.pdf.splice import PersonalBooklets, Splicer
+
+    key = ("shared booklet", edition.lang)
+    if key not in renderer.kept:
+        renderer.kept[key] = Splicer(renderer.booklet(edition, personalised=True).data)
+    splicer = renderer.kept[key]
+    pages = renderer.personal_pages(edition, letters(renderer, checked, edition, recipients),
+                                    [person.cells["name"] for person in recipients])
+    return PersonalBooklets(tuple(splicer.booklets(pages)), len(splicer.base.pages), pages.problems)
+
+
+def _marks_for(brand: Brand) -> Callable[[bytes], bytes]:
+    """What puts a print edition's pages on a slug with crop and registration marks."""
+    from culturebook.pdf.prepress import Marks, add_slug_and_marks
+
+    bleed, slug, condition = print_marks(brand)
+    return lambda data: add_slug_and_marks(data, Marks(bleed=bleed, slug=slug), condition)
+
+
+def letters(renderer, checked: Checked, edition: Edition, recipients) -> list[dict]:
+    """What the layouts' cover and letter show for each recipient, in this edition."""
+    from culturebook.render.letters import letter_for
+    from culturebook.render.templates import format_date
+
+    labels = renderer.context(edition)["labels"]
+    return [letter_for(r, edition.data["welcome"], lambda d: format_date(d, labels))
+            for r in recipients]
+
+
+def print_marks(brand: Brand) -> tuple[float, float, str]:
+    """The bleed and the slug around it (mm), and the output condition, of the print settings."""
+    bleed = brand.print_mm("bleed")
+    return bleed, max(13.0, bleed + 10), str(brand.print.get("output-condition") or "Custom")
+
+
+def render_in_pool(leaves: dict[str, Leaf], jobs: int, progress: Callable[..., None],
+                   total: int) -> dict[str, object]:
+    """Make the documents that need no other document in `jobs` worker processes. Workers are
+    forked after planning, so each inherits the checked project and keeps its own
+    FontConfiguration for its lifetime; results come back as bytes. Problems from every worker are
+    raised together."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    context = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(max_workers=min(jobs, len(leaves)), mp_context=context,
+                               initializer=_worker_start)
+    try:
+        futures = {pool.submit(make_leaf, leaf): rel for rel, leaf in leaves.items()}
+        ready = collect(futures, as_completed(futures), progress, total)
+    except BaseException:
+        # Interrupted (Ctrl-C) or failed: stop the workers now rather than finish the queue.
+        processes = list(getattr(pool, "_processes", {}).values())
+        for process in processes:
+            process.kill()
+        for process in processes:
+            process.join(5)
+        # A worker killed while sending its result leaves half a message in the result pipe, and
+        # the pool's manager thread waiting for the rest: interpreter exit would wait on it for
+        # ever. With this end (the workers' ends died with them) closed, it reads end-of-file,
+        # finds the pool broken and stops.
+        with contextlib.suppress(AttributeError, OSError):
+            pool._result_queue._writer.close()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return ready
+
+
+def collect(futures: dict, completed, progress: Callable[..., None], total: int) -> dict:
+    """The results of `futures` ({future: path under build/}) as `completed` yields them, each
+    reported to `progress`; the problems of every failed one raised together, each once (every
+    worker of a cluster may report the same one)."""
+    ready, problems = {}, []
+    for future in completed:
+        rel = futures[future]
+        try:
+            ready[rel] = future.result()
+        except ProjectError as exc:
+            problems += exc.problems
+            continue
+        progress(f"rendering {rel}", len(ready), total)
+    if problems:
+        raise ProjectError(list(dict.fromkeys(problems)))
+    return ready
+
+
+def _worker_start() -> None:
+    """In each worker: die with the build (even a SIGKILLed one), leave Ctrl-C to the build, and do
+    not keep the build's lock alive."""
+    import ctypes
+    import signal
+
+    try:  # Linux: PR_SET_PDEATHSIG, so no worker outlives a killed build
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    held = lock_fd()
+    if held is not None:
+        os.close(held)
+
+
+def source_files(edition: Edition) -> tuple[Path, ...]:
+    """The content files an edition is made from (settings, source language, its language),
+    each once: what the archival edition carries inside it."""
+    return tuple(dict.fromkeys(edition.files))

@@ -1,0 +1,231 @@
+"""The checks of a whole project before anything is rendered: content, theme, layouts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from culturebook.errors import Location, Problem, Problems, ProjectError
+
+if TYPE_CHECKING:  # the build imports what it reads with only when it reads: see fingerprint.py
+    from culturebook.project.brand import Brand
+    from culturebook.project.content import Content, Edition
+from culturebook.files import cache_dir
+from culturebook.pdf.tile import tile_plan
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A project that passed every check: its content, its brand, and the warnings found."""
+
+    root: Path
+    content: Content
+    brand: Brand
+    warnings: list[Problem]
+
+
+def check_project(root: Path, strict: bool = False) -> Checked:
+    """Validate content, theme, templates, stylesheets and glyph coverage; render nothing."""
+    from culturebook.checks.contrast import check_contrast
+    from culturebook.checks.stylesheets import check_stylesheets  # imports WeasyPrint's CSS parser
+    from culturebook.project.brand import check_labels, load_brand
+    from culturebook.project.content import load_content
+    from culturebook.project.glyphs import check_glyphs
+    from culturebook.project.imagefile import check_theme_images
+
+    problems = Problems()
+    content = load_content(root, problems)
+    brand = load_brand(root, content.editions[0].theme, problems)
+    for edition in content.editions:
+        check_labels(brand, edition, problems)
+        check_glyphs(edition, brand, problems, cache_dir() / "cmaps")
+    check_templates(brand, problems)
+    check_stylesheets(brand, problems, strict, cache_dir())
+    check_theme_images(brand.dirs, problems)
+    check_print_settings(brand, content.editions[0].poster_size, problems)
+    uses: list = []
+    if not problems.errors:  # the layouts compile: fill them to see their headings and colours
+        uses = check_layout_headings(root, content, brand, problems)
+    check_contrast(brand, problems, uses, lambda where: _layout_file(brand, where))
+    problems.raise_if_errors(strict)
+    return Checked(root, content, brand, problems.warnings)
+
+
+def check_layout_headings(root: Path, content: Content, brand: Brand, problems: Problems) -> list:
+    """Fill the booklet and poster layouts for each edition (Jinja only, no layout) and check
+    that their headings never skip a level: a screen reader's outline of the PDF is the
+    headings' outline. Where the content has a welcome letter, fill the personalised cover and
+    letter too, for their colours. Return the text colours those documents draw on their
+    backgrounds (render.colours.ColourUse), from WeasyPrint's cascade of the same documents, for
+    check_contrast."""
+    from culturebook.checks.headings import check_heading_levels
+    from culturebook.render.engine import Renderer
+
+    renderer = Renderer(root, brand, cache_dir())
+    layouts = [d / name for d in brand.dirs for name in ("_pages.html", "_booklet_head.html")]
+    uses = []
+    for edition in content.editions:
+        found = Problems()
+        template = next(d / "booklet.html" for d in brand.dirs if (d / "booklet.html").is_file())
+        check_heading_levels(renderer.booklet_html(edition), template, layouts, found)
+        uses += layout_colour_uses(renderer, renderer.booklet_html(edition, every_frontispiece=True),
+                                   "booklet.html", f"{edition.lang} booklet")
+        for n, (_, _, subject) in enumerate(renderer.poster_subjects(edition)[:2]):
+            template = next(d / "poster.html" for d in brand.dirs if (d / "poster.html").is_file())
+            html = renderer.poster_html(edition, subject, edition.poster_size)
+            check_heading_levels(html, template, layouts, found)
+            uses += layout_colour_uses(renderer, html, "poster.html", f"{edition.lang} poster {n}")
+        if edition.data.get("welcome") and any((d / "personal.html").is_file() for d in brand.dirs):
+            # personalised booklets' cover and letter, filled in
+            # (their headings are the booklet's macros, checked above in booklet.html; a
+            # personal.html without them is the build's error, which says what is missing)
+            html = renderer.personal_html(edition, [sample_letter(content, edition)])
+            uses += layout_colour_uses(renderer, html, "personal.html", f"{edition.lang} letter")
+        problems.items += [p for p in found.items if p not in problems.items]
+    return uses
+
+
+def check_layouts(checked: Checked) -> None:
+    """Lay out each edition's booklet and posters as a build does, without writing a PDF: every
+    poster text fits at a legible size, no text leaves its frame, and no word of the content is
+    lost. A document that passed before with the same HTML, theme and fonts is not laid out
+    again (a build's documents are checked as they are made)."""
+    from culturebook.render.engine import Renderer
+
+    renderer = Renderer(checked.root, checked.brand, cache_dir())
+    folder = cache_dir() / "laid-out"
+    problems: list[Problem] = []
+    for edition in checked.content.editions:
+        size = edition.poster_size
+        documents = [(renderer.booklet_html(edition), lambda e=edition: renderer.booklet_document(e))]
+        for _, _, subject in renderer.poster_subjects(edition):
+            documents.append((renderer.poster_inputs(edition, subject, size),
+                              lambda e=edition, s=subject, z=size: renderer.poster_document(e, s, z)))
+        for html, lay_out in documents:
+            key = hashlib.sha256(f"{renderer.theme_stamp}\0{html}".encode()).hexdigest()
+            if (folder / key).is_file():
+                continue
+            try:
+                lay_out()
+            except ProjectError as exc:
+                problems += [p for p in exc.problems if p not in problems]
+                continue
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / key).touch()
+            except OSError:
+                pass  # a cache that cannot be written only costs time
+    if problems:
+        raise ProjectError(problems)
+
+
+def sample_letter(content: Content, edition: Edition) -> dict:
+    """A welcome letter with every line it can have: for a recipient with every column the
+    publication declares filled in (for checking the layout, not for printing)."""
+    import datetime
+
+    from culturebook.project.recipients import Recipient
+    from culturebook.render.letters import letter_for
+
+    columns = content.settings.get("recipients") or {}
+    values = {column: datetime.date(2000, 1, 1) if kind == "date" else column
+              for column, kind in columns.items()}
+    person = Recipient(0, "Name", "name@example.com", "name", "", values, {})
+    return letter_for(person, edition.data["welcome"], str)
+
+
+def layout_colour_uses(renderer, html: str, template: str, document: str) -> list:
+    """The text colours a filled layout draws (Renderer.colour_uses), remembered in the cache by
+    the document's HTML without its words (_skeleton), the theme's stylesheets, WeasyPrint's
+    version and the code that reads them: a check with nothing changed, or only words, need not
+    run the cascade again. One cache file per document of the project, replaced when its inputs
+    change."""
+    from importlib.metadata import version
+
+    from culturebook.render import colours
+    from culturebook.render.colours import ColourUse
+
+    sheets = [p.read_text(encoding="utf-8") for d in renderer.brand.dirs
+              for p in sorted(d.rglob("*.css"))]
+    reader = Path(colours.__file__).read_text(encoding="utf-8")  # how the uses are read
+    key = hashlib.sha256("\0".join([version("weasyprint"), reader, _skeleton(html), *sheets])
+                         .encode()).hexdigest()
+    name = hashlib.sha256(f"{renderer.root}\0{document}".encode()).hexdigest()[:32]
+    stored = cache_dir() / "contrast" / f"{name}.json"
+    try:
+        data = json.loads(stored.read_text())
+        if data["key"] == key:
+            return [ColourUse(**use) for use in data["uses"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    uses = renderer.colour_uses(html, template)
+    try:
+        stored.parent.mkdir(parents=True, exist_ok=True)
+        stored.write_text(json.dumps({"key": key, "uses": [asdict(u) for u in uses]}))
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+    return uses
+
+
+_WORDS = re.compile(r"(<style\b.*?</style>)|>([^<]*[^\s<][^<]*)<", re.DOTALL | re.IGNORECASE)
+
+
+def _skeleton(html: str) -> str:
+    """A filled layout with each run of text between tags written as one x: what the cascade
+    depends on (elements, attributes, the theme's custom properties in <style>, which elements
+    hold text at all) without the words, so editing a statement keeps its colours cached."""
+    return _WORDS.sub(lambda m: m.group(1) or ">x<", html)
+
+
+def _layout_file(brand: Brand, where: str) -> Path | None:
+    """The layout file a colour use names ("... in booklet.html"), in the first theme that has it."""
+    name = where.rsplit(" in ", 1)[-1] if " in " in where else ""
+    return next((d / name for d in brand.dirs if name and (d / name).is_file()), None)
+
+
+def check_templates(brand: Brand, problems: Problems) -> None:
+    """Compile every layout template so a syntax error is reported with its file and line (a
+    template compiled before, unchanged, comes from the cache)."""
+    import jinja2
+
+    from culturebook.render.templates import template_environment
+
+    env = template_environment(brand, cache_dir())
+    for directory in brand.dirs:
+        for template in sorted(directory.glob("*.html")):
+            try:
+                if env.loader.get_source(env, template.name)[1] == str(template):
+                    env.get_template(template.name)
+                else:  # a parent theme's template that the theme replaces: parse it only
+                    env.parse(template.read_text(encoding="utf-8"), template.name, str(template))
+            except jinja2.TemplateSyntaxError as exc:
+                problems.error(Location(template, exc.lineno or 0, 1),
+                               f"template error: {exc.message}")
+
+
+def check_print_settings(brand: Brand, poster_size: str, problems: Problems) -> None:
+    """Bleed, creep, overlap and sheet against the page and poster sizes: one line each, at check
+    time, rather than a failure halfway through a print build."""
+    from culturebook.project.brand import length_mm
+
+    page_w = length_mm(brand.booklet.get("width", "148mm"))
+    page_h = length_mm(brand.booklet.get("height", "210mm"))
+    bleed = brand.print_mm("bleed")
+    if bleed > min(page_w, page_h) / 4:
+        problems.error(brand.setting_location("bleed"),
+                       f"print.bleed of {bleed:g} mm is larger than the page can take",
+                       "print shops ask for 3 mm (sometimes 5 mm)")
+    if brand.print_mm("creep") * 20 > page_w / 2:
+        problems.error(brand.setting_location("creep"),
+                       f"print.creep of {brand.print_mm('creep'):g} mm per sheet is larger than the "
+                       "page can take", "creep is about one paper thickness, e.g. 0.1mm")
+    try:
+        tile_plan(brand, poster_size)
+    except ValueError as exc:
+        key = "tile-overlap" if "overlap" in str(exc) else \
+            "printer-margin" if "margin" in str(exc) else "sheet"
+        problems.error(brand.setting_location(key), f"print.{key}: {exc}")

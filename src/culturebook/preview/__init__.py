@@ -1,0 +1,5 @@
+"""The live preview: a local web page that rebuilds as the content changes.
+
+In: a project folder.
+Out: pages served on 127.0.0.1.
+"""
