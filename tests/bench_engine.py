@@ -158,7 +158,7 @@ def whole_booklets(root: Path, csv: Path, out: Path, jobs: int) -> None:
     renderer, so the pages are the same; only the sharing is missing)."""
     import multiprocessing
 
-    from culturebook.build.pipeline import read_people
+    from culturebook.build.making import read_people
     from culturebook.build.run import _PROJECTS, letters
     from culturebook.checks.project import check_project
     from culturebook.errors import Problems

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import REPO, all_text, copy_project, normalise, read_pdf, text_pieces
+from culturebook.project.scripts import units
 from culturebook.render import copyfit
-from culturebook.render.copyfit import Measure, Role, Text, fit, series, units
+from culturebook.render.copyfit import Measure, Role, Text, fit, series
 
 settings.register_profile("ci", max_examples=6, derandomize=True, database=None, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -103,7 +105,6 @@ def by_file(problems: list[Problem]) -> list[Problem]:
 def os_problem(exc: OSError, root: Path) -> Problem | None:
     """The line for an error of the file system (a read-only or full disk, a folder this user may
     not write) at the path it names, the cause in words; None for any other OSError (a bug)."""
-    import errno
 
     path = Path(exc.filename) if exc.filename else root / "build"
     try:  # the project's folder the path is in ("build/"), else the path's own folder
@@ -143,3 +144,25 @@ def bad_file_name(name: str) -> str:
 def shortened(text: str, width: int = 60) -> str:
     """`text` cut to `width` characters, an ellipsis ending what was cut: a name in a message."""
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def control_in(text: str) -> str:
+    """What the first line break or other control character in `text` is ("a line break", "a tab",
+    "a control character (U+0007)"); "" when it has none."""
+    bad = next((ch for ch in text if _control(ch)), None)
+    if bad is None:
+        return ""
+    if bad in "\n\r\x85\u2028\u2029":
+        return "a line break"
+    return "a tab" if bad == "\t" else f"a control character (U+{ord(bad):04X})"
+
+
+def _control(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """`text` quoted on one line: control characters as escapes (\\n, \\x07), cut at `limit`."""
+    out = "".join(ch.encode("unicode_escape").decode("ascii") if _control(ch) else ch
+                  for ch in text)
+    return f"'{out[:limit]}...'" if len(out) > limit else f"'{out}'"

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from culturebook import __version__
 from culturebook.errors import Location, Problem
+from culturebook.files import write_atomic
 
 RECORD = ".last-builds.json"  # in build/, beside manifest.json
 KEEP = 8  # fingerprints kept: one per kind of build a user alternates between
@@ -95,7 +96,6 @@ def record(out: Path, fingerprint: Fingerprint, documents: list[Path],
            problems: list[Problem]) -> None:
     """Remember a successful build's documents and problems under its fingerprint (not when it was
     unsteady). Written through a temporary file and a rename, like every output."""
-    from culturebook.files import write_atomic
 
     if not fingerprint.steady:
         return

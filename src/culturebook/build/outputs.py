@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from culturebook.errors import Location, Problems
+from culturebook.preflight.checks import preflight_pdf
+from culturebook.preflight.expect import REPORT, Finding, expect_for, settings_from, with_fills
 from culturebook.publish import MANIFEST, publish
 
-if TYPE_CHECKING:  # the build imports what it reads with only when it reads: see fingerprint.py
+if TYPE_CHECKING:
     from culturebook.project.content import Image
 from culturebook.build.plan import Output
 from culturebook.checks.project import Checked
@@ -38,7 +40,6 @@ class Artifact:
 def previous_findings(out: Path, editions) -> dict:
     """The preflight findings of the last build's reports, so a report still lists the files this
     build did not need to make again."""
-    from culturebook.preflight.expect import REPORT, Finding
 
     found = {}
     for edition in editions:
@@ -58,7 +59,6 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earli
     """Preflight every rendered PDF before anything is written: an error stops the build (nothing
     is written), a warning is reported (and stops it under --strict). A document reused unchanged
     reports the findings it had (`earlier`, by path under build/)."""
-    from culturebook.preflight.expect import expect_for, settings_from, with_fills
 
     out = root / "build"
     languages = [e.lang for e in checked.content.editions]
@@ -73,10 +73,6 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earli
         if output.fresh and output.findings is not None:
             findings[key] = list(output.findings)
         elif output.fresh or key not in earlier:
-            from culturebook.preflight.checks import (
-                preflight_pdf,  # reads PDFs (pypdf): only for new documents
-            )
-
             expect = with_fills(expect_for(key, settings, kind, lang), output.fill)
             findings[key] = preflight_pdf(data, expect)
         else:

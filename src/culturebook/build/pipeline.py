@@ -1,26 +1,36 @@
-"""The build, start to end: check the project, plan, render, preflight, publish."""
+"""The build, start to end: check the project, plan, render, preflight, publish.
+
+`build` answers a build with nothing to do from file times (fingerprint.py) before it loads any
+stage; the rest of the build is in making.py.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from culturebook.errors import Location, Problem, Problems, ProjectError
-from culturebook.publish import MANIFEST, settle
+from culturebook.build import fingerprint
+from culturebook.publish import settle
 
-if TYPE_CHECKING:  # the build imports what it reads with only when it reads: see fingerprint.py
-    pass
-from culturebook.build.outputs import Artifact, preflight_outputs, previous_findings, write_outputs
-from culturebook.build.plan import Outputs, render_edition, stamp
-from culturebook.build.run import _PROJECTS, render_in_pool
-from culturebook.checks.project import Checked, check_project
-from culturebook.files import cache_dir
-from culturebook.publish import build_lock, load_manifest
+if TYPE_CHECKING:
+    from culturebook.build.outputs import Artifact
+    from culturebook.errors import Problem
 
 TARGETS = ("booklet", "posters", "bundle", "print", "archive", "all", "personalised")
+
+
+# What each target makes; print editions are built from their own renders plus the screen booklet
+# (imposition) and posters (tiles) for office printers.
+PARTS = {
+    "booklet": {"booklet"},
+    "posters": {"posters"},
+    "bundle": {"booklet", "posters", "bundle"},
+    "print": {"print"},
+    "archive": {"archive"},
+    "all": {"booklet", "posters", "bundle", "print", "archive"},
+    "personalised": {"personalised", "personalised-print"},  # with --recipients; not in "all"
+}
 
 
 def build(root: Path, target: str = "all", editions: list[str] | None = None,
@@ -41,7 +51,6 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     With `cluster` (a Dask scheduler's address) the documents that need no other document are
     rendered on that cluster instead of in local worker processes; everything else stays here.
     Without `print_file`, personalised booklets are made without their print file."""
-    from culturebook.build import fingerprint
 
     parts = PARTS[target] - (set() if print_file else {"personalised-print"})
     out = root / "build"
@@ -53,116 +62,9 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
         for rel in last.documents:
             progress(f"up to date {rel}")
         return [], last.problems
-    checked = check_project(root, strict)
-    rows = Problems()
-    people = read_people(checked, recipients, editions, rows) if target == "personalised" else []
-    from culturebook.render.engine import Renderer
+    # The stages load only now: a build with nothing to do answers from file times alone, in
+    # a tenth of the time their imports take (make bench, row 2).
+    from culturebook.build.making import make_build
 
-    renderer = Renderer(root, checked.brand, cache_dir(), strict)
-    _PROJECTS[(str(renderer.root), strict)] = (checked, renderer)  # inherited by forked workers
-    with build_lock(out):
-        written, problems, documents = _build_locked(
-            root, checked, renderer, out, parts, editions, strict, progress, force,
-            jobs or os.cpu_count() or 1, people, cluster, prune=not rows.errors)
-        found = rows.warnings + problems + rows.errors
-        left_out = sorted((p for p in found if not p.warning),
-                          key=lambda p: (str(p.location.path), p.location.line, p.location.col))
-        reported = [p for p in found if p.warning] + left_out
-        if not left_out:  # the manifest too: a build that finds it gone or changed reads it all
-            listed = [out / MANIFEST] if (out / MANIFEST).is_file() else []
-            with contextlib.suppress(OSError):  # a record that cannot be written only costs time
-                fingerprint.record(out, before, documents + listed, reported)
-    return written, reported
-
-
-def read_people(checked: Checked, path: Path | None, editions: list[str] | None,
-                problems: Problems) -> list:
-    """The recipients of personalised booklets: the good rows of the CSV, each of whose texts the
-    fonts can draw. A bad row is a problem at its line and column, and is left out."""
-    from culturebook.project.glyphs import coverage, missing_scripts
-    from culturebook.project.recipients import read_recipients
-
-    settings = checked.content.settings
-    first = checked.content.editions[0]
-    if path is None:
-        raise ProjectError([Problem(Location(first.files[0]), "personalised booklets need a list "
-                                    "of recipients", "give it with --recipients people.csv "
-                                    "(make personalised RECIPIENTS=people.csv)")])
-    missing = [e for e in checked.content.editions if not e.data.get("welcome")]
-    if missing:
-        raise ProjectError([Problem(Location(missing[0].files[-1]), "personalised booklets need a "
-                                    "welcome letter: the content has no welcome:",
-                                    "add welcome: with cover, title and body, as in the "
-                                    "README's Personalised booklets")])
-    languages = [e.lang for e in checked.content.editions]
-    people = read_recipients(path, settings.get("recipients") or {}, languages, problems)
-    covered = frozenset().union(*(coverage(checked.brand, lang, cache_dir() / "cmaps")
-                                  for lang in languages))
-    good = []
-    for person in people:
-        texts = {"name": person.name, **{k: v for k, v in person.values.items() if isinstance(v, str)}}
-        bad = [(column, gap) for column, text in texts.items()
-               for gap in missing_scripts(text, covered)]
-        if bad:  # one line for the row: the first script of its first cell that no font sets
-            column, gap = bad[0]
-            cell = person.cells[column]
-            problems.error(Location(cell.path, cell.line, cell.col + gap.first),
-                           gap.message(f"the {column}"))
-        elif editions is None or person.language in ("", *editions):
-            good.append(person)
-    return good
-
-
-def _build_locked(root, checked, renderer, out, parts, editions, strict, progress, force, jobs,
-                  people=(), cluster=None, prune=False):
-    """The build, under its lock. With `prune`, personalised booklets of people no longer in the
-    recipients CSV are removed (not when some rows had errors: theirs are kept as they were)."""
-    chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
-    previous = {} if force else load_manifest(out)
-    # A first pass only plans (which documents must be made), so progress can count to a total.
-    plan = Outputs(out, previous, stamp(checked), progress, dry=True)
-    for edition in chosen:
-        render_edition(renderer, edition, parts, plan, people)
-    made = Outputs(out, previous, plan.stamp, progress, total=plan.to_make)
-    if cluster and plan.leaves:  # even one: --cluster means the renders happen there
-        from culturebook.build.cluster import render_on_cluster
-
-        made.ready = render_on_cluster(cluster, plan.leaves, progress, plan.to_make)
-    elif jobs > 1 and len(plan.leaves) > 1:
-        made.ready = render_in_pool(plan.leaves, jobs, progress, plan.to_make)
-    for edition in chosen:
-        render_edition(renderer, edition, parts, made, people)
-    notes = Problems()
-    if parts & {"print", "personalised-print"} and checked.brand.output_profile() is None:
-        notes.warn(checked.brand.setting_location("print"),
-                   "the print editions are CMYK but not PDF/X-4: no output profile is named",
-                   "add the print shop's CMYK profile as print.output-profile in theme.yaml")
-        notes.raise_if_errors(strict)
-    fresh = [o for o in made.items if o.fresh]
-    if fresh:
-        progress(f"preflight of {len(fresh)} files", made.total, made.total)
-    # Documents made again are preflighted; unchanged ones keep (and report again) their findings.
-    earlier = previous_findings(out, {o.edition for o in made.items})
-    findings, warnings = preflight_outputs(root, checked, made.items, strict, earlier)
-    stale = made.stale if prune and not made.rejected else []  # removed, and so out of the manifest
-    reports = {}
-    if fresh:
-        from culturebook.preflight.report import report_files
-
-        reports = report_files(out, {**earlier, **findings})
-    artifacts = write_outputs(out, made.items, reports, stale)
-    return (artifacts, checked.warnings + notes.warnings + warnings + made.rejected,
-            [o.path for o in made.items])
-
-
-# What each target makes; print editions are built from their own renders plus the screen booklet
-# (imposition) and posters (tiles) for office printers.
-PARTS = {
-    "booklet": {"booklet"},
-    "posters": {"posters"},
-    "bundle": {"booklet", "posters", "bundle"},
-    "print": {"print"},
-    "archive": {"archive"},
-    "all": {"booklet", "posters", "bundle", "print", "archive"},
-    "personalised": {"personalised", "personalised-print"},  # with --recipients; not in "all"
-}
+    return make_build(root, target, parts, editions, strict, progress, force, jobs, recipients,
+                      cluster, before)

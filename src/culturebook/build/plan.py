@@ -5,12 +5,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from culturebook import ENGINES, __version__
 from culturebook.errors import Location, Problem, ProjectError
+from culturebook.pdf.splice import combine
+from culturebook.pdf.tile import sheet_labels, tile_poster
+from culturebook.project.recipients import csv_text
+from culturebook.render import letters as personal_letters
+from culturebook.render.engine import Rendered
 
-if TYPE_CHECKING:  # the build imports what it reads with only when it reads: see fingerprint.py
+if TYPE_CHECKING:
     from culturebook.project.content import Edition
 from culturebook.build.run import Leaf, make_leaf, print_marks, source_files
 from culturebook.checks.project import Checked
@@ -68,7 +75,6 @@ class Outputs:
         document (the screen booklet of a print build), not written. A `Leaf` needs no other
         document, so the worker pool can make it."""
         leaf = render if isinstance(render, Leaf) else None
-        from culturebook.render.engine import Rendered
 
         digest = self.digest(kind, inputs)
         rel = path.relative_to(self.out).as_posix()
@@ -103,9 +109,7 @@ class Outputs:
 def stamp(checked: Checked) -> str:
     """What every document depends on besides its own HTML: the versions of the tools, the theme's
     files, the fonts and the content's images (by size and time), and the print settings."""
-    from importlib.metadata import version
 
-    from culturebook import ENGINES, __version__
 
     parts = [__version__] + [version(p) for p in ENGINES]
     for directory in checked.brand.dirs:
@@ -172,7 +176,6 @@ def render_edition(renderer, edition: Edition, parts: set[str], made: Outputs,
 
 
 def _rendered(data: bytes, pages: int):
-    from culturebook.render.engine import Rendered
 
     return Rendered(data, pages)
 
@@ -209,7 +212,6 @@ def render_print(renderer, edition: Edition, screen_booklet, posters, folder: Pa
     plan = tile_plan(brand, edition.poster_size)
     for slug, title, poster, poster_key in posters:
         def tiles(poster=poster, title=title):
-            from culturebook.pdf.tile import sheet_labels, tile_poster
 
             labels = renderer.labels_overlay(sheet_labels(plan, title), plan.sheet_w, plan.sheet_h,
                                              edition)
@@ -229,8 +231,6 @@ def render_personalised(renderer, edition: Edition, people: list, made: Outputs,
     laid out BATCH recipients to a document, in the order of the CSV, so that they share their
     fonts; a booklet is therefore made from its batch's rows, and made again (with its batch) when
     one of them or the shared booklet changed. The same CSV always gives the same bytes."""
-    from culturebook.project.recipients import csv_text
-    from culturebook.render.letters import BATCH
 
     lang = edition.lang
     mine = [p for p in people if p.language in ("", lang)]
@@ -238,7 +238,8 @@ def render_personalised(renderer, edition: Edition, people: list, made: Outputs,
         return
     folder = made.out / lang / "personalised"
     shared_html = renderer.booklet_html(edition, personalised=True)
-    batches = [mine[i:i + BATCH] for i in range(0, len(mine), BATCH)]
+    size = personal_letters.BATCH
+    batches = [mine[i:i + size] for i in range(0, len(mine), size)]
     inputs = {p.slug: shared_html + repr([_row(q) for q in batch]) + p.slug
               for batch in batches for p in batch}
     files = {}
@@ -302,7 +303,6 @@ def render_personalised_print(renderer, edition: Edition, batches: list[list], i
                               made: Outputs) -> None:
     """Every recipient's booklet, print edition (CMYK, bleed, marks), in one PDF for the print
     shop: the shared pages are stored once, and each batch's personal pages share their fonts."""
-    from culturebook.pdf.splice import combine
 
     lang = edition.lang
     path = made.out / lang / "print" / "personalised.pdf"

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
+import multiprocessing
 import os
+import signal
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from culturebook.errors import ProjectError
+from culturebook.pdf.splice import PersonalBooklets, Splicer
+from culturebook.preflight.checks import preflight_pdf
+from culturebook.preflight.expect import Finding, expect_for, settings_from
+from culturebook.render.engine import Renderer
+from culturebook.render.letters import letter_for
+from culturebook.render.templates import format_date
 
-if TYPE_CHECKING:  # the build imports what it reads with only when it reads: see fingerprint.py
+if TYPE_CHECKING:
     from culturebook.project.brand import Brand
     from culturebook.project.content import Edition
 from culturebook.checks.project import Checked, check_project
@@ -43,8 +53,6 @@ def project_for(root: str, strict: bool):
     worker loads it once and keeps it, with its FontConfiguration, for every later document)."""
     key = (root, strict)
     if key not in _PROJECTS:
-        from culturebook.render.engine import Renderer
-
         checked = check_project(Path(root), strict)
         _PROJECTS[key] = (checked, Renderer(Path(root), checked.brand, cache_dir(), strict))
     return _PROJECTS[key]
@@ -82,8 +90,6 @@ def _preflight_part(checked: Checked, leaf: Leaf, rendered) -> tuple:
     """Preflight a part of the print file of personalised booklets where it was rendered, in a
     worker: the file repeats the shared pages for every recipient, so checking its parts checks
     every page it draws, once, and in parallel."""
-    from culturebook.preflight.checks import preflight_pdf
-    from culturebook.preflight.expect import Finding, expect_for, settings_from
 
     settings = settings_from(checked.brand, checked.content.editions[0].poster_size,
                              [e.lang for e in checked.content.editions], Path(leaf.root) / "fonts")
@@ -102,7 +108,6 @@ def personal_booklets(renderer, checked: Checked, edition: Edition, recipients):
     """The booklets of a batch of recipients: their personal pages laid out in one document, each
     spliced into the shared booklet. The shared booklet is rendered once per worker process and
     kept, so that splicing happens beside the rendering rather than after it, in the build."""
-    from culturebook.pdf.splice import PersonalBooklets, Splicer
 
     key = ("shared booklet", edition.lang)
     if key not in renderer.kept:
@@ -123,8 +128,6 @@ def _marks_for(brand: Brand) -> Callable[[bytes], bytes]:
 
 def letters(renderer, checked: Checked, edition: Edition, recipients) -> list[dict]:
     """What the layouts' cover and letter show for each recipient, in this edition."""
-    from culturebook.render.letters import letter_for
-    from culturebook.render.templates import format_date
 
     labels = renderer.context(edition)["labels"]
     return [letter_for(r, edition.data["welcome"], lambda d: format_date(d, labels))
@@ -143,8 +146,6 @@ def render_in_pool(leaves: dict[str, Leaf], jobs: int, progress: Callable[..., N
     forked after planning, so each inherits the checked project and keeps its own
     FontConfiguration for its lifetime; results come back as bytes. Problems from every worker are
     raised together."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor, as_completed
 
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(leaves)), mp_context=context,
@@ -192,8 +193,6 @@ def collect(futures: dict, completed, progress: Callable[..., None], total: int)
 def _worker_start() -> None:
     """In each worker: die with the build (even a SIGKILLed one), leave Ctrl-C to the build, and do
     not keep the build's lock alive."""
-    import ctypes
-    import signal
 
     try:  # Linux: PR_SET_PDEATHSIG, so no worker outlives a killed build
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)

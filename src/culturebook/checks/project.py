@@ -2,16 +2,33 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import re
 from dataclasses import asdict, dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from culturebook.errors import Location, Problem, Problems, ProjectError
+import jinja2
 
-if TYPE_CHECKING:  # the build imports what it reads with only when it reads: see fingerprint.py
+from culturebook.checks.contrast import check_contrast
+from culturebook.checks.headings import check_heading_levels
+from culturebook.checks.stylesheets import check_stylesheets
+from culturebook.errors import Location, Problem, Problems, ProjectError
+from culturebook.project.brand import check_labels, length_mm, load_brand
+from culturebook.project.content import load_content
+from culturebook.project.glyphs import check_glyphs
+from culturebook.project.imagefile import check_theme_images
+from culturebook.project.recipients import Recipient
+from culturebook.render import colours
+from culturebook.render.colours import ColourUse
+from culturebook.render.engine import Renderer
+from culturebook.render.letters import letter_for
+from culturebook.render.templates import template_environment
+
+if TYPE_CHECKING:
     from culturebook.project.brand import Brand
     from culturebook.project.content import Content, Edition
 from culturebook.files import cache_dir
@@ -30,12 +47,6 @@ class Checked:
 
 def check_project(root: Path, strict: bool = False) -> Checked:
     """Validate content, theme, templates, stylesheets and glyph coverage; render nothing."""
-    from culturebook.checks.contrast import check_contrast
-    from culturebook.checks.stylesheets import check_stylesheets  # imports WeasyPrint's CSS parser
-    from culturebook.project.brand import check_labels, load_brand
-    from culturebook.project.content import load_content
-    from culturebook.project.glyphs import check_glyphs
-    from culturebook.project.imagefile import check_theme_images
 
     problems = Problems()
     content = load_content(root, problems)
@@ -62,8 +73,6 @@ def check_layout_headings(root: Path, content: Content, brand: Brand, problems: 
     letter too, for their colours. Return the text colours those documents draw on their
     backgrounds (render.colours.ColourUse), from WeasyPrint's cascade of the same documents, for
     check_contrast."""
-    from culturebook.checks.headings import check_heading_levels
-    from culturebook.render.engine import Renderer
 
     renderer = Renderer(root, brand, cache_dir())
     layouts = [d / name for d in brand.dirs for name in ("_pages.html", "_booklet_head.html")]
@@ -94,7 +103,6 @@ def check_layouts(checked: Checked) -> None:
     poster text fits at a legible size, no text leaves its frame, and no word of the content is
     lost. A document that passed before with the same HTML, theme and fonts is not laid out
     again (a build's documents are checked as they are made)."""
-    from culturebook.render.engine import Renderer
 
     renderer = Renderer(checked.root, checked.brand, cache_dir())
     folder = cache_dir() / "laid-out"
@@ -126,10 +134,7 @@ def check_layouts(checked: Checked) -> None:
 def sample_letter(content: Content, edition: Edition) -> dict:
     """A welcome letter with every line it can have: for a recipient with every column the
     publication declares filled in (for checking the layout, not for printing)."""
-    import datetime
 
-    from culturebook.project.recipients import Recipient
-    from culturebook.render.letters import letter_for
 
     columns = content.settings.get("recipients") or {}
     values = {column: datetime.date(2000, 1, 1) if kind == "date" else column
@@ -144,10 +149,7 @@ def layout_colour_uses(renderer, html: str, template: str, document: str) -> lis
     version and the code that reads them: a check with nothing changed, or only words, need not
     run the cascade again. One cache file per document of the project, replaced when its inputs
     change."""
-    from importlib.metadata import version
 
-    from culturebook.render import colours
-    from culturebook.render.colours import ColourUse
 
     sheets = [p.read_text(encoding="utf-8") for d in renderer.brand.dirs
               for p in sorted(d.rglob("*.css"))]
@@ -190,9 +192,7 @@ def _layout_file(brand: Brand, where: str) -> Path | None:
 def check_templates(brand: Brand, problems: Problems) -> None:
     """Compile every layout template so a syntax error is reported with its file and line (a
     template compiled before, unchanged, comes from the cache)."""
-    import jinja2
 
-    from culturebook.render.templates import template_environment
 
     env = template_environment(brand, cache_dir())
     for directory in brand.dirs:
@@ -210,7 +210,6 @@ def check_templates(brand: Brand, problems: Problems) -> None:
 def check_print_settings(brand: Brand, poster_size: str, problems: Problems) -> None:
     """Bleed, creep, overlap and sheet against the page and poster sizes: one line each, at check
     time, rather than a failure halfway through a print build."""
-    from culturebook.project.brand import length_mm
 
     page_w = length_mm(brand.booklet.get("width", "148mm"))
     page_h = length_mm(brand.booklet.get("height", "210mm"))

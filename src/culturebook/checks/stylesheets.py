@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from importlib.metadata import version
 from pathlib import Path
 
 from culturebook.errors import Location, Problems
 from culturebook.project.brand import Brand
-from culturebook.render.engine import ConfinedFetcher, _LogCapture, _refused, load_weasyprint
+from culturebook.render.engine import ConfinedFetcher, LogCapture, load_weasyprint, report_refused
 
 
 def check_stylesheets(brand: Brand, problems: Problems, strict: bool,
@@ -18,7 +19,6 @@ def check_stylesheets(brand: Brand, problems: Problems, strict: bool,
 
     What WeasyPrint says of a stylesheet is cached by its text (and WeasyPrint's version), so a
     check or a build with nothing to do need not import WeasyPrint at all."""
-    from importlib.metadata import version
 
     for directory in brand.dirs:
         root = Path(directory).resolve().parent.parent
@@ -39,7 +39,7 @@ def check_stylesheets(brand: Brand, problems: Problems, strict: bool,
             for url in refused:
                 n, line = next(((n, s) for n, s in enumerate(text.splitlines(), 1) if url in s),
                                (0, ""))
-                _refused(problems, Location(sheet, n, line.find(url) + 1), url)
+                report_refused(problems, Location(sheet, n, line.find(url) + 1), url)
             for message in messages:
                 match = re.search(r" at (\d+):(\d+)", message)
                 line, col = (int(match[1]), int(match[2])) if match else (0, 0)
@@ -55,6 +55,6 @@ def _parse_stylesheet(sheet: Path, text: str, root: Path) -> tuple[list[str], li
     from weasyprint import CSS
 
     fetcher = ConfinedFetcher(root)
-    with _LogCapture() as capture:
+    with LogCapture() as capture:
         CSS(string=text, base_url=str(sheet), url_fetcher=fetcher)
     return list(fetcher.refused), capture.messages(fetcher.refused)

@@ -14,9 +14,8 @@ import click
 
 from culturebook import __version__
 from culturebook.build.pipeline import TARGETS, build
-from culturebook.checks.project import check_layouts, check_project
 from culturebook.errors import Problem, ProjectError, by_file, os_problem
-from culturebook.project.content import content_languages, find_project
+from culturebook.project.folder import content_languages, find_project
 
 
 class _Console:
@@ -284,6 +283,8 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     each value statement's length with how full its poster's frame was when last built, and how
     far down its text area each booklet page reaches (the theme's fill rule, pages: min-fill).
     """
+    from culturebook.checks.project import check_layouts, check_project
+
     root = _root(project)
     with _reporting(root, debug):
         try:

@@ -9,7 +9,21 @@ import zlib
 from dataclasses import dataclass
 
 from culturebook.errors import Problem
-from culturebook.render.letters import PERSONAL_PAGES, PersonalPages
+
+PERSONAL_PAGES = 2  # the cover and the welcome letter: pages 1 and 2 of every personalised booklet
+
+
+
+
+@dataclass(frozen=True)
+class PersonalPages:
+    """The personal pages of some recipients, laid out in one PDF: recipient i's pages are
+    `ranges[i]` (first page, count), or None when they failed a check (then in `problems`)."""
+
+    data: bytes
+    ranges: tuple[tuple[int, int] | None, ...]
+    problems: tuple[Problem, ...]
+    findings: tuple = ()  # preflight's, for the pages of the print file
 
 
 @dataclass(frozen=True)

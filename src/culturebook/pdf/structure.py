@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from culturebook.pdf.scan import _TOKEN
+
 
 @dataclass
 class Structure:
@@ -132,7 +134,6 @@ def _marked_text(page) -> tuple[dict[int, str], int]:
 
 def _untagged_operators(data: bytes) -> int:
     """How many text-showing operators of a content stream draw outside marked content."""
-    from culturebook.pdf.scan import _TOKEN
 
     depth = untagged = 0
     for match in _TOKEN.finditer(data):

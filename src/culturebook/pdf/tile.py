@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from culturebook.project.brand import OFFICE_SHEETS_MM, POSTER_SIZES_MM
+
 if TYPE_CHECKING:
     from culturebook.project.brand import Brand
 
@@ -341,9 +343,6 @@ def _tile_content(plan: TilePlan, tile: Tile, name: str, page: _Page) -> bytes:
 
 def tile_plan(brand: Brand, poster_size: str):
     """How a poster of this size is split over the theme's office sheets."""
-    from culturebook.pdf.tile import plan_tiles
-    from culturebook.project.brand import OFFICE_SHEETS_MM, POSTER_SIZES_MM
-
     width, height = POSTER_SIZES_MM[poster_size]
     sheet_w, sheet_h = OFFICE_SHEETS_MM[str(brand.print.get("sheet") or "A4")]
     return plan_tiles(width, height, sheet_w, sheet_h, margin=brand.print_mm("printer-margin"),

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from culturebook.files import cache_dir, write_atomic
 from culturebook.pdf.scan import Document, PdfFont, entry, page_box
+from culturebook.pdf.structure import read_structure
 from culturebook.preflight.expect import (
     Expect,
     Finding,
 )
+from culturebook.render.paginate import TEXT_PAGE, PageFill, underfilled
 
 CHECKS = ("fonts", "notdef", "images", "pages", "boxes", "bleed", "colour", "intent", "metadata",
           "links", "tags", "archive", "fill")
@@ -30,7 +35,6 @@ def check_fill(doc: Document, expect: Expect) -> list[Finding]:
     build's measure, kept in build/manifest.json): every text page but the last reaches at least
     the theme's min-fill of its text area. A PDF alone does not say which pages are text pages,
     so a PDF without that measure is not checked."""
-    from culturebook.render.paginate import TEXT_PAGE, PageFill, underfilled
 
     if not expect.page_fills or len(expect.page_fills) != len(doc.pages):
         return []
@@ -134,10 +138,7 @@ def font_names(fonts_dir: Path) -> tuple[frozenset[str], frozenset[str]]:
     """Names of the font files in `fonts_dir`, read once per set of files: kept in memory, and on
     disk in culturebook's cache, since opening the fonts (a Chinese one is 16 MB) costs a tenth of
     a second that a one-poster rebuild should not pay every time."""
-    import hashlib
-    import json
 
-    from culturebook.files import cache_dir, write_atomic
 
     files = sorted(p for p in Path(fonts_dir).rglob("*")
                    if p.suffix.lower() in (".otf", ".ttf", ".ttc", ".otc") and p.is_file())
@@ -511,7 +512,6 @@ def check_tags(doc: Document, expect: Expect) -> list[Finding]:
     metadata check's.)"""
     if not expect.tagged:
         return []
-    from culturebook.pdf.structure import read_structure
 
     found = read_structure(doc.reader, text=False)
     findings = []

@@ -12,8 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from culturebook.errors import Location, Problem, ProjectError
-from culturebook.project.brand import OFFICE_SHEETS_MM
+from culturebook.errors import Location, Problem, Problems, ProjectError
+from culturebook.project.brand import OFFICE_SHEETS_MM, POSTER_SIZES_MM, length_mm, load_brand
+from culturebook.project.schema import SETTINGS
+from culturebook.project.yamlsource import load_yaml
 
 KINDS = ("booklet", "poster", "bundle", "imposed", "tiles")
 REPORT = "preflight.json"  # per edition: build/<lang>/preflight.json
@@ -68,10 +70,6 @@ class Settings:
 def project_settings(root: Path) -> Settings:
     """Read content/publication.yaml and the theme, as far as they can be read: preflight checks
     PDFs, so a project with a problem still gets its files checked with the defaults."""
-    from culturebook.errors import Problems
-    from culturebook.project.brand import load_brand
-    from culturebook.project.schema import SETTINGS
-    from culturebook.project.yamlsource import load_yaml
 
     fonts_dir = root / "fonts" if (root / "fonts").is_dir() else None
     try:
@@ -91,7 +89,6 @@ def project_settings(root: Path) -> Settings:
 def settings_from(brand, poster_size: str, languages: Iterable[str], fonts_dir: Path | None) -> Settings:
     """Settings from what the build has in hand: its Brand (or None), the content's poster size and
     languages, and the project's fonts/ folder."""
-    from culturebook.project.brand import POSTER_SIZES_MM, length_mm
 
     settings = Settings(languages=tuple(languages), fonts_dir=fonts_dir,
                         poster_mm=tuple(map(float, POSTER_SIZES_MM[poster_size]))

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from culturebook.errors import Location, Problem, ProjectError
+from culturebook.files import write_atomic
 from culturebook.pdf.scan import NotAPDF
 from culturebook.preflight.checks import preflight_pdf
 from culturebook.preflight.expect import (
@@ -14,6 +15,7 @@ from culturebook.preflight.expect import (
     Finding,
     find_targets,
 )
+from culturebook.publish import build_lock, publish, settle
 
 
 def run_preflight(root: Path, paths: list[Path],
@@ -23,7 +25,6 @@ def run_preflight(root: Path, paths: list[Path],
     `unwritten`, reports that cannot be written (build/ read-only, a full disk) are not an error:
     `unwritten(the OSError, the reports' paths)` hears why, and the findings are returned all the
     same."""
-    from culturebook.publish import settle
 
     settle(root.resolve() / "build")  # a build's unfinished publish completed before reading it
     targets = find_targets(root, paths)
@@ -66,7 +67,6 @@ def report_bytes(results: dict[str, list[Finding]]) -> bytes:
 
 def write_report(path: Path, results: dict[str, list[Finding]]) -> None:
     """Write findings per file as JSON (report_bytes) through a temporary file and a rename."""
-    from culturebook.files import write_atomic  # build.py imports this module: import at call time
 
     write_atomic(path, report_bytes(results))
 
@@ -87,7 +87,6 @@ def report_files(build_dir: Path, results: dict[str, list[Finding]]) -> dict[Pat
 def write_reports(build_dir: Path, results: dict[str, list[Finding]]) -> list[Path]:
     """Write the reports of report_files together, under the build lock (publish.publish: all of
     them or none). Returns the reports written."""
-    from culturebook.publish import build_lock, publish
 
     files = report_files(build_dir, results)
     if files:

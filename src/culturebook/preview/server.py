@@ -30,8 +30,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from culturebook.errors import Location, Problem
-from culturebook.project.content import content_languages
-from culturebook.publish import load_manifest
+from culturebook.project.folder import content_languages
+from culturebook.publish import load_manifest, settle
 
 TARGET = "bundle"  # the screen editions: booklet, posters and the bundle of both
 SHOWN = ("booklet", "poster", "bundle")  # the kinds listed, in this order; the bundle is not drawn
@@ -280,7 +280,6 @@ class Preview:
 
     def refresh(self) -> None:
         """Take the documents build/manifest.json now lists (after a good build, and at start)."""
-        from culturebook.publish import settle
 
         settle(self.out)  # a build's unfinished publish completed before reading it
         with self.lock:

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from culturebook.errors import Location, Problem, Problems, ProjectError, bad_file_name
+from culturebook.errors import Location, Problem, Problems, ProjectError, bad_file_name, control_in
 from culturebook.errors import shortened as _cut
 from culturebook.project.imagefile import MAX_IMAGE_PIXELS, check_image_file  # noqa: F401 - the limit is part of this API
 from culturebook.project.markup import DECORATIVE_ALT, ImageRef, parse_images
@@ -241,7 +241,6 @@ EMAIL_PLACEHOLDERS = {"email.subject": ("name", "email"), "email.body": ("name",
 def _check_email_placeholders(run: TextRun, problems: Problems) -> None:
     """A {word} in the email texts that share cannot fill is an error at its place; so is a line
     break in the subject, which would end the Subject header and start another."""
-    from culturebook.project.recipients import control_in
 
     what = control_in(run.text.strip()) if run.path == "email.subject" else ""
     message = f"email.subject holds {what}: a subject is one line of a mail header"
@@ -472,25 +471,3 @@ def resolve_image(src: str, root: Path, loc: Location, problems: Problems) -> Im
     if not check_image_file(file, src, loc, problems):
         return None
     return Image(src, file, loc)
-
-
-def find_project(start: Path) -> Path:
-    """The folder holding content/publication.yaml: `start` or the nearest parent that has one."""
-    start = start.resolve()
-    for folder in (start, *start.parents):
-        if (folder / "content" / "publication.yaml").is_file():
-            return folder
-    return start
-
-
-def content_languages(root: Path) -> list[str]:
-    """The languages named in content/publication.yaml, in order (best effort: [] when it cannot
-    be read), for checking --edition before anything is loaded."""
-    from culturebook.project.schema import SETTINGS
-    from culturebook.project.yamlsource import load_yaml
-
-    try:
-        node = load_yaml(root / "content" / "publication.yaml")
-        return SETTINGS.convert(node, "", Problems()).get("languages") or []
-    except (ProjectError, AttributeError):
-        return []

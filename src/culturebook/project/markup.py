@@ -10,7 +10,7 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from markupsafe import escape
 
-from culturebook.render.copyfit import units
+from culturebook.project.scripts import units
 
 # The last two words of a paragraph are kept on one line (no word alone on a last line) where
 # together they are this short: short enough for any column the layouts set prose in.

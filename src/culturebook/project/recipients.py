@@ -23,7 +23,9 @@ gives every cell its line and (character) column, also after quoted cells that s
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime as dt
+import io
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -31,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from culturebook.errors import Location, Problem, Problems, ProjectError
+from culturebook.errors import Location, Problem, Problems, ProjectError, control_in, shown
 from culturebook.project.schema import BUILTIN_COLUMNS, COLUMN_TYPES
 
 MAX_SLUG = 60
@@ -330,28 +332,6 @@ def _one_line(column: str, text: str, cell: _Cell | None) -> None:
         raise _BadRow(cell.loc, f"the {column} {shown(text)} holds {what}", CONTROL_HINT)
 
 
-def control_in(text: str) -> str:
-    """What the first line break or other control character in `text` is ("a line break", "a tab",
-    "a control character (U+0007)"); "" when it has none."""
-    bad = next((ch for ch in text if _control(ch)), None)
-    if bad is None:
-        return ""
-    if bad in "\n\r\x85\u2028\u2029":
-        return "a line break"
-    return "a tab" if bad == "\t" else f"a control character (U+{ord(bad):04X})"
-
-
-def _control(ch: str) -> bool:
-    return unicodedata.category(ch) in ("Cc", "Zl", "Zp")
-
-
-def shown(text: str, limit: int = 40) -> str:
-    """`text` quoted on one line: control characters as escapes (\\n, \\x07), cut at `limit`."""
-    out = "".join(ch.encode("unicode_escape").decode("ascii") if _control(ch) else ch
-                  for ch in text)
-    return f"'{out[:limit]}...'" if len(out) > limit else f"'{out}'"
-
-
 def formula_like(text: str) -> bool:
     """Whether a spreadsheet opening a CSV file would take `text` for a formula."""
     return text.startswith(FORMULA_START)
@@ -360,8 +340,6 @@ def formula_like(text: str) -> bool:
 def csv_text(rows: list[list[str]]) -> str:
     """`rows` as CSV text (RFC 4180: CRLF line ends, a cell holding a comma, quote or line break
     in quotes), each cell a spreadsheet would take for a formula written with a leading '."""
-    import csv
-    import io
 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)

@@ -9,7 +9,8 @@ this writes.
 
 from __future__ import annotations
 
-from culturebook.project.schema import Field, ListOf, MapOf, Struct
+from culturebook.project.brand import THEME
+from culturebook.project.schema import SETTINGS, TEXTS, Field, ListOf, MapOf, Struct
 
 HEADER = """\
 # Content reference
@@ -35,8 +36,6 @@ Text fields are plain text; Markdown fields take paragraphs, *emphasis*, **stron
 
 def reference() -> str:
     """The whole reference, as Markdown."""
-    from culturebook.project.brand import THEME
-    from culturebook.project.schema import SETTINGS, TEXTS
 
     parts = [HEADER]
     for title, struct, note in (

@@ -17,7 +17,10 @@ import string
 import tempfile
 from pathlib import Path
 
-from culturebook.errors import Location, Problem, ProjectError
+from culturebook.errors import Location, Problem, Problems, ProjectError
+from culturebook.project.brand import THEME
+from culturebook.project.schema import LABEL_KEYS
+from culturebook.project.yamlsource import load_yaml
 
 SKELETON = Path(__file__).parent / "skeleton"
 HOME = Path(__file__).resolve().parents[3]  # the project culturebook ships: content/, layouts/, fonts/
@@ -84,10 +87,6 @@ def new_project(folder: Path, example: str = "blank", name: str | None = None,
 
 def _label_lines() -> str:
     """The labels a project can translate, as YAML with the default theme's English words."""
-    from culturebook.errors import Problems
-    from culturebook.project.brand import THEME
-    from culturebook.project.schema import LABEL_KEYS
-    from culturebook.project.yamlsource import load_yaml
 
     theme = THEME.convert(load_yaml(HOME / "layouts" / "default" / "theme.yaml"), "", Problems())
     english = (theme.get("labels") or {}).get("en", {})

@@ -10,8 +10,9 @@ import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 
-from culturebook.errors import Problems
+from culturebook.errors import Problems, control_in, shown
 from culturebook.project.yamlsource import Node
 
 LANG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -180,9 +181,7 @@ class Address:
     name: str = "email address"
 
     def convert(self, node: Node, where: str, problems: Problems):
-        from email.utils import parseaddr
 
-        from culturebook.project.recipients import control_in, shown
 
         text = node.value.strip() if isinstance(node.value, str) else ""
         _, address = parseaddr(text)

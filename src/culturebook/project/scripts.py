@@ -137,3 +137,41 @@ def _mark_text(text: str, lang: str, language_of: Callable[[str, str], str | Non
 def _neutral(piece: str) -> bool:
     """A space, digit, punctuation mark or entity: part of the text around it, whatever script."""
     return len(piece) > 1 or unicodedata.category(piece)[0] not in "LM"
+
+
+# Punctuation that must not start a line (kept with the unit before) or end one (with the unit after).
+_CLOSING = set("，。、；：？！）」』》〉】〕…—–,.;:?!)]}”’%·・ー々〜")
+_OPENING = set("（「『《〈【〔([{“‘")
+
+
+def units(text: str) -> list[tuple[str, bool]]:
+    """The text's break units as (unit, whitespace before it): words, and each CJK character
+    (with punctuation kept with its neighbour), in order."""
+    found: list[tuple[str, bool]] = []
+    for word in re.finditer(r"\S+", text):
+        space = word.start() > 0 and bool(found)
+        pieces: list[str] = []
+        latin = ""
+        for char in word.group():
+            if _is_wide(char):
+                if latin:
+                    pieces.append(latin)
+                    latin = ""
+                pieces.append(char)
+            else:
+                latin += char
+        if latin:
+            pieces.append(latin)
+        merged: list[str] = []
+        for piece in pieces:
+            if merged and (piece[0] in _CLOSING or merged[-1][-1] in _OPENING):
+                merged[-1] += piece
+            else:
+                merged.append(piece)
+        for n, piece in enumerate(merged):
+            found.append((piece, space and n == 0))
+    return found
+
+
+def _is_wide(char: str) -> bool:
+    return unicodedata.east_asian_width(char) in ("W", "F")

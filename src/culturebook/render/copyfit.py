@@ -14,8 +14,6 @@ last two units of a text are kept together. The size of each role is the largest
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from dataclasses import dataclass
 
 PX_PER_PT = 96 / 72
@@ -23,44 +21,6 @@ PX_TO_MM = 25.4 / 96
 WIDTH_SAFETY = 0.985  # the engine's own measure can differ by rounding; keep a little room
 HEIGHT_SAFETY = 0.99
 STEP_PT = 0.5  # sizes are chosen on a half-point grid (in the theme's A2 points)
-
-# Punctuation that must not start a line (kept with the unit before) or end one (with the unit after).
-_CLOSING = set("，。、；：？！）」』》〉】〕…—–,.;:?!)]}”’%·・ー々〜")
-_OPENING = set("（「『《〈【〔([{“‘")
-
-
-def units(text: str) -> list[tuple[str, bool]]:
-    """The text's break units as (unit, whitespace before it): words, and each CJK character
-    (with punctuation kept with its neighbour), in order."""
-    found: list[tuple[str, bool]] = []
-    for word in re.finditer(r"\S+", text):
-        space = word.start() > 0 and bool(found)
-        pieces: list[str] = []
-        latin = ""
-        for char in word.group():
-            if _is_wide(char):
-                if latin:
-                    pieces.append(latin)
-                    latin = ""
-                pieces.append(char)
-            else:
-                latin += char
-        if latin:
-            pieces.append(latin)
-        merged: list[str] = []
-        for piece in pieces:
-            if merged and (piece[0] in _CLOSING or merged[-1][-1] in _OPENING):
-                merged[-1] += piece
-            else:
-                merged.append(piece)
-        for n, piece in enumerate(merged):
-            found.append((piece, space and n == 0))
-    return found
-
-
-def _is_wide(char: str) -> bool:
-    return unicodedata.east_asian_width(char) in ("W", "F")
-
 
 @dataclass(frozen=True)
 class Role:

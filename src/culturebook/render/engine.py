@@ -3,27 +3,39 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes.util
 import dataclasses
 import functools
 import hashlib
+import io
 import json
 import logging
 import mimetypes
+import multiprocessing.util
 import os
 import re
+import shutil
+import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
+from urllib.request import url2pathname
 
 import jinja2
 from markupsafe import Markup, escape
 
 from culturebook.errors import Location, Problem, Problems, ProjectError
+from culturebook.pdf.splice import PERSONAL_PAGES, PersonalPages
+from culturebook.pdf.tagging import tagged as tagging
 from culturebook.project.brand import POSTER_SIZES_MM, Brand, length_mm
 from culturebook.project.content import Edition
+from culturebook.project.glyphs import own_coverage
 from culturebook.project.imagefile import reason_for
 from culturebook.project.scripts import mark_languages, script_name
 from culturebook.render import copyfit, paginate
+from culturebook.render.colours import colour_uses
 from culturebook.render.geometry import (
     PX_TO_MM,
     WORDS_HINT,
@@ -72,8 +84,6 @@ class Rendered:
 def font_copies_folder(cache: Path) -> Path:
     """A new folder for this process's copies of the theme's font files, under `cache`; first,
     the folders of processes that no longer run (killed before they could clean up) go."""
-    import shutil
-    import tempfile
 
     root = cache / "font-copies"
     root.mkdir(parents=True, exist_ok=True)
@@ -116,7 +126,7 @@ def _xml(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class _LogCapture(logging.Handler):
+class LogCapture(logging.Handler):
     """Collects what WeasyPrint logs while in a `with` block (and keeps it off the terminal):
     WeasyPrint logs and carries on where culturebook must report and stop."""
 
@@ -133,7 +143,7 @@ class _LogCapture(logging.Handler):
         lines = [record.getMessage().splitlines()[0] for record in self.records]
         return [m for m in lines if not any(url in m for url in skip_urls)]
 
-    def __enter__(self) -> _LogCapture:
+    def __enter__(self) -> LogCapture:
         self.saved = self.logger.level, self.logger.propagate
         self.logger.addHandler(self)
         self.logger.setLevel(logging.WARNING)
@@ -145,7 +155,7 @@ class _LogCapture(logging.Handler):
         self.logger.level, self.logger.propagate = self.saved
 
 
-def _refused(problems: Problems, location: Location, url: str) -> None:
+def report_refused(problems: Problems, location: Location, url: str) -> None:
     problems.error(location, f"refused to load '{url}': only files inside the project are used",
                    "nothing is fetched from the network or from outside the project")
 
@@ -179,8 +189,6 @@ class Renderer:
         that exits through os._exit or a process that is killed. The folder is therefore one of
         culturebook's, named after this process, removed when the process exits, and swept by a
         later build if the process was killed."""
-        import multiprocessing.util
-        import shutil
 
         load_weasyprint()
         from weasyprint.text.fonts import FontConfiguration
@@ -529,7 +537,6 @@ class Renderer:
     def theme_stamp(self) -> str:
         """What measurements and layout checks depend on besides the HTML: the theme's files, the
         fonts, WeasyPrint and culturebook's own code."""
-        from importlib.metadata import version
 
         # the code that lays out and checks: any change to culturebook measures and checks anew
         code = sorted(Path(__file__).parents[1].rglob("*.py"))
@@ -595,7 +602,6 @@ class Renderer:
         personalise.letter_for; `rows` says where each came from) in one document. A name or
         letter that does not fit its page is a problem at the recipient's row, returned rather
         than raised: the other recipients go on."""
-        from culturebook.render.letters import PERSONAL_PAGES, PersonalPages
 
         document = self.layout(self.personal_html(edition, letters, print_edition), edition,
                                "personal.html")
@@ -671,8 +677,6 @@ class Renderer:
         it sets is set by the fallback chain, unmarked."""
         key = (ch, lang)
         if key not in self._languages:
-            from culturebook.project.glyphs import own_coverage
-
             found = None
             code = ord(ch)
             own = self.brand.stack_language(lang)
@@ -694,12 +698,12 @@ class Renderer:
         from weasyprint import HTML
 
         fetcher = ConfinedFetcher(self.root)
-        with _LogCapture() as capture:
+        with LogCapture() as capture:
             document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
                             url_fetcher=fetcher).render(font_config=self.font_config)
         problems = Problems()
         for url in fetcher.refused:
-            _refused(problems, self.find_reference(url, edition), url)
+            report_refused(problems, self.find_reference(url, edition), url)
         for message in capture.messages(fetcher.refused):
             if message.startswith(("Ignored", "Invalid", "Unsupported", "Expected")):
                 continue  # CSS: reported with its stylesheet and line by check_stylesheets
@@ -747,7 +751,7 @@ class Renderer:
 
                 document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
                                 url_fetcher=ConfinedFetcher(self.root))
-                with _LogCapture():
+                with LogCapture():
                     known["style"] = get_all_computed_styles(document, font_config=self.font_config)
                 again = document.etree_element  # the same HTML parsed again: the same order
                 known["parent"] = {child: parent for parent in again.iter() for child in parent}
@@ -770,11 +774,10 @@ class Renderer:
         from weasyprint import HTML
         from weasyprint.css import get_all_computed_styles
 
-        from culturebook.render.colours import colour_uses
 
         document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
                         url_fetcher=ConfinedFetcher(self.root))
-        with _LogCapture():  # what it would log, `layout` and check_stylesheets report
+        with LogCapture():  # what it would log, `layout` and check_stylesheets report
             style_for = get_all_computed_styles(document, font_config=self.font_config)
             return colour_uses(document, style_for, template)
 
@@ -790,7 +793,6 @@ class Renderer:
               tagged: bool = False, sources: tuple[Path, ...] = ()) -> Rendered:
         """The PDF of a laid-out document: PDF/X-4 for print with an output profile, tagged
         PDF/UA-1 for screen editions (`tagged`), PDF/A-3a with `sources` embedded (the archive)."""
-        from culturebook.pdf.tagging import tagged as tagging
 
         pdfx = print_edition and self.brand.output_profile() is not None
         variant = "pdf/x-4" if pdfx else None
@@ -801,7 +803,7 @@ class Renderer:
         elif tagged:
             variant = "pdf/ua-1"
         with tagging(document) if variant in ("pdf/ua-1", "pdf/a-3a") else contextlib.nullcontext():
-            with _LogCapture() as capture:
+            with LogCapture() as capture:
                 data = document.write_pdf(uncompressed_pdf=False, custom_metadata=False,
                                           pdf_variant=variant, **options)
         messages = capture.messages([])
@@ -835,7 +837,6 @@ class Renderer:
     def source_attachment(self, path: Path, edition: Edition):
         """A content file as a PDF/A-3 associated file (relationship Source), dated like the PDF
         so the archive is byte-reproducible."""
-        import io
 
         from weasyprint import Attachment
 
@@ -943,11 +944,9 @@ def load_weasyprint() -> None:
     every build that renders. While WeasyPrint imports, those lookups answer "not found", so it
     goes on to the sonames it also tries (libpango-1.0.so.0, ...), which the dynamic loader
     opens directly, as it would have in the end (LD_LIBRARY_PATH is honoured either way)."""
-    import sys
 
     if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
         return
-    import ctypes.util
 
     find_library = ctypes.util.find_library
     ctypes.util.find_library = lambda name: None
@@ -986,6 +985,5 @@ class ConfinedFetcher:
 def _file_path(url: str) -> Path | None:
     if not url.startswith("file:"):
         return None
-    from urllib.request import url2pathname
 
     return Path(url2pathname(re.sub(r"^file://(localhost)?", "", url.split("?")[0])))

@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from culturebook.errors import Problem
 from culturebook.project.content import PLACEHOLDER
 from culturebook.project.markup import render_markdown
 
-PERSONAL_PAGES = 2  # the cover and the welcome letter: pages 1 and 2 of every personalised booklet
-
-
 BATCH = 40  # recipients whose personal pages are laid out in one document (and share its fonts)
-
-
-@dataclass(frozen=True)
-class PersonalPages:
-    """The personal pages of some recipients, laid out in one PDF: recipient i's pages are
-    `ranges[i]` (first page, count), or None when they failed a check (then in `problems`)."""
-
-    data: bytes
-    ranges: tuple[tuple[int, int] | None, ...]
-    problems: tuple[Problem, ...]
-    findings: tuple = ()  # preflight's, for the pages of the print file
 
 
 def letter_for(recipient, welcome: dict, date_text: Callable) -> dict:

@@ -13,7 +13,7 @@ from culturebook.errors import Location
 from culturebook.project.brand import Brand
 from culturebook.project.content import Edition
 from culturebook.project.markup import BIND, KEEP_OPEN, keep_last, render_inline, render_markdown
-from culturebook.render import copyfit
+from culturebook.project.scripts import units
 
 
 def template_environment(brand: Brand, cache: Path | None = None,
@@ -50,7 +50,7 @@ def _fit_text(context, text, field: str) -> Markup:
     """A fitted text (`data-fit`) as copyfitting sets it: for measuring, each break unit in a
     span; then with a headline's line breaks, or its last two units kept on one line."""
     fit = context.get("fit") or {}
-    pieces = copyfit.units(str(text or ""))
+    pieces = units(str(text or ""))
 
     def joined(first: int, last: int) -> str:
         return "".join((" " if space and n > first else "") + str(escape(unit))

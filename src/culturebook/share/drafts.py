@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -18,7 +19,16 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from culturebook.errors import Problems
+from markupsafe import Markup
+
+from culturebook import __version__
+from culturebook.errors import Location, Problems
+from culturebook.files import cache_dir
+from culturebook.pdf.scan import Document
+from culturebook.project.recipients import from_csv_cell
+from culturebook.project.yamlsource import load_yaml
+from culturebook.publish import build_lock, load_manifest, publish
+from culturebook.render.templates import template_environment
 from culturebook.share.message import (
     Attachment,
     Envelope,
@@ -54,7 +64,6 @@ def prepare_pdf(data: bytes, title: str, ppi: int = SCREEN_PPI) -> Prepared:
     pypdf writes no object streams, so a PDF it writes anew is some 5-10 % larger than WeasyPrint's
     own. A PDF is therefore written anew only when resampling its images makes it smaller; otherwise
     the title and viewer settings are appended to it as an incremental update (about 600 bytes)."""
-    from culturebook.pdf.scan import Document
 
     document = Document(data)
     placed: dict[int, tuple[float, float]] = {}
@@ -292,7 +301,6 @@ def write_share(root: Path, checked, langs: list[str] | None,
     the PDFs under names a person keeps, personalised booklets under personalised/, the cover
     thumbnail and the drafts (.eml). Everything is made in memory first: a problem (no email text,
     over budget) writes nothing."""
-    from culturebook.publish import build_lock, load_manifest, publish
 
     settings = settings_from(checked.content.settings)
     out = root / "build"
@@ -326,7 +334,6 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
     """One edition's share (and the files to write), or None with a problem added. `built` is
     build/manifest.json's artifacts by path: a PDF whose bytes are not the ones it lists is not
     prepared, let alone sent."""
-    from culturebook.errors import Location
 
     data, lang = edition.data, edition.lang
     email = data.get("email")
@@ -381,9 +388,6 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
     personal = {}
     listing = folder / "personalised" / "recipients.csv"
     if listing.is_file():
-        import csv
-
-        from culturebook.project.recipients import from_csv_cell
 
         with open(listing, encoding="utf-8", newline="") as table:
             rows = list(csv.DictReader(table))
@@ -453,8 +457,6 @@ def over_budget_message(lang: str, over: OverBudget, settings: Settings) -> str:
 
 def _budget_location(root: Path):
     """Where share: budget: is written (or share:, or the file)."""
-    from culturebook.errors import Location
-    from culturebook.project.yamlsource import load_yaml
 
     path = root / "content" / "publication.yaml"
     node = load_yaml(path)
@@ -475,7 +477,6 @@ def _load_prepared(folder: Path) -> dict:
 def _as_built(root: Path, source: Path, built: dict, problems: Problems) -> bytes | None:
     """The bytes of the built PDF `source` if they are the ones build/manifest.json lists for it;
     else None, with a problem: a file changed (or put there) since the build is not sent."""
-    from culturebook.errors import Location
 
     data = source.read_bytes()
     rel = source.relative_to(root / "build").as_posix()
@@ -497,7 +498,6 @@ def _prepare_cached(data: bytes, path: Path, title: str, cache: dict, record: di
                     progress) -> tuple[bytes, int]:
     """The prepared PDF for the built `data`: the file already at `path` when it was prepared from
     these same bytes and title (by this version), else prepared now. Notes it in `record`."""
-    from culturebook import __version__
 
     key = hashlib.sha256(data + title.encode() + __version__.encode()).hexdigest()
     entry = cache.get(path.name if path.parent.name != "personalised" else
@@ -517,10 +517,7 @@ def _prepare_cached(data: bytes, path: Path, title: str, cache: dict, record: di
 
 def _email_page(checked):
     """page(body_html, cover_cid, lang, files): the theme's email.html, filled in."""
-    from markupsafe import Markup
 
-    from culturebook.files import cache_dir
-    from culturebook.render.templates import template_environment
 
     template = template_environment(checked.brand, cache_dir()).get_template("email.html")
     editions = {e.lang: e for e in checked.content.editions}

@@ -36,6 +36,11 @@ from dataclasses import dataclass, field
 from email.utils import formatdate, parseaddr
 from pathlib import Path
 
+from culturebook.errors import shown
+from culturebook.project.recipients import read_recipients
+from culturebook.share.drafts import over_budget_message, plan_for
+from culturebook.share.message import Envelope, OverBudget, UnsafeHeader, compose, message_id, subject_line
+
 LOG = "share-sent.jsonl"
 USER_ENV = "CULTUREBOOK_SMTP_USER"
 PASSWORD_ENV = "CULTUREBOOK_SMTP_PASSWORD"
@@ -488,7 +493,6 @@ def people_from_csv(path: Path, checked, editions: list[str], problems) -> list[
     """The rows of a recipients CSV that have an email address, each in their own language (or
     the first of `editions` when their row names none). A row without an address is a problem at
     its line, and is left out."""
-    from culturebook.project.recipients import read_recipients
 
     languages = [e.lang for e in checked.content.editions]
     columns = checked.content.settings.get("recipients") or {}
@@ -523,8 +527,6 @@ def with_own_booklets(shares, people: list[Person], problems) -> list[Person]:
 def deliveries_for(share, settings, person: Person, date: str) -> list[Delivery]:
     """The message(s) `person` gets of the edition `share` (share.EditionShare): their own
     booklet where they have one, split as the budget allows. Raises share.OverBudget."""
-    from culturebook.share.drafts import plan_for
-    from culturebook.share.message import Envelope, compose, message_id, subject_line
 
     files = share.for_recipient(person.email)
     groups = plan_for(share, settings, files)
@@ -545,9 +547,6 @@ def deliveries_for(share, settings, person: Person, date: str) -> list[Delivery]
 def plan_deliveries(shares, settings, people: list[Person], date: str) -> tuple[list, list[str]]:
     """Every message for `people` (each in their edition of `shares`), and a line for each person
     whose files do not fit the budget: they are left out, the others are sent."""
-    from culturebook.project.recipients import shown
-    from culturebook.share.drafts import over_budget_message
-    from culturebook.share.message import OverBudget, UnsafeHeader
 
     by_lang = {share.lang: share for share in shares}
     deliveries, failed = [], []

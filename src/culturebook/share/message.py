@@ -15,10 +15,15 @@ import math
 import re
 from dataclasses import dataclass, field
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.policy import SMTP
 from email.utils import formataddr, parseaddr
 from urllib.parse import quote
+
+from markdown_it import MarkdownIt
+from markupsafe import escape
+
+from culturebook.errors import control_in, shown
 
 ENCODED_LINE = 76  # base64 characters per line in a MIME body, each line ending in CRLF
 # CRLF line ends, and bodies encoded in lines of at most 76 characters as RFC 2045 says (the
@@ -143,8 +148,6 @@ def compose(letter: Letter, attachments: list[Attachment], cover_png: bytes, htm
     `html_page(body_html, cover_cid, lang, files)` lays out the HTML part (the theme's email.html);
     `files` are the attachments' names and sizes.
     Without `envelope.to` it is a draft: X-Unsent: 1 makes Outlook open it ready to send."""
-    from markdown_it import MarkdownIt
-    from markupsafe import escape
 
     values = {"name": envelope.name, "email": envelope.to}
     text = fill(letter.body, values)
@@ -189,7 +192,6 @@ class UnsafeHeader(ValueError):
 
 def _one_line(header: str, value: str) -> str:
     """`value`, or UnsafeHeader when it is not one line of plain characters."""
-    from culturebook.project.recipients import control_in, shown
 
     what = control_in(value)
     if what:
@@ -218,7 +220,6 @@ def attachment_part(attachment: Attachment):
     RFC 2231 (filename*=, read by Apple Mail, Thunderbird, Gmail and Outlook 2013 on), and an
     RFC 2047 encoded-word in the quoted filename= and in Content-Type's name=, which older Outlook
     and some web mail read instead. An ASCII name is written plainly."""
-    from email.message import Message
 
     part = Message()  # compat32: the headers are kept exactly as written here
     maintype, subtype = attachment.mime
