@@ -15,7 +15,7 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
 
 .PHONY: booklet posters bundle print archive all personalised share check verify preview test properties fuzz \
-	interruptions bench lint pictures clean lock setup setup-test
+	interruptions bench lint docs pictures clean lock setup setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -82,7 +82,13 @@ bench: setup-test
 lint: setup-test
 	$(VENV)/bin/ruff check src tests
 
-# Pictures of the default project for the README (docs/*.png).
+# The documentation site (docs/, mkdocs.yml) in site/: the code map (docs/architecture.md and the
+# README's) written again from the code, then a strict build, in which a broken link or anchor fails.
+docs: setup-test
+	$(PY) tests/codemap.py
+	$(VENV)/bin/mkdocs build --strict
+
+# Pictures of the default project for the README and the docs (docs/*.png).
 pictures: setup-test
 	$(PY) tests/pictures.py
 
