@@ -68,7 +68,7 @@ def test_every_relative_link_in_the_readme_leads_to_a_file_and_its_anchor():
 def test_every_page_in_docs_is_in_the_sites_nav_and_every_picture_is_used():
     config = (REPO / "mkdocs.yml").read_text(encoding="utf-8")
     pages = sorted(p.name for p in DOCS.glob("*.md"))
-    assert pages == sorted(re.findall(r"^  - [^:]+: (\S+\.md)$", config, re.MULTILINE))
+    assert pages == sorted(re.findall(r"^ +- [^:]+: (\S+\.md)$", config, re.MULTILINE))
     used = "".join(p.read_text(encoding="utf-8") for p in [README, *DOCS.glob("*.md")])
     for picture in sorted(DOCS.glob("*.png")):
         assert f"({picture.name})" in used or f"(docs/{picture.name})" in used, (
