@@ -328,10 +328,11 @@ def plan_personalised(renderer, edition: Edition, people: list, plan: Plan,
                              str(len(made.data)), hashlib.sha256(made.data).hexdigest()])
         return csv_text(rows)
 
-    # Its inputs are the booklets' bytes, so whether it is up to date is known only once they are.
+    # Its inputs are the booklets' bytes, so whether it is up to date is known only once they are
+    # made; it counts as one document made either way.
     listing = plan.job("recipients", lang, folder / "recipients.csv", "",
                        lambda: Rendered(table().encode(), 0), preflight=False, count=1)
-    listing.reused, listing.later = None, table
+    listing.later = table
 
 
 def _spliced(batch: Job, index: int, job: Job, first: list) -> Callable[[], bool]:
