@@ -16,7 +16,9 @@ import time
 import pytest
 
 from conftest import page_text, read_pdf
-from culturebook.build.pipeline import build
+from culturebook.build.documents import edition_documents
+from culturebook.build.pipeline import PARTS, build
+from culturebook.checks.project import check_project
 from projectkit import edit, make_project
 
 
@@ -228,3 +230,21 @@ def test_an_edit_that_keeps_size_and_time_just_after_a_build_is_still_seen(tmp_p
     written, _ = build(root, "booklet")
     assert [a.path for a in written] == ["en/booklet.pdf"]
     assert "Example Cz" in page_text(read_pdf(root / "build" / "en" / "booklet.pdf"), 0)
+
+
+def test_an_editions_documents_are_what_a_build_of_each_target_writes(tmp_path):
+    """build.documents, which share and the preview read too, lists what each target writes: built
+    one target after another, the manifest lists the documents of the targets built so far."""
+    root = make_project(tmp_path / "project", "minimal")
+    checked = check_project(root)
+    listed = {}
+    for target in ("booklet", "posters", "bundle", "print", "archive"):
+        documents = {d.path: (d.kind, e.lang) for e in checked.content.editions
+                     for d in edition_documents(checked.brand, e, PARTS[target])}
+        written, _ = build(root, target, jobs=2)
+        assert {a.path for a in written} <= set(documents), target
+        listed.update(documents)
+        assert {p: (a["kind"], a["edition"]) for p, a in manifest(root).items()} == listed, target
+    every = [d.path for e in checked.content.editions
+             for d in edition_documents(checked.brand, e, PARTS["all"])]
+    assert sorted(every) == sorted(listed)

@@ -11,7 +11,7 @@ from pathlib import Path
 from culturebook.build import fingerprint
 from culturebook.build.cluster import render_on_cluster
 from culturebook.build.outputs import Artifact, preflight_outputs, previous_findings, write_outputs
-from culturebook.build.plan import Outputs, render_edition, stamp
+from culturebook.build.plan import Plan, plan_edition, stamp
 from culturebook.build.run import _PROJECTS, render_in_pool
 from culturebook.checks.project import Checked, check_project
 from culturebook.errors import Location, Problem, Problems, ProjectError
@@ -95,34 +95,33 @@ def _build_locked(root, checked, renderer, out, parts, editions, strict, progres
     recipients CSV are removed (not when some rows had errors: theirs are kept as they were)."""
     chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
     previous = {} if force else load_manifest(out)
-    # A first pass only plans (which documents must be made), so progress can count to a total.
-    plan = Outputs(out, previous, stamp(checked), progress, dry=True)
+    # Planning first, so that progress can count to a total and workers get every leaf at once.
+    plan = Plan(out, previous, stamp(checked))
     for edition in chosen:
-        render_edition(renderer, edition, parts, plan, people)
-    made = Outputs(out, previous, plan.stamp, progress, total=plan.to_make)
-    if cluster and plan.leaves:  # even one: --cluster means the renders happen there
-
-        made.ready = render_on_cluster(cluster, plan.leaves, progress, plan.to_make)
-    elif jobs > 1 and len(plan.leaves) > 1:
-        made.ready = render_in_pool(plan.leaves, jobs, progress, plan.to_make)
-    for edition in chosen:
-        render_edition(renderer, edition, parts, made, people)
+        plan_edition(renderer, edition, parts, plan, people)
+    leaves, total, ready = plan.leaves(), plan.total(), {}
+    if cluster and leaves:  # even one: --cluster means the renders happen there
+        ready = render_on_cluster(cluster, leaves, progress, total)
+    elif jobs > 1 and len(leaves) > 1:
+        ready = render_in_pool(leaves, jobs, progress, total)
+    outputs = plan.run(ready, progress)
+    rejected = plan.rejected()
     notes = Problems()
     if parts & {"print", "personalised-print"} and checked.brand.output_profile() is None:
         notes.warn(checked.brand.setting_location("print"),
                    "the print editions are CMYK but not PDF/X-4: no output profile is named",
                    "add the print shop's CMYK profile as print.output-profile in theme.yaml")
         notes.raise_if_errors(strict)
-    fresh = [o for o in made.items if o.fresh]
+    fresh = [o for o in outputs if o.fresh]
     if fresh:
-        progress(f"preflight of {len(fresh)} files", made.total, made.total)
+        progress(f"preflight of {len(fresh)} files", total, total)
     # Documents made again are preflighted; unchanged ones keep (and report again) their findings.
-    earlier = previous_findings(out, {o.edition for o in made.items})
-    findings, warnings = preflight_outputs(root, checked, made.items, strict, earlier)
-    stale = made.stale if prune and not made.rejected else []  # removed, and so out of the manifest
+    earlier = previous_findings(out, {o.edition for o in outputs})
+    findings, warnings = preflight_outputs(root, checked, outputs, strict, earlier)
+    stale = plan.stale if prune and not rejected else []  # removed, and so out of the manifest
     reports = {}
     if fresh:
         reports = report_files(out, {**earlier, **findings})
-    artifacts = write_outputs(out, made.items, reports, stale)
-    return (artifacts, checked.warnings + notes.warnings + warnings + made.rejected,
-            [o.path for o in made.items])
+    artifacts = write_outputs(out, outputs, reports, stale)
+    return (artifacts, checked.warnings + notes.warnings + warnings + rejected,
+            [o.path for o in outputs])

@@ -29,12 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from culturebook.errors import Location, Problem
+from culturebook.build.documents import SCREEN, edition_documents
+from culturebook.build.pipeline import PARTS
+from culturebook.errors import Location, Problem, Problems, ProjectError
+from culturebook.project.brand import load_brand
+from culturebook.project.content import load_content
 from culturebook.project.folder import content_languages
 from culturebook.publish import load_manifest, settle
 
-TARGET = "bundle"  # the screen editions: booklet, posters and the bundle of both
-SHOWN = ("booklet", "poster", "bundle")  # the kinds listed, in this order; the bundle is not drawn
+TARGET = "bundle"  # the screen editions: booklet, posters and the bundle of both (SCREEN, in
+# the order listed; the bundle is not drawn)
 WATCHED = ("content", "layouts", "fonts")
 SCREEN_DPI = 96
 MAX_SIDE_PX = 1200  # a large poster is drawn smaller: the page shows it a few hundred pixels high
@@ -116,13 +120,29 @@ class Document:
     pages: tuple[PageView, ...]
 
 
+def screen_documents(root: Path, editions: list[str]) -> set[str] | None:
+    """The paths under build/ of the documents the preview's build writes for `editions`, as the
+    content now gives them; None when it cannot be read."""
+    problems = Problems()
+    try:
+        content = load_content(root, problems)
+        brand = load_brand(root, content.editions[0].theme, problems)
+    except ProjectError:
+        return None
+    return {document.path for edition in content.editions if edition.lang in editions
+            for document in edition_documents(brand, edition, PARTS[TARGET])}
+
+
 def load_documents(out: Path, editions: list[str], known: dict[str, Document],
-                   draw_lock: threading.Lock) -> list[Document]:
-    """The screen documents of `editions` that build/manifest.json lists, in the order shown;
-    a file whose bytes are not what the manifest says (a build is writing it) is left out."""
+                   draw_lock: threading.Lock, listed: set[str] | None = None) -> list[Document]:
+    """The screen documents of `editions` that build/manifest.json lists (of those, the ones in
+    `listed`, when given), in the order shown; a file whose bytes are not what the manifest says
+    (a build is writing it) is left out."""
     documents = []
     for path, entry in load_manifest(out).items():
-        if entry.get("kind") not in SHOWN or entry.get("edition") not in editions:
+        if entry.get("kind") not in SCREEN or entry.get("edition") not in editions:
+            continue
+        if listed is not None and path not in listed:  # a poster of a value no longer there
             continue
         sha = entry.get("sha256", "")
         if sha in known:
@@ -138,7 +158,7 @@ def load_documents(out: Path, editions: list[str], known: dict[str, Document],
             title, pages = _read_pdf(data, entry["kind"] != "bundle")
         documents.append(Document(entry["kind"], entry["edition"], path, sha, data, title, pages))
     # As the booklet has them: the mission and vision poster before the values' posters.
-    documents.sort(key=lambda d: (editions.index(d.edition), SHOWN.index(d.kind),
+    documents.sort(key=lambda d: (editions.index(d.edition), SCREEN.index(d.kind),
                                   not d.path.endswith("/mission-vision.pdf"), d.path))
     return documents
 
@@ -287,7 +307,8 @@ class Preview:
         # The content's languages, read when it is good: a broken publication.yaml hides nothing.
         editions = (self.chosen or content_languages(self.root)
                     or sorted({entry.get("edition") for entry in load_manifest(self.out).values()}))
-        documents = load_documents(self.out, editions, known, self.draw_lock)
+        documents = load_documents(self.out, editions, known, self.draw_lock,
+                                   screen_documents(self.root, editions))
         with self.lock:
             self.editions = editions
             kept = {d.sha256 for d in documents} | {d.sha256 for d in self.documents}

@@ -22,6 +22,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from culturebook import __version__
+from culturebook.build.documents import edition_documents
 from culturebook.errors import Location, Problems
 from culturebook.files import cache_dir
 from culturebook.pdf.scan import Document
@@ -353,16 +354,16 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
         return file_stem(pattern, organisation=data["organisation"], document=document,
                          year=year, lang=lang)
 
-    labels = checked.brand.edition_labels(edition).words
     title = data["title"]
-    sources = [("booklet", folder / "booklet.pdf", name(words["booklet"]), title)]
-    posters = [("mission-vision", f"{labels['mission']}-{labels['vision']}"
-                if data.get("vision") else labels["mission"])]
-    posters += [(v["id"], v["name"]) for v in data.get("values") or []]
-    for slug, poster in posters:
-        sources.append(("posters", folder / "posters" / f"{slug}.pdf",
-                        name(words["poster"].replace("{poster}", poster)), f"{title}: {poster}"))
-    sources.append(("culture-kit", folder / "culture-kit.pdf", name(words["culture-kit"]), title))
+    sources = []  # (what share: attach: calls it, the built file, the file name, the PDF's title)
+    for document in edition_documents(checked.brand, edition, {"booklet", "posters", "bundle"}):
+        source = root / "build" / document.path
+        if document.kind == "poster":
+            sources.append(("posters", source, name(words["poster"].replace("{poster}", document.name)),
+                            f"{title}: {document.name}"))
+        else:
+            word = "booklet" if document.kind == "booklet" else "culture-kit"
+            sources.append((word, source, name(words[word]), document.title))
     missing = [s for s in sources if not s[1].is_file()]
     if missing:
         problems.error(Location(missing[0][1]), "not built: share sends the screen editions",
