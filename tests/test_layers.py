@@ -52,6 +52,8 @@ LAZY_ENTRIES = {
                             "with nothing to do starts in 0.09 s, not 0.35 s",
     "culturebook.build.pipeline": "a build with nothing to do answers from file times before "
                                   "it loads the stages (make bench, row 2)",
+    "culturebook.cli.output": "rich loads when something is first printed: a command that prints "
+                              "nothing (-q, nothing to do) starts without it",
 }
 
 @dataclass(frozen=True)
@@ -214,3 +216,4 @@ def test_an_entry_module_loads_no_stage_when_imported(entry):
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, env={"PYTHONPATH": str(SRC)}).stdout.split()
     assert loaded == []
+
