@@ -385,7 +385,7 @@ def share_command(editions: tuple[str, ...], to: tuple[str, ...], recipients: Pa
         raise click.UsageError("--send needs --to ADDR or --recipients CSV")
     if to and recipients is not None:
         raise click.UsageError("give --to or --recipients, not both")
-    from culturebook.project.schema import ADDRESS_RE
+    from culturebook.project.fieldtypes import ADDRESS_RE
 
     for address in to:
         if not ADDRESS_RE.fullmatch(address.strip()):
