@@ -146,7 +146,7 @@ h1 { font-size: 18pt; font-weight: 400; color: #777777; }
 
 
 def tiny_uses(html: str = TINY) -> dict[str, ColourUse]:
-    from culturebook.render.engine import load_weasyprint
+    from culturebook.render.weasy import load_weasyprint
 
     load_weasyprint()
     from weasyprint import HTML
@@ -455,7 +455,7 @@ def test_preflight_finds_an_untagged_screen_pdf():
 
 def test_preflight_finds_a_skipped_heading_and_a_figure_without_alt():
     """A tagged PDF made straight with WeasyPrint (which only logs the missing alt text)."""
-    from culturebook.render.engine import load_weasyprint
+    from culturebook.render.weasy import load_weasyprint
 
     load_weasyprint()
     from weasyprint import HTML

@@ -437,7 +437,7 @@ def test_a_truncated_image_is_an_error_even_after_weasyprint_is_loaded(minimal: 
     # Importing WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process.
     from PIL import ImageFile
 
-    from culturebook.render.engine import load_weasyprint
+    from culturebook.render.weasy import load_weasyprint
 
     load_weasyprint()
     assert ImageFile.LOAD_TRUNCATED_IMAGES

@@ -30,10 +30,7 @@ from culturebook.build.pipeline import build
 from culturebook.checks.project import check_project
 from culturebook.errors import Problems, ProjectError
 from culturebook.project.brand import THEME
-from culturebook.project.recipients import read_recipients
-from culturebook.project.schema import (
-    SETTINGS,
-    TEXTS,
+from culturebook.project.fieldtypes import (
     Address,
     Choice,
     Date,
@@ -45,6 +42,8 @@ from culturebook.project.schema import (
     Size,
     Struct,
 )
+from culturebook.project.recipients import read_recipients
+from culturebook.project.schema import SETTINGS, TEXTS
 from projectkit import PROJECTS, make_project
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")

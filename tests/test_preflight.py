@@ -13,7 +13,8 @@ from pypdf import PdfReader
 from pypdf.generic import ContentStream
 
 from conftest import REPO, copy_project
-from culturebook.pdf.scan import NotAPDF, content_operators
+from culturebook.pdf.scan import NotAPDF
+from culturebook.pdf.tokens import content_operators
 from culturebook.preflight.checks import CHECKS, preflight_pdf
 from culturebook.preflight.expect import Expect, Finding, Settings, expect_for
 from culturebook.preflight.report import write_report

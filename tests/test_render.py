@@ -12,8 +12,8 @@ from PIL import Image
 from conftest import all_text, normalise, page_size_mm, page_text, read_pdf, text_pieces
 from culturebook.build.pipeline import build
 from culturebook.errors import ProjectError
-from culturebook.render.engine import ConfinedFetcher
 from culturebook.render.templates import format_date, title_lines
+from culturebook.render.weasy import ConfinedFetcher
 
 
 @pytest.mark.parametrize(("title", "lines"), [
@@ -229,7 +229,7 @@ def test_weasyprint_loads_every_library_it_uses_and_leaves_library_lookup_as_it_
     probe = (
         "import ctypes.util\n"
         "before = ctypes.util.find_library\n"
-        "from culturebook.render.engine import load_weasyprint\n"
+        "from culturebook.render.weasy import load_weasyprint\n"
         "load_weasyprint()\n"
         "from weasyprint.text import ffi\n"
         "libs = [ffi.gobject, ffi.pango, ffi.harfbuzz, ffi.harfbuzz_subset, ffi.fontconfig,"

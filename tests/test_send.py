@@ -18,7 +18,8 @@ import pytest
 from pypdf import PdfReader
 
 from culturebook.pdf.structure import read_structure
-from culturebook.share.mail import Delivery, Retry, Server, send_all
+from culturebook.share.deliveries import Delivery
+from culturebook.share.mail import Retry, Server, send_all
 from projectkit import PROJECTS, assert_refused, run_cli
 from smtpkit import PASSWORD, USER, free_port, line_faults
 from smtpkit import Server as SMTPServer
@@ -566,8 +567,8 @@ def test_transient_failures_wait_longer_each_time(tmp_path):
 
 
 def test_a_recipient_whose_own_booklet_is_over_budget_is_left_out_with_a_line():
+    from culturebook.share.deliveries import Person, plan_deliveries
     from culturebook.share.drafts import EditionShare, Settings
-    from culturebook.share.mail import Person, plan_deliveries
     from culturebook.share.message import Attachment, Letter
 
     shared = (Attachment("Booklet.pdf", b"%PDF small" * 100, "en/share/Booklet.pdf"),

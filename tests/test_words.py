@@ -17,8 +17,8 @@ import pytest
 
 from conftest import REPO
 from culturebook.errors import Location, ProjectError
-from culturebook.render.engine import setup_fontconfig
 from culturebook.render.geometry import check_words
+from culturebook.render.weasy import setup_fontconfig
 from culturebook.render.words import (
     CLIPPED,
     COVERED,

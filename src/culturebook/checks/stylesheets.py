@@ -10,7 +10,7 @@ from pathlib import Path
 
 from culturebook.errors import Location, Problems
 from culturebook.project.brand import Brand
-from culturebook.render.engine import ConfinedFetcher, LogCapture, load_weasyprint, report_refused
+from culturebook.render.weasy import ConfinedFetcher, LogCapture, load_weasyprint, report_refused
 
 
 def check_stylesheets(brand: Brand, problems: Problems, strict: bool,

@@ -1,9 +1,9 @@
 """PDF bytes -> per-page scans: glyphs drawn, images placed, colour spaces used, painted area.
 
-Each page's content stream (and the forms and tiling patterns it draws) is tokenised once by a small
-regex tokeniser, because pypdf's `ContentStream` parser takes 0.1-0.3 s per booklet and preflight runs
-on every PDF a build writes. The walk tracks only the graphics state the preflight checks need (CTM,
-font, colour spaces) and records it in a `PageScan`.
+Each page's content stream (and the forms and tiling patterns it draws) is tokenised once
+(pdf.tokens, a small regex tokeniser much quicker than pypdf's parser), and walked once. The walk
+tracks only the graphics state the preflight checks need (CTM, font, colour spaces) and records it
+in a `PageScan`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,15 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
+
+from culturebook.pdf.tokens import (
+    INLINE_IMAGE,
+    TOKEN,
+    DictOperand,
+    operands_of,
+    split_inline_images,
+    string_bytes,
+)
 
 
 class NotAPDF(ValueError):
@@ -172,40 +181,15 @@ def _read_font(font) -> PdfFont:
     return PdfFont(plain, name, subtype, two_byte, cid_to_gid, notdef, descriptor)
 
 
-# --- content streams ------------------------------------------------------------------------
+# --- the content walk -----------------------------------------------------------------------
 
-# One token per match (with the whitespace before it; anything unexpected is skipped). Values stay
-# bytes, numbers included (converted only where an operator needs them): b"1.5", b"/Name", b"<hex>",
-# b"(literal)", b"[...]" (a flat array, one token: TJ's), list (a nested array), _Dict, and
-# operators (group "o").
-# Possessive repeats (Python 3.11) keep an unterminated string or array linear.
-_STRING = rb"\((?:[^()\\]++|\\.|\((?:[^()\\]++|\\.|\((?:[^()\\]++|\\.)*+\))*+\))*+\)"
-_TOKEN = re.compile(rb"""[ \t\r\n\f\x00]*+(?:
-   (?P<n>[-+]?(?:\d+\.?\d*|\.\d+))
-  |(?P<o>[A-Za-z'"*][A-Za-z0-9'"*]*)
-  |(?P<h><[0-9A-Fa-f \t\r\n\f\x00]*>)
-  |(?P<t>\[(?:[^\[\]()%]++|""" + _STRING + rb""")*+\])
-  |(?P<a>\[|<<)
-  |(?P<c>\]|>>)
-  |(?P<m>/[^ \t\r\n\f\x00/\[\]()<>{}%]*)
-  |(?P<s>""" + _STRING + rb""")
-  |(?P<k>%[^\r\n]*))
-""", re.X | re.S)
 _NOTDEF_HEX = re.compile(rb"<(?:[0-9A-Fa-f]{4})*0000")  # an aligned 0000 in a hex string
 _ZERO_PAIR = re.compile(rb"(?:\\000|\\00(?![0-7])|\\0(?![0-7])|\x00){2}")  # two zero bytes, literal
 _HEX_GAP = re.compile(rb"<[0-9A-Fa-f]*[ \t\r\n\f\x00]")
-_INLINE = re.compile(rb"(?:^|(?<=[ \t\r\n\f\x00]))BI[ \t\r\n\f\x00]")
-_ID = re.compile(rb"[ \t\r\n\f\x00]ID[ \t\r\n\f\x00]")
-_EI = re.compile(rb"[ \t\r\n\f\x00]EI(?=[ \t\r\n\f\x00]|$)")
-_ESCAPES = {ord("n"): b"\n", ord("r"): b"\r", ord("t"): b"\t", ord("b"): b"\b", ord("f"): b"\f"}
 _PAINT = frozenset((b"f", b"F", b"f*", b"B", b"B*", b"b", b"b*", b"S", b"s"))
 _INLINE_KEYS = {b"/W": b"/Width", b"/H": b"/Height", b"/CS": b"/ColorSpace", b"/IM": b"/ImageMask"}
 _LITERALS = frozenset((b"true", b"false", b"null"))
 MAX_FORM_DEPTH = 12  # forms and patterns nested deeper are not walked (a malformed file)
-
-
-class _Dict(list):
-    """A dictionary operand, kept as its flat key/value list."""
 
 
 def _maybe_notdef(font: PdfFont, token: bytes) -> bool:
@@ -226,37 +210,6 @@ def _array_maybe_notdef(font: PdfFont, array: bytes) -> bool:
     if b"(" in array and _ZERO_PAIR.search(array):
         return True
     return b"<" in array and bool(_NOTDEF_HEX.search(array) or _HEX_GAP.search(array))
-
-
-def _string_bytes(token: bytes) -> bytes:
-    """The bytes of a hex <...> or literal (...) string token."""
-    if token[:1] == b"<":
-        digits = re.sub(rb"[^0-9A-Fa-f]", b"", token).decode()
-        return bytes.fromhex(digits + "0" * (len(digits) % 2))
-    body = token[1:-1]
-    if b"\\" not in body:
-        return body
-    out, i = bytearray(), 0
-    while i < len(body):
-        ch = body[i]
-        if ch != 0x5C or i + 1 == len(body):
-            out.append(ch)
-            i += 1
-            continue
-        nxt = body[i + 1]
-        if nxt in _ESCAPES:
-            out += _ESCAPES[nxt]
-            i += 2
-        elif 0x30 <= nxt <= 0x37:
-            octal = re.match(rb"[0-7]{1,3}", body[i + 1:i + 4])[0]
-            out.append(int(octal, 8) & 0xFF)
-            i += 1 + len(octal)
-        elif nxt in (0x0D, 0x0A):  # a line continuation
-            i += 2 + (nxt == 0x0D and body[i + 2:i + 3] == b"\n")
-        else:
-            out.append(nxt)
-            i += 2
-    return bytes(out)
 
 
 def _mult(m, n):
@@ -385,7 +338,7 @@ class _Walker:
     def glyphs(self, font: PdfFont | None, raw: bytes) -> None:
         if font is None or not raw:
             return
-        data = _string_bytes(raw)
+        data = string_bytes(raw)
         count = 0
         if font.two_byte:
             gids = font.cid_to_gid
@@ -406,15 +359,15 @@ class _Walker:
 
     def run(self, data: bytes, resources, ctm, forms: tuple) -> None:
         self.visit_resources(resources)
-        pieces = _split_inline_images(data) if _INLINE.search(data) else [data]
+        pieces = split_inline_images(data) if INLINE_IMAGE.search(data) else [data]
         state = {"ctm": ctm, "font": None, "stack": [], "base": ctm}
         for piece in pieces:
-            if isinstance(piece, _Dict):
+            if isinstance(piece, DictOperand):
                 self.inline_image(piece, state["ctm"])
             else:
                 self.tokens(piece, resources, state, forms)
 
-    def inline_image(self, entries: _Dict, ctm) -> None:
+    def inline_image(self, entries: DictOperand, ctm) -> None:
         values = {_INLINE_KEYS.get(k, k): v for k, v in zip(entries[::2], entries[1::2], strict=False)}
         space = values.get(b"/ColorSpace") or b""
         if isinstance(space, list):  # an indexed space, [/I /RGB hival lookup]: its base decides
@@ -429,19 +382,19 @@ class _Walker:
         operands: list = []
         nested: list[list] = []
         track = self.track
-        # The operand handling below repeats _operands() inline on purpose: this loop runs over
+        # The operand handling below repeats operands_of() inline on purpose: this loop runs over
         # every token of every page, where a function call per token is the cost that matters.
         path: list[float] | None = None  # bbox of the current path, user space
         rgb = False
         scan = self.scan
-        for match in _TOKEN.finditer(data):
+        for match in TOKEN.finditer(data):
             kind = match.lastgroup
             if kind != "o":
                 if kind == "k":
                     continue
                 if kind == "a":
                     nested.append(operands)
-                    operands = [] if match[kind] == b"[" else _Dict()
+                    operands = [] if match[kind] == b"[" else DictOperand()
                 elif kind == "c":
                     if nested:
                         inner, operands = operands, nested.pop()
@@ -457,7 +410,7 @@ class _Walker:
                 if font is not None and font.checkable and operands:
                     array = operands[-1]
                     if isinstance(array, bytes) and array[:1] == b"[":
-                        array = _operands(array[1:-1]) if _array_maybe_notdef(font, array) else ()
+                        array = operands_of(array[1:-1]) if _array_maybe_notdef(font, array) else ()
                     if isinstance(array, (list, tuple)):
                         for item in array:
                             if isinstance(item, bytes) and _maybe_notdef(font, item):
@@ -587,69 +540,3 @@ def _grow(path, x0, y0, x1, y1):
     return [min(path[0], x0), min(path[1], y0), max(path[2], x1), max(path[3], y1)]
 
 
-def _split_inline_images(data: bytes) -> list:
-    """Content bytes split around inline images (BI ... ID <binary> EI): bytes pieces, and a _Dict
-    of each inline image's entries in their place."""
-    pieces: list = []
-    pos = 0
-    while True:
-        begin = _INLINE.search(data, pos)
-        if begin is None:
-            break
-        start = _ID.search(data, begin.end() - 1)
-        if start is None:
-            break
-        end = _EI.search(data, start.end())
-        pieces.append(data[pos:begin.start()])
-        pieces.append(_Dict(_operands(data[begin.end() - 1:start.start() + 1])))
-        pos = len(data) if end is None else end.end()
-    pieces.append(data[pos:])
-    return pieces
-
-
-def _operands(data: bytes) -> list:
-    """The objects in `data` (no operators), arrays as lists and dictionaries as _Dict."""
-    operands: list = []
-    nested: list[list] = []
-    for match in _TOKEN.finditer(data):
-        kind = match.lastgroup
-        if kind == "k":
-            continue
-        if kind == "a":
-            nested.append(operands)
-            operands = [] if match[kind] == b"[" else _Dict()
-        elif kind == "c":
-            if nested:
-                inner, operands = operands, nested.pop()
-                operands.append(inner)
-        elif kind == "t":
-            operands.append(_operands(match[kind][1:-1]))
-        else:
-            operands.append(match[kind])
-    return operands
-
-
-def content_operators(data: bytes) -> list[tuple[str, int]]:
-    """(operator, operand count) of each operation in a content stream, as the walker tokenises it
-    (for testing the tokeniser against pypdf's parser)."""
-    result = []
-    for piece in _split_inline_images(data) if _INLINE.search(data) else [data]:
-        if isinstance(piece, _Dict):
-            result.append(("INLINE IMAGE", len(piece) // 2))
-            continue
-        operands, nested = 0, 0
-        for match in _TOKEN.finditer(piece):
-            kind = match.lastgroup
-            if kind == "k":
-                continue
-            if kind == "a":
-                nested += 1
-            elif kind == "c":
-                nested -= 1
-                operands += nested == 0
-            elif kind == "o" and not nested:
-                result.append((match[kind].decode("latin-1"), operands))
-                operands = 0
-            elif not nested:
-                operands += 1
-    return result

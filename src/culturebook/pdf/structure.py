@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from culturebook.pdf.scan import _TOKEN
+from culturebook.pdf.tokens import TOKEN
 
 
 @dataclass
@@ -136,7 +136,7 @@ def _untagged_operators(data: bytes) -> int:
     """How many text-showing operators of a content stream draw outside marked content."""
 
     depth = untagged = 0
-    for match in _TOKEN.finditer(data):
+    for match in TOKEN.finditer(data):
         operator = match["o"]
         if operator is None:
             continue

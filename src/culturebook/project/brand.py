@@ -10,9 +10,7 @@ from typing import TYPE_CHECKING
 
 from culturebook.errors import Location, Problem, Problems, ProjectError, bad_file_name
 from culturebook.errors import shortened as _cut
-from culturebook.project.schema import (
-    LABEL_KEYS,
-    LABELS,
+from culturebook.project.fieldtypes import (
     SLUG,
     Choice,
     Field,
@@ -23,6 +21,7 @@ from culturebook.project.schema import (
     Struct,
     Text,
 )
+from culturebook.project.schema import LABEL_KEYS, LABELS
 from culturebook.project.yamlsource import Node, load_yaml
 
 if TYPE_CHECKING:

@@ -11,18 +11,10 @@ from pathlib import Path
 
 from culturebook.errors import Location, Problem, Problems, ProjectError, bad_file_name, control_in
 from culturebook.errors import shortened as _cut
+from culturebook.project.fieldtypes import BUILTIN_COLUMNS, Field, ListOf, MapOf, Markdown, Struct
 from culturebook.project.imagefile import MAX_IMAGE_PIXELS, check_image_file  # noqa: F401 - the limit is part of this API
 from culturebook.project.markup import DECORATIVE_ALT, ImageRef, parse_images
-from culturebook.project.schema import (
-    BUILTIN_COLUMNS,
-    SETTINGS,
-    TEXTS,
-    Field,
-    ListOf,
-    MapOf,
-    Markdown,
-    Struct,
-)
+from culturebook.project.schema import SETTINGS, TEXTS
 from culturebook.project.scripts import is_right_to_left
 from culturebook.project.yamlsource import Node, load_yaml
 

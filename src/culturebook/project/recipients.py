@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from culturebook.errors import Location, Problem, Problems, ProjectError, control_in, shown
-from culturebook.project.schema import BUILTIN_COLUMNS, COLUMN_TYPES
+from culturebook.project.fieldtypes import BUILTIN_COLUMNS, COLUMN_TYPES
 
 MAX_SLUG = 60
 

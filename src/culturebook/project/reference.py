@@ -10,7 +10,8 @@ this writes.
 from __future__ import annotations
 
 from culturebook.project.brand import THEME
-from culturebook.project.schema import SETTINGS, TEXTS, Field, ListOf, MapOf, Struct
+from culturebook.project.fieldtypes import Field, ListOf, MapOf, Struct
+from culturebook.project.schema import SETTINGS, TEXTS
 
 HEADER = """\
 # Content reference

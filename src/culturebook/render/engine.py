@@ -1,45 +1,41 @@
-"""Edition + Brand -> HTML -> PDF bytes (WeasyPrint), confined to the project."""
+"""Edition + Brand -> HTML -> PDF bytes (WeasyPrint), confined to the project.
+
+`Renderer` lays the documents out and writes their PDFs: the booklet's pagination passes, the
+posters, the personal pages, each checked (frames, words) before it is written. What it lays out
+is filled by `Filling` (render.fill: the context and each document's HTML) and measured by
+`Measuring` (render.measure: the values grid, the posters' copyfitting); WeasyPrint's set-up
+(fonts, the confined URL fetcher, its log) is render.weasy.
+"""
 
 from __future__ import annotations
 
 import contextlib
-import ctypes.util
 import dataclasses
 import functools
 import hashlib
 import io
 import json
-import logging
-import mimetypes
 import multiprocessing.util
 import os
 import re
 import shutil
-import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import version
 from pathlib import Path
-from urllib.request import url2pathname
 
-import jinja2
-from markupsafe import Markup, escape
+from markupsafe import escape
 
 from culturebook.errors import Location, Problem, Problems, ProjectError
 from culturebook.pdf.splice import PERSONAL_PAGES, PersonalPages
 from culturebook.pdf.tagging import tagged as tagging
-from culturebook.project.brand import POSTER_SIZES_MM, Brand, length_mm
+from culturebook.project.brand import Brand
 from culturebook.project.content import Edition
-from culturebook.project.glyphs import own_coverage
 from culturebook.project.imagefile import reason_for
-from culturebook.project.scripts import mark_languages, script_name
 from culturebook.render import copyfit, paginate
 from culturebook.render.colours import colour_uses
+from culturebook.render.fill import PADDING_CANDIDATES, PLACEHOLDER_RECIPIENT, Filling
 from culturebook.render.geometry import (
-    PX_TO_MM,
     WORDS_HINT,
-    _descendants,
     _elements,
     _field_boxes,
     _frame_overflow,
@@ -50,20 +46,18 @@ from culturebook.render.geometry import (
     page_fills,
     words_message,
 )
-from culturebook.render.templates import (
-    _template_frame,
-    format_date,
-    mark_untranslated,
-    poster_subjects,
-    subject_slug,
-    template_environment,
-    title_lines,
-    untranslated_note,
+from culturebook.render.measure import Measuring
+from culturebook.render.templates import subject_slug, template_environment
+from culturebook.render.weasy import (
+    ConfinedFetcher,
+    LogCapture,
+    file_path,
+    font_copies_folder,
+    load_weasyprint,
+    report_refused,
+    setup_fontconfig,
 )
 from culturebook.render.words import lost_words
-
-PADDING_CANDIDATES = 3  # a booklet is padded with 0-3 pages to a multiple of 4
-
 
 MAX_LAYOUT_PASSES = 6  # booklet layouts, each refining the pagination of the one before
 
@@ -81,86 +75,7 @@ class Rendered:
     fill: float | tuple | None = None
 
 
-def font_copies_folder(cache: Path) -> Path:
-    """A new folder for this process's copies of the theme's font files, under `cache`; first,
-    the folders of processes that no longer run (killed before they could clean up) go."""
-
-    root = cache / "font-copies"
-    root.mkdir(parents=True, exist_ok=True)
-    for folder in root.iterdir():
-        pid = folder.name.split("-")[0]
-        if pid.isdigit() and not _running(int(pid)):
-            shutil.rmtree(folder, ignore_errors=True)
-    return Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=root))
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
-
-
-def setup_fontconfig(fonts_dir: Path, cache_dir: Path) -> Path:
-    """Point fontconfig at a configuration that lists only the project's fonts (before Pango loads);
-    return the configuration file."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    conf = cache_dir / "fonts.conf"
-    text = (
-        '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
-        f"  <dir>{_xml(str(fonts_dir.resolve()))}</dir>\n"
-        f"  <cachedir>{_xml(str((cache_dir / 'cache').resolve()))}</cachedir>\n"
-        "</fontconfig>\n"
-    )
-    if not conf.is_file() or conf.read_text() != text:
-        conf.write_text(text)
-    os.environ["FONTCONFIG_FILE"] = str(conf)
-    os.environ.pop("FONTCONFIG_PATH", None)
-    return conf
-
-
-def _xml(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-class LogCapture(logging.Handler):
-    """Collects what WeasyPrint logs while in a `with` block (and keeps it off the terminal):
-    WeasyPrint logs and carries on where culturebook must report and stop."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-        self.logger = logging.getLogger("weasyprint")
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def messages(self, skip_urls: list[str]) -> list[str]:
-        """First lines of the captured records, leaving out those about refused URLs."""
-        lines = [record.getMessage().splitlines()[0] for record in self.records]
-        return [m for m in lines if not any(url in m for url in skip_urls)]
-
-    def __enter__(self) -> LogCapture:
-        self.saved = self.logger.level, self.logger.propagate
-        self.logger.addHandler(self)
-        self.logger.setLevel(logging.WARNING)
-        self.logger.propagate = False
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.logger.removeHandler(self)
-        self.logger.level, self.logger.propagate = self.saved
-
-
-def report_refused(problems: Problems, location: Location, url: str) -> None:
-    problems.error(location, f"refused to load '{url}': only files inside the project are used",
-                   "nothing is fetched from the network or from outside the project")
-
-
-class Renderer:
+class Renderer(Filling, Measuring):
     """Renders booklets and posters for one project; keep one per process."""
 
     def __init__(self, project_root: Path, brand: Brand, cache: Path, strict: bool = False):
@@ -198,16 +113,6 @@ class Renderer:
         multiprocessing.util.Finalize(config, shutil.rmtree, args=(str(config._folder), True),
                                       exitpriority=1)
         return config
-
-    def asset(self, name: str) -> str:
-        """The URL of a theme file (stylesheet, image): the first theme in the `extends` chain that
-        has it, so a theme that extends another only holds the files it changes."""
-        for directory in self.brand.dirs:
-            path = (directory / name).resolve()
-            if path.is_relative_to(directory.resolve()) and path.is_file():
-                return path.as_uri()
-        names = " or ".join(str(d / name) for d in self.brand.dirs)
-        raise jinja2.TemplateError(f"theme file '{name}' not found (looked for {names})")
 
     # --- documents --------------------------------------------------------------------------
 
@@ -307,97 +212,6 @@ class Renderer:
         key = hashlib.sha256(f"{self.theme_stamp}\0{html}".encode()).hexdigest()
         return self.cache / "pagination" / f"{key}.json"
 
-    def values_grid(self, edition: Edition, pages: int = 0) -> dict | None:
-        """The values section's grid for this edition's values (paginate.choose_grid), as the
-        template takes it: columns, size, rows (their heights) and the values of each page; on
-        exactly `pages` pages if given (None if they cannot take that many). The values are
-        measured at every grid's width and size in a document of their own."""
-        values = self.context(edition)["values"]
-        specs = [paginate.GridSpec(int(g["columns"]), int(g["rows"]), str(g["size"]))
-                 for g in self.brand.pages.get("values") or []]
-        if not values or not specs:
-            return None
-        booklet = {k: length_mm(v) for k, v in self.brand.booklet.items()}
-        width = booklet["width"] - booklet["margin-inner"] - booklet["margin-outer"]
-        height = booklet["height"] - booklet["margin-top"] - booklet["margin-bottom"]
-        title, heights = self.measure_values(edition, specs, width)
-        grid = paginate.choose_grid(specs, heights, title, height, pages or 1)
-        if pages and (grid is None or len(grid.counts) != pages):
-            return None
-        if grid is None:  # the tallest value, at its smallest, is taller than a page
-            def least(i: int) -> float:
-                return min(h[i] for h in heights.values())
-            tallest = max(range(len(values)), key=least)
-            field = f"values[{tallest + 1}].statement"
-            run = next((r for r in edition.runs if r.path == field), None)
-            raise ProjectError([Problem(
-                run.loc if run else Location(edition.files[-1]),
-                f"{field} is too long for a page of the values section: the value takes "
-                f"{least(tallest):.0f} mm of the {height - title:.0f} mm a page holds",
-                "shorten the statement")])
-        return {"columns": grid.spec.columns, "size": grid.spec.size,
-                "rows": " ".join(f"{r:.1f}mm" for r in grid.rows_mm), "pages": grid.pages(values)}
-
-    def _any_values_grid(self, edition: Edition) -> dict | None:
-        """The values grid, or where no grid holds them (an error the booklet's build reports),
-        one value to a page: HTML that checks (styles, headings) can read without a layout."""
-        try:
-            return self.values_grid(edition)
-        except ProjectError:
-            values = self.context(edition)["values"]
-            spec = next(iter(self.brand.pages.get("values") or []), {"size": "large"})
-            return {"columns": 1, "size": spec["size"], "rows": "auto",
-                    "pages": [[value] for value in values]}
-
-    def measure_values(self, edition: Edition, specs: list, width_mm: float):
-        """(the heading's height, {grid key: each value's height}) in mm, each value set at the
-        width and size of each grid (_values.html measure()); kept per process."""
-        known = ("values", edition.lang)
-        if known in self._measures:
-            return self._measures[known]
-        grids, seen = [], set()
-        for spec in specs:
-            if spec.key not in seen:
-                seen.add(spec.key)
-                grids.append({"key": spec.key, "size": spec.size, "columns": spec.columns,
-                              "width": f"{paginate.cell_width_mm(width_mm, spec.columns):.2f}mm"})
-        source = ('{% import "_values.html" as valueset with context %}<!DOCTYPE html>'
-                  '<html lang="{{ lang }}" class="script-{{ script }}"><head>'
-                  '{% include "_booklet_head.html" %}<style>@page { size: 400mm 5000mm; }</style>'
-                  '</head><body>{{ valueset.measure(grids) }}</body></html>')
-        context = {**self.context(edition), "recipient": None, "fit": None, "grids": grids}
-        html = self.env.from_string(source).render(**context)
-        # Kept on disk by the measuring HTML and the theme's files, as poster measures are.
-        digest = hashlib.sha256(f"{self.theme_stamp}\0{html}".encode()).hexdigest()
-        stored = self.cache / "values" / f"{digest}.json"
-        try:
-            title, heights = json.loads(stored.read_text(encoding="utf-8"))
-        except (OSError, ValueError, TypeError):
-            title, heights = self._measured_values(html, edition, grids, len(context["values"]))
-            with contextlib.suppress(OSError):
-                stored.parent.mkdir(parents=True, exist_ok=True)
-                tmp = stored.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(json.dumps([title, heights]), encoding="utf-8")
-                os.replace(tmp, stored)
-        self._measures[known] = (title, heights)
-        return title, heights
-
-    def _measured_values(self, html: str, edition: Edition, grids: list, count: int):
-        document = self.layout(html, edition, "_values.html")
-        title, heights = 0.0, {g["key"]: [0.0] * count for g in grids}
-        for page in document.pages:
-            for box in _descendants(page._page_box):
-                element = getattr(box, "element", None)
-                mark = element.get("data-measure") if element is not None else None
-                if mark is None:
-                    continue
-                if mark == "title":
-                    title = max(title, box.margin_height() * PX_TO_MM)
-                else:
-                    key, index = mark.split()
-                    heights[key][int(index)] += box.margin_height() * PX_TO_MM
-        return title, heights
-
     def labels_overlay(self, pages: list, width_mm: float, height_mm: float,
                        edition: Edition) -> bytes:
         """Pages of loose text lines (objects with x, y = baseline from the top left in mm, text, size
@@ -438,163 +252,6 @@ class Renderer:
         check_words(document, edition, f"the {edition.lang} {size} poster {subject_slug(subject)}",
                     self.displayed(html))
         return document
-
-    def poster_inputs(self, edition: Edition, subject: dict, size: str,
-                      print_edition: bool = False) -> str:
-        """What decides a poster besides the theme and fonts: its HTML as fitted (the fitting
-        is measured once and kept on disk, so planning a build seldom lays anything out). A
-        poster that cannot be fitted is planned by its HTML before fitting; making it reports
-        why."""
-        try:
-            fit = self.poster_fit(edition, subject, size)
-        except ProjectError:
-            fit = None
-        return self.poster_html(edition, subject, size, print_edition, fit)
-
-    def poster_fit(self, edition: Edition, subject: dict, size: str) -> dict | None:
-        """The sizes and line breaks a poster's fitted texts are set in (the template's `fit`):
-        the largest that fit, the same for every value poster of a series. A poster whose text
-        does not fit even at the smallest sizes is an error at its field."""
-        roles = self.fit_roles(edition, size)
-        measure = self.measure_poster(edition, subject, size)
-        if not measure.texts:
-            return None  # a poster layout without fitted texts
-        unknown = sorted({t.role for t in measure.texts} - set(roles))
-        if unknown:
-            raise ProjectError([Problem(
-                Location(self.brand.files[0]), f"poster.html fits a text as '{unknown[0]}', which "
-                "fit: roles: does not give a size range", f"add e.g. {unknown[0]}: "
-                "{max: 42pt, min: 28pt} under fit: roles:")])
-        sizes = copyfit.fit(measure, roles)
-        if isinstance(sizes, copyfit.Shortfall):
-            raise ProjectError([self._shortfall(edition, size, roles, sizes)])
-        if subject["kind"] == "value" and self.brand.fit.get("per", "series") == "series":
-            measures = tuple(self.measure_poster(edition, other, size) for _, _, other in
-                             self.poster_subjects(edition)
-                             if other["kind"] == "value")
-            sizes = {**sizes, **_series_sizes(measures, tuple(sorted(roles.items())))}
-        return {**copyfit.setting(measure, roles, sizes), "css": self._fit_css(sizes)}
-
-    def poster_subjects(self, edition: Edition) -> list[tuple[str, str, dict]]:
-        """(slug, outline title, template subject) for the mission/vision poster and each value,
-        with the edition's labels."""
-        return poster_subjects(edition, self.context(edition)["labels"])
-
-    def _shortfall(self, edition: Edition, size: str, roles: dict, short) -> Problem:
-        run = next((r for r in edition.runs if r.path == short.field), None)
-        loc = run.loc if run else Location(edition.files[-1])
-        fits = f"about {short.words} of its {short.total} words fit: " if short.words else ""
-        return Problem(loc, f"{short.field} does not fit its {size} poster even at the smallest "
-                       f"sizes the theme allows: {short.reason}",
-                       f"{fits}shorten it, choose a larger sheet (posters: size: in "
-                       f"content/publication.yaml), or lower the theme's fit: roles: "
-                       f"{short.role}: min:")
-
-    def fit_roles(self, edition: Edition, size: str) -> dict[str, copyfit.Role]:
-        """The theme's fitted-text roles for this edition, in px on this sheet."""
-        scale = self._sheet(size)["scale"]
-        px = 96 / 25.4 * scale
-        return {name: copyfit.Role(name, length_mm(spec["max"]) * px, length_mm(spec["min"]) * px,
-                                   int(spec.get("lines") or 0))
-                for name, spec in self.brand.fit_roles(edition.lang).items()}
-
-    def _fit_css(self, sizes: dict[str, float]) -> Markup:
-        return Markup(" ".join(f"--fit-{role}: {size / copyfit.PX_PER_PT:.2f}pt;"
-                               for role, size in sorted(sizes.items())).join((":root { ", " }")))
-
-    def measuring(self, edition: Edition, size: str) -> dict:
-        """The template's `fit` for measuring: every fitted text at its largest, on one line, its
-        break units in spans."""
-        roles = self.fit_roles(edition, size)
-        css = self._fit_css({name: role.largest for name, role in roles.items()})
-        return {"measure": True,
-                "css": Markup(css + " [data-fit] { white-space: nowrap !important; }")}
-
-    def measure_poster(self, edition: Edition, subject: dict, size: str) -> copyfit.Measure:
-        """A poster laid out for measuring: its fitted texts at their largest sizes, each on one
-        line. Kept per process (an edition's content does not change under a Renderer) and on
-        disk by the HTML and the theme's files and fonts."""
-        known = (edition.lang, size, repr(subject))
-        if known in self._measures:
-            return self._measures[known]
-        html = self.poster_html(edition, subject, size, fit=self.measuring(edition, size))
-        key = hashlib.sha256(f"{self.theme_stamp}\0{html}".encode()).hexdigest()
-        stored = self.cache / "copyfit" / f"{key}.json"
-        try:
-            measure = _measure_from_json(json.loads(stored.read_text()))
-        except (OSError, ValueError, KeyError, TypeError):
-            document = self.layout(html, edition, "poster.html")
-            measure = copyfit.read_measure(document.pages[0])
-            with contextlib.suppress(OSError):
-                stored.parent.mkdir(parents=True, exist_ok=True)
-                tmp = stored.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(json.dumps(dataclasses.asdict(measure)))
-                os.replace(tmp, stored)
-        self._measures[known] = measure
-        return measure
-
-    @functools.cached_property
-    def theme_stamp(self) -> str:
-        """What measurements and layout checks depend on besides the HTML: the theme's files, the
-        fonts, WeasyPrint and culturebook's own code."""
-
-        # the code that lays out and checks: any change to culturebook measures and checks anew
-        code = sorted(Path(__file__).parents[1].rglob("*.py"))
-        parts = [version("weasyprint"), *(p.read_text(encoding="utf-8") for p in code)]
-        for directory in self.brand.dirs:
-            parts += [hashlib.sha256(path.read_bytes()).hexdigest()
-                      for path in sorted(p for p in directory.rglob("*") if p.is_file())]
-        for face in self.brand.faces:
-            info = face.file.stat()
-            parts.append(f"{face.file}:{info.st_size}:{info.st_mtime_ns}")
-        return hashlib.sha256("\n".join(parts).encode()).hexdigest()
-
-    def booklet_html(self, edition: Edition, print_edition: bool = False,
-                     personalised: bool = False, every_frontispiece: bool = False) -> str:
-        """The booklet's HTML as first laid out: with its inputs, what decides its PDF.
-
-        With `every_frontispiece`, every chapter opens on a right-hand page with the frontispiece
-        a later pass may give it, and the sections after the chapters on pages of their own: the
-        HTML that shows every element the booklet can have, for checking the styles without
-        laying it out."""
-        key = ("booklet", edition.lang, print_edition, personalised, every_frontispiece)
-        if key not in self._html:
-            plan = paginate.Plan()
-            if every_frontispiece:
-                chapters = [f"chapter-{c.get('id')}" for c in edition.data.get("chapters") or []]
-                highlights = len(edition.data.get("highlights") or [])
-                plan = paginate.Plan(True, recto=frozenset(chapters),
-                                     frontispieces=tuple(chapters[:highlights]))
-            self._html[key] = self.html(
-                "booklet.html", edition, print_edition, padding=PADDING_CANDIDATES,
-                plan=plan.context(), values_grid=self._any_values_grid(edition),
-                recipient=PLACEHOLDER_RECIPIENT if personalised else None)
-        return self._html[key]
-
-    def poster_html(self, edition: Edition, subject: dict, size: str,
-                    print_edition: bool = False, fit: dict | None = None) -> str:
-        """A poster's HTML, its type scaled to the sheet (theme sizes are given for A2); `fit`
-        as copyfitting set it (without, the fitted texts at their largest, unbroken)."""
-        key = ("poster", edition.lang, print_edition, size, repr(subject), repr(fit))
-        if key not in self._html:
-            if fit is None:
-                roles = self.fit_roles(edition, size)
-                fit = {"css": self._fit_css({n: r.largest for n, r in roles.items()})}
-            self._html[key] = self.html("poster.html", edition, print_edition, subject=subject,
-                                        sheet=self._sheet(size), fit=fit)
-        return self._html[key]
-
-    @staticmethod
-    def _sheet(size: str) -> dict:
-        width, height = POSTER_SIZES_MM[size]
-        return {"name": size, "width": width, "height": height,
-                "scale": min(width / 420, height / 594)}
-
-    def personal_html(self, edition: Edition, letters: list[dict],
-                      print_edition: bool = False) -> str:
-        """The personal pages (cover and welcome letter) of these recipients, in one document."""
-        letters = [{**letter, "index": i} for i, letter in enumerate(letters)]
-        return self.html("personal.html", edition, print_edition, recipients=letters)
 
     def personal_pages(self, edition: Edition, letters: list[dict], rows: list[Location],
                        print_edition: bool = False):
@@ -637,60 +294,7 @@ class Renderer:
                 if any(ranges) else b"")
         return PersonalPages(data, tuple(ranges), tuple(problems))
 
-    # --- stages -----------------------------------------------------------------------------
-
-    def html(self, template: str, edition: Edition, print_edition: bool = False, **extra) -> str:
-        """Fill a layout template; template errors name the template file and line."""
-        extra.setdefault("recipient", None)
-        extra.setdefault("fit", None)
-        try:
-            context = self.context(edition, print_edition)
-            html = self.env.get_template(template).render(**context, **extra)
-            html = mark_untranslated(html, edition)
-        except jinja2.TemplateSyntaxError as exc:
-            path = Path(exc.filename or self.brand.dirs[0] / (exc.name or template))
-            raise ProjectError([Problem(Location(path, exc.lineno or 0, 1),
-                                        f"template error: {exc.message}")]) from None
-        except jinja2.TemplateNotFound as exc:
-            raise ProjectError([Problem(Location(self.brand.dirs[0] / template),
-                                        f"template not found: {exc.name}")]) from None
-        except Exception as exc:  # noqa: BLE001 - any runtime error inside a template (undefined names, ...)
-            loc = _template_frame(exc, self.brand.dirs) or Location(self.brand.dirs[0] / template)
-            message = getattr(exc, "message", None) or str(exc)
-            raise ProjectError([Problem(loc, f"template error: {message}")]) from None
-        latin = None if _cjk(edition.source_lang) else edition.source_lang
-
-        def language_of(ch: str, lang: str) -> str | None:
-            # Latin words in CJK text (a product name in the Chinese edition) are in the source
-            # language, when it is written in Latin letters: marked so, they are read in its voice
-            # and set in its fonts.
-            if latin and _cjk(lang) and script_name(ch) == "Latin":
-                return latin
-            return self.language_of(ch, lang)
-
-        return mark_languages(html, language_of)
-
-    def language_of(self, ch: str, lang: str) -> str | None:
-        """The language to mark `ch` with inside an element in `lang`: None when `lang`'s own
-        fonts have it, else the first other stack's language whose fonts
-        have it (Han in the English edition: zh-Hans). `default` names no language: what only
-        it sets is set by the fallback chain, unmarked."""
-        key = (ch, lang)
-        if key not in self._languages:
-            found = None
-            code = ord(ch)
-            own = self.brand.stack_language(lang)
-            if code not in self._own(own, own_coverage):
-                found = next((other for other in self.brand.stacks
-                              if other not in ("default", own)
-                              and code in self._own(other, own_coverage)), None)
-            self._languages[key] = found
-        return self._languages[key]
-
-    def _own(self, stack: str, own_coverage) -> frozenset[int]:
-        if stack not in self._coverage:
-            self._coverage[stack] = own_coverage(self.brand, stack, self.cache / "cmaps")
-        return self._coverage[stack]
+    # --- laying out and writing ----------------------------------------------------------
 
     def layout(self, html: str, edition: Edition, template: str = "booklet.html"):
         """Lay the HTML out with WeasyPrint; fail on anything it would only have logged."""
@@ -722,7 +326,7 @@ class Renderer:
         if failed is None:
             return Problem(Location(source), message)
         url = failed[2]
-        path = _file_path(url)
+        path = file_path(url)
         image = next((i for i in edition.images if i.file.as_uri() == url), None)
         if image is not None:
             loc, name = image.loc, image.src
@@ -774,20 +378,11 @@ class Renderer:
         from weasyprint import HTML
         from weasyprint.css import get_all_computed_styles
 
-
         document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
                         url_fetcher=ConfinedFetcher(self.root))
         with LogCapture():  # what it would log, `layout` and check_stylesheets report
             style_for = get_all_computed_styles(document, font_config=self.font_config)
             return colour_uses(document, style_for, template)
-
-    def profile_css(self) -> str:
-        """The output profile as WeasyPrint's device-cmyk colour profile (PDF/X output intent)."""
-        profile = self.brand.output_profile()
-        if profile is None:
-            return ""
-        return (f"@color-profile device-cmyk {{ src: url({profile.as_uri()}); "
-                "components: cyan, magenta, yellow, black; }\n")
 
     def write(self, document, edition: Edition, print_edition: bool = False,
               tagged: bool = False, sources: tuple[Path, ...] = ()) -> Rendered:
@@ -860,54 +455,6 @@ class Renderer:
                         return Location(path, n, line.index(candidate) + 1)
         return Location(self.brand.dirs[0])
 
-    # --- the template context ---------------------------------------------------------------
-
-    def context(self, edition: Edition, print_edition: bool = False) -> dict:
-        """The one documented context every layout receives (plain data only)."""
-        data = edition.data
-        labels = self.brand.edition_labels(edition).words
-        values = [{**v, "number": f"{i:02d}"} for i, v in enumerate(data.get("values") or [], 1)]
-        return {
-            "pub": data,
-            "lang": edition.lang,
-            "source_lang": edition.source_lang,
-            "native_lang": edition.native_lang,
-            "script": "cjk" if _cjk(edition.lang) else "latin",
-            "labels": labels,
-            "date": format_date(edition.date, labels),
-            "date_iso": edition.date.isoformat(),
-            "created_iso": edition.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "values": values,
-            "title_lines": title_lines(data.get("title", "")),
-            "translation_note": (data.get("translation") or {}).get("note") or "",
-            "untranslated_note": untranslated_note(edition, labels),
-            "theme_css": Markup(self.brand.font_face_css()
-                                + self.brand.css_properties(print_edition)
-                                + (self.profile_css() if print_edition else "")),
-            "print_edition": print_edition,
-            "bleed": f"{self.brand.print_mm('bleed'):g}mm" if print_edition else "0mm",
-            "booklet": self.brand.booklet,
-        }
-
-
-# What the shared booklet of personalised booklets has on its personal pages, which every
-# recipient's own pages replace: the same one page each, with nothing of anyone's.
-PLACEHOLDER_RECIPIENT = {"index": 0, "name": "", "plain_name": "", "cover": "", "title": "", "body": "",
-                         "details": [], "note": "", "note_by": "", "signature": ""}
-
-
-def _cjk(lang: str | None) -> bool:
-    """Whether a language is Chinese, Japanese or Korean (by its primary subtag)."""
-    return bool(lang) and lang.split("-")[0].lower() in ("zh", "ja", "ko")
-
-
-@functools.lru_cache(maxsize=64)
-def _series_sizes(measures: tuple[copyfit.Measure, ...], roles: tuple) -> dict[str, float]:
-    """One size per role for a series of posters (copyfit.series), fitted once per build: each
-    poster of the series asks. A poster that cannot fit at all reports itself, and is left out."""
-    fitted = [copyfit.fit(measure, dict(roles)) for measure in measures]
-    return copyfit.series([f for f in fitted if not isinstance(f, copyfit.Shortfall)])
-
 
 def _read_plan(path: Path) -> paginate.Plan | None:
     try:
@@ -927,63 +474,3 @@ def _write_plan(path: Path, plan: paginate.Plan) -> None:
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(json.dumps(data), encoding="utf-8")
         os.replace(tmp, path)
-
-
-def _measure_from_json(data: dict) -> copyfit.Measure:
-    texts = tuple(copyfit.Text(**{**t, "lefts": tuple(t["lefts"]), "rights": tuple(t["rights"])})
-                  for t in data["texts"])
-    return copyfit.Measure(texts, data["frame"], data["held"])
-
-
-def load_weasyprint() -> None:
-    """Import WeasyPrint (once), without the slow part of finding its libraries on Linux.
-
-    WeasyPrint tries several names for each library it loads (Pango, HarfBuzz, fontconfig...);
-    for a name that is not a file name, cffi asks ctypes.util.find_library, which on Linux runs
-    ldconfig, gcc and ld in subprocesses. That took 0.3-0.5 s of a 0.9-1.1 s import here, on
-    every build that renders. While WeasyPrint imports, those lookups answer "not found", so it
-    goes on to the sonames it also tries (libpango-1.0.so.0, ...), which the dynamic loader
-    opens directly, as it would have in the end (LD_LIBRARY_PATH is honoured either way)."""
-
-    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
-        return
-
-    find_library = ctypes.util.find_library
-    ctypes.util.find_library = lambda name: None
-    try:
-        import weasyprint  # noqa: F401
-    finally:
-        ctypes.util.find_library = find_library
-
-
-class ConfinedFetcher:
-    """A WeasyPrint URL fetcher that serves files inside the project and refuses everything else."""
-
-    def __new__(cls, root: Path):
-        load_weasyprint()
-        from weasyprint.urls import URLFetcher, URLFetcherResponse
-
-        class _Fetcher(URLFetcher):
-            def __init__(self) -> None:
-                super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
-                self.refused: list[str] = []
-
-            def fetch(self, url, headers=None):
-                if url.startswith("data:"):
-                    return super().fetch(url, headers)
-                path = _file_path(url)
-                if path is None or not path.resolve().is_relative_to(root):
-                    self.refused.append(url)
-                    raise ValueError(f"refused: {url}")
-                data = path.read_bytes()
-                mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                return URLFetcherResponse(url, data, {"Content-Type": mime})
-
-        return _Fetcher()
-
-
-def _file_path(url: str) -> Path | None:
-    if not url.startswith("file:"):
-        return None
-
-    return Path(url2pathname(re.sub(r"^file://(localhost)?", "", url.split("?")[0])))
