@@ -79,8 +79,10 @@ interruptions: setup-test
 bench: setup-test
 	$(PY) tests/bench.py $(ARGS)
 
+# ruff over the code and tests; mypy over the packages pyproject.toml's [tool.mypy] lists.
 lint: setup-test
 	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy
 
 # Pictures of the default project for the README (docs/*.png).
 pictures: setup-test

@@ -127,9 +127,9 @@ def _usage_error(exc: click.UsageError) -> None:
     import difflib
 
     ctx = exc.ctx
-    names = []
+    names: list[str] = []
     while ctx is not None:
-        names.insert(0, ctx.info_name if ctx.parent is not None else "culturebook")
+        names.insert(0, (ctx.info_name or "") if ctx.parent is not None else "culturebook")
         ctx = ctx.parent
     where = " ".join(names) or "culturebook"
     if isinstance(exc, click.NoSuchOption) and exc.ctx is not None:
@@ -354,10 +354,10 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
                 out.print(_escape(f"{name}: {level}: {f.check}: {f.message}"), crop=False)
     out.print(f"{_count(len(results), 'file')} checked: {_count(errors, 'error')}, "
               f"{_count(warnings, 'warning')}")
-    for exc, reports in unwritten:  # the findings are above: only the reports are missing
-        problem = os_problem(exc, root)
+    for failure, reports in unwritten:  # the findings are above: only the reports are missing
+        problem = os_problem(failure, root)
         if problem is None:
-            raise exc
+            raise failure
         for report in reports:
             err.print(_escape(f"{Location(report).display(root)}: warning: not written: "
                               f"{problem.message}"), crop=False)

@@ -175,7 +175,8 @@ def _from_fonts(name: str, names: frozenset[str], families: frozenset[str]) -> b
 
 def check_fonts(doc: Document, expect: Expect) -> list[Finding]:
     """Every font embedded, subset, and one of the project's fonts/."""
-    names = font_names(expect.fonts_dir) if expect.fonts_dir and expect.fonts_dir.is_dir() else None
+    fonts_dir = expect.fonts_dir if expect.fonts_dir and expect.fonts_dir.is_dir() else None
+    names = font_names(fonts_dir) if fonts_dir else None
     first: dict[object, tuple[int, PdfFont]] = {}
     for number, scan in enumerate(doc.scans, 1):
         for key, font in scan.fonts.items():
@@ -185,16 +186,16 @@ def check_fonts(doc: Document, expect: Expect) -> list[Finding]:
         label = font.name or "(unnamed)"
         if font.subtype == "/Type3":
             continue  # glyphs drawn by the PDF's own content streams: nothing to embed
-        embedded = font.descriptor is not None and any(
+        embedded = isinstance(font.descriptor, dict) and any(
             k in font.descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
         if not embedded:
             findings.append(Finding("fonts", True, page, f"page {page}: font {label} is not embedded"))
         elif font.base == font.name:
             findings.append(Finding("fonts", False, page, f"page {page}: font {label} is embedded "
                                     "whole, not subset (no ABCDEF+ prefix)"))
-        if names is not None and not _from_fonts(font.name, *names):
+        if fonts_dir and names is not None and not _from_fonts(font.name, *names):
             findings.append(Finding("fonts", True, page, f"page {page}: font {label} is not one of "
-                                    f"the fonts in {expect.fonts_dir.name}/"))
+                                    f"the fonts in {fonts_dir.name}/"))
     return findings
 
 

@@ -286,7 +286,8 @@ class Preview:
             known = dict(self.by_sha)
         # The content's languages, read when it is good: a broken publication.yaml hides nothing.
         editions = (self.chosen or content_languages(self.root)
-                    or sorted({entry.get("edition") for entry in load_manifest(self.out).values()}))
+                    or sorted({entry["edition"] for entry in load_manifest(self.out).values()
+                               if "edition" in entry}))
         documents = load_documents(self.out, editions, known, self.draw_lock)
         with self.lock:
             self.editions = editions

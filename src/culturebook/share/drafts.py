@@ -369,8 +369,9 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
                        "run culturebook build bundle first")
         return None
     cache = _load_prepared(target)
-    writes, attachments, screen, resampled, booklet = {}, [], 0, 0, None
-    record = {}
+    writes, screen, resampled, booklet = {}, 0, 0, None
+    attachments: list[Attachment] = []
+    record: dict = {}
     for kind, source, stem, pdf_title in sources:
         path = target / f"{stem}.pdf"
         pdf = _as_built(root, source, built, problems)
