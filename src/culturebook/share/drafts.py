@@ -82,6 +82,7 @@ def prepare_pdf(data: bytes, title: str, ppi: int = SCREEN_PPI) -> Prepared:
     writer = PdfWriter(clone_from=document.reader)
     _settings(writer, title)
     digest = hashlib.md5(data + title.encode()).digest()  # a file identifier from the input
+    # pypdf 7 sets a file identifier only at random (generate_file_identifiers): _ID takes ours
     writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
     writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     out = io.BytesIO()
