@@ -305,10 +305,8 @@ def check_bleed(doc: Document, expect: Expect) -> list[Finding]:
     pages = [(i, scan.edges) for i, scan in enumerate(doc.scans) if scan.edges]
     if not pages:
         return []
-    try:
-        import pypdfium2 as pdfium
-    except ImportError:
-        return [Finding("bleed", False, None, "bleed coverage not checked: pypdfium2 is not installed")]
+    import pypdfium2 as pdfium
+
     dpi = min(72.0, max(20.0, BLEED_SAMPLE_PX / (expect.bleed_mm / 25.4)))
     scale = dpi / 72
     items = []

@@ -23,7 +23,7 @@ REPORT = "preflight.json"  # per edition: build/<lang>/preflight.json
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing wrong (`error`) or doubtful (a warning) in a PDF (here, not in preflight.py, so a
+    """One thing wrong (`error`) or doubtful (a warning) in a PDF (here, not in preflight/checks.py, so a
     build that preflights nothing new can still report earlier findings without reading PDFs)."""
 
     check: str  # one of preflight.CHECKS

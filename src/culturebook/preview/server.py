@@ -4,7 +4,7 @@ build's problems; content/, layouts/ and fonts/ are watched and rebuilt as they 
 Builds run in a child process (`culturebook build bundle -q`) in a session of its own: a crash in
 the engine cannot take the server down, and stopping the preview stops the build and its workers
 with one signal to that session's process group. The page polls a small JSON state (see
-preview_page/preview.js): every request stands alone, so there is no long-lived connection to keep
+page/preview.js): every request stands alone, so there is no long-lived connection to keep
 the server from stopping, and a page left open across a restart of the preview simply resumes.
 """
 

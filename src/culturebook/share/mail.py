@@ -116,12 +116,6 @@ class Retry:
         return min(self.cap, self.first * 2 ** (attempt - 1))
 
 
-def load_log(path: Path) -> set[str]:
-    """The Message-IDs the log records as accepted. A line cut short by a killed run is ignored:
-    its message was accepted but is sent again (the gap the module docstring describes)."""
-    return read_log(path)[0]
-
-
 def read_log(path: Path) -> tuple[set[str], set[str]]:
     """The Message-IDs the log records as accepted, and those it records as in doubt (a run was
     stopped while the server was answering) and not accepted since."""
