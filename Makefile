@@ -1,6 +1,7 @@
 # culturebook: every target is one culturebook command; the first run sets everything up.
 # `make booklet` and `make test` work on a fresh clone: they create .venv, install the Python packages
 # and the Debian packages they need (apt-get when run as root, otherwise they print the exact command).
+# `make test-fast` runs the quick tests only (under a minute): none that builds a whole project.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -10,12 +11,13 @@ ARGS   ?=
 
 # Pango/HarfBuzz/fontconfig for WeasyPrint; libharfbuzz-subset0 makes Chinese font subsetting 10-20x faster.
 RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig
-# The tests draw every PDF with three independent renderers; the live preview's browser test runs
-# Debian's Chromium (Playwright's own browser download is not used).
-TEST_PACKAGES := poppler-utils ghostscript mupdf-tools chromium chromium-driver
+# The tests draw every PDF with three independent renderers and check the spliced personalised
+# booklets with qpdf; the live preview's browser test runs Debian's Chromium (Playwright's own
+# browser download is not used).
+TEST_PACKAGES := poppler-utils ghostscript mupdf-tools qpdf chromium chromium-driver
 
 .PHONY: booklet posters bundle print archive all personalised share check verify preview test properties fuzz \
-	interruptions bench lint docs pictures clean lock setup setup-test
+	test-fast interruptions bench lint docs pictures clean lock setup setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -60,6 +62,11 @@ preview: setup
 test: setup-test
 	$(PY) -m pytest --durations=15 $(ARGS)
 
+# The tests that take well under a second each, in under a minute: not those that build a project or
+# render PDFs (slow), drive Chromium (browser) or start a Dask cluster (cluster); see tests/conftest.py.
+test-fast: setup-test
+	$(PY) -m pytest -m "not slow and not browser and not cluster" --durations=5 $(ARGS)
+
 # The property tests with many more generated examples than `make test` runs (e.g. before a release).
 properties: setup-test
 	HYPOTHESIS_PROFILE=more $(PY) -m pytest tests/test_copyfit.py tests/test_shapes.py -k "property or any_shape" $(ARGS)
@@ -79,8 +86,10 @@ interruptions: setup-test
 bench: setup-test
 	$(PY) tests/bench.py $(ARGS)
 
+# ruff over the code and tests; mypy over the packages pyproject.toml's [tool.mypy] lists.
 lint: setup-test
 	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/mypy
 
 # The documentation site (docs/, mkdocs.yml) in site/: the code map (docs/architecture.md and the
 # README's) written again from the code, then a strict build, in which a broken link or anchor fails.

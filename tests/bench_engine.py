@@ -171,7 +171,7 @@ def whole_booklets(root: Path, csv: Path, out: Path, jobs: int) -> None:
     edition = checked.content.edition("en")
     people = read_people(checked, csv, ["en"], Problems())
     global _WORK
-    _WORK = (renderer, edition, letters(renderer, checked, edition, people), people, out)
+    _WORK = (renderer, edition, letters(renderer, edition, people), people, out)
     with multiprocessing.get_context("fork").Pool(jobs) as pool:
         pool.map(_whole, range(len(people)), chunksize=1)
 

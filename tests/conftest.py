@@ -3,6 +3,9 @@
 - `build_result` / `built_root`: the default project (this repository's content/ and layouts/) copied into
   a temporary folder and built once per test session with `culturebook.build.build(root, "all")`.
 - `make_project`: a fresh copy of the default project for a test that changes it.
+- `slow` marks: on every test that uses a fixture building a project (SLOW_FIXTURES); a test that
+  builds or renders by itself for a second or more carries `@pytest.mark.slow` in its module.
+  `make test-fast` (`-m "not slow and not browser and not cluster"`) leaves them out.
 - `no_weasyprint_warnings`: opt-in guard (`pytestmark = pytest.mark.usefixtures(...)`) that fails a test
   if the `weasyprint` logger reports a warning while it runs.
 - Plain helpers (imported by the test modules) to read PDFs with pypdf and to draw pages with poppler,
@@ -31,6 +34,28 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObj
 REPO = Path(__file__).resolve().parent.parent
 EDITIONS = ("en", "zh-Hans")
 MM_PER_PT = 25.4 / 72
+
+
+# --- markers ------------------------------------------------------------------------------------
+
+# Fixtures that build a project or render its PDFs, once per session or per module, by module ("" for
+# this file's, which every module sees). A test using one, itself or through another fixture, is slow.
+SLOW_FIXTURES = {
+    "": {"build_result", "languages_built", "shared", "english_only"},
+    "test_copyfit": {"shapes"},
+    "test_errors_cli": {"built"},
+    "test_paginate": {"short_chapters"},
+    "test_personalised": {"batch"},
+    "test_preview": {"built"},
+    "test_publish": {"states"},
+}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        names = SLOW_FIXTURES[""] | SLOW_FIXTURES.get(item.module.__name__, set())
+        if names.intersection(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
 
 
 # --- projects -----------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ def test_the_default_theme_meets_aa(checked):
     assert not checked.brand.contrast  # nothing left to list by hand
 
 
+@pytest.mark.slow
 def test_the_colours_are_read_again_when_the_styles_can_change_not_for_words(make_project,
                                                                              monkeypatch):
     """`check` keeps what the cascade found per document: a changed statement reuses it, a
@@ -399,6 +400,7 @@ def _fonts(reader):
     return list(seen.values())
 
 
+@pytest.mark.slow
 def test_archive_is_made_again_when_only_a_comment_changes(make_project):
     from culturebook.build.pipeline import build
 
@@ -415,6 +417,7 @@ def test_archive_is_made_again_when_only_a_comment_changes(make_project):
 # --- images -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_content_images_are_figures_with_their_alt_text_and_decoration_is_an_artifact(tmp_path):
     from culturebook.build.pipeline import build
     from projectkit import edit, make_project

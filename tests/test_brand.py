@@ -60,6 +60,7 @@ def test_fit_roles_take_the_languages_own_range():
     assert brand.fit_roles("en") == {"word": roles["word"], "statement": roles["statement"]}
 
 
+@pytest.mark.slow
 def test_a_theme_that_extends_default_rebrands_the_booklet(make_project, tmp_path):
     """A few lines of YAML change the brand colour (and the soft text on it, which on red needs
     to be lighter to keep 4.5:1); templates and stylesheets come from default."""
@@ -117,6 +118,7 @@ def test_bad_theme_is_one_clear_line(make_project, theme, expected):
     (lambda data: b"<html>not a font</html>", "cannot be read as a font: Not a TrueType or "
      "OpenType font (bad sfntVersion)"),
 ])
+@pytest.mark.slow
 def test_a_damaged_font_file_is_an_error_at_its_face(make_project, damage, reason):
     """Unchecked, the glyph check crashed on it (an internal error, no place named)."""
     root = make_project()
@@ -152,6 +154,7 @@ FRENCH_LABELS = ("contents, mission, vision, values, milestones, notes, edition,
                  "organisation, translation, untranslated, cover, quotes, date_format, months")
 
 
+@pytest.mark.slow
 def test_a_language_without_labels_prints_the_source_languages_with_one_warning(tmp_path):
     from projectkit import make_project, problem_lines, run_cli
 
@@ -164,6 +167,7 @@ def test_a_language_without_labels_prints_the_source_languages_with_one_warning(
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_labels_translated_in_part_list_the_rest_at_labels(tmp_path):
     from culturebook.checks.project import check_project
     from projectkit import make_project
@@ -180,6 +184,7 @@ def test_labels_translated_in_part_list_the_rest_at_labels(tmp_path):
         "quotes are in English; translate them under labels:")  # no months: the date has none
 
 
+@pytest.mark.slow
 def test_the_default_theme_has_every_label_in_each_of_its_languages(tmp_path):
     from culturebook.checks.project import check_project
     from culturebook.project.schema import LABEL_KEYS

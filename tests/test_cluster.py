@@ -58,6 +58,7 @@ def free_address() -> str:
         return f"tcp://127.0.0.1:{sock.getsockname()[1]}"
 
 
+@pytest.mark.cluster
 def test_a_cluster_build_is_byte_identical_to_a_local_one(scheduler, tmp_path):
     on_cluster, local = make_project(tmp_path / "cluster"), make_project(tmp_path / "local")
     result = run_cli("build", "all", "--cluster", scheduler, cwd=on_cluster)
@@ -72,6 +73,7 @@ def test_a_cluster_build_is_byte_identical_to_a_local_one(scheduler, tmp_path):
     assert build(on_cluster, "all", cluster=free_address())[0] == []
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_one_line_and_nothing_is_written(tmp_path):
     root = make_project(tmp_path / "project").resolve()
     address = free_address()
@@ -82,6 +84,7 @@ def test_an_unreachable_scheduler_is_one_line_and_nothing_is_written(tmp_path):
     assert outputs(root) == []
 
 
+@pytest.mark.cluster
 def test_workers_that_see_other_files_are_reported_once_each(scheduler, tmp_path, monkeypatch):
     root = make_project(tmp_path / "project").resolve()
     # The planner's digest no longer matches the files: every worker sees "different" files.

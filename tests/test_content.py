@@ -110,6 +110,7 @@ def test_missing_translation_of_an_item_field_names_the_item(bilingual: Path) ->
         "We say what we think, kindly and early.")
 
 
+@pytest.mark.slow
 def test_missing_translation_is_an_error_under_strict(bilingual: Path) -> None:
     root = make_project(bilingual.parent / "project", "bilingual")
     edit(root / "content" / "zh-Hans.yaml", 'subtitle: "示例公司的文化"\n', "")
@@ -458,6 +459,7 @@ def test_raw_html_in_markdown_is_escaped() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
+@pytest.mark.slow
 def test_html_in_content_is_printed_as_text(tmp_path: Path) -> None:
     root = make_project(tmp_path / "project")
     en = root / "content" / "en.yaml"
@@ -498,6 +500,7 @@ def test_markdown_paragraphs_keep_their_last_two_words_together():
     assert html == "<p>We started <em>small</em> things that\u00a0work.</p>\n<p>End <em>here</em></p>\n"
 
 
+@pytest.mark.slow
 def test_a_quote_ends_on_a_line_of_two_words(tmp_path):
     """A pull quote whose last word would stand alone at the booklet's measure ends on two."""
     from conftest import copy_project, read_pdf, text_pieces
@@ -519,6 +522,7 @@ def test_a_quote_ends_on_a_line_of_two_words(tmp_path):
     assert len(lines[at].split()) >= 2, lines[at - 2:at + 1]
 
 
+@pytest.mark.slow
 def test_strict_refuses_each_untranslated_field_at_its_place_in_the_source(tmp_path: Path) -> None:
     root = make_project(tmp_path / "project", "languages")
     en = (root / "content" / "en.yaml").read_text()

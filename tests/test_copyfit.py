@@ -204,6 +204,7 @@ def test_a_headline_breaks_into_balanced_lines_without_a_lone_last_word(shapes):
     assert max(lengths) - min(lengths) <= 12, lines
 
 
+@pytest.mark.slow
 def test_a_theme_can_fit_each_poster_alone(tmp_path):
     """fit: per: poster: a one-word name keeps the largest size while a long one is smaller."""
     from culturebook.build.pipeline import build
@@ -230,6 +231,7 @@ def test_a_theme_can_fit_each_poster_alone(tmp_path):
     ("zh-Hans", "让每一位种植者、包装工、司机和店主都能看到其他人挣多少。" * 3,
      "一条人人信任价格的供应链，人们愿意在下一季继续与我们合作。" * 3),
 ])
+@pytest.mark.slow
 def test_a_mission_and_vision_of_forty_words_each_fit_an_a2_poster(tmp_path, lang, mission, vision):
     """The documented limit of the mission poster: 40 words each (about 80 CJK characters)."""
     from culturebook.build.pipeline import build
@@ -252,6 +254,7 @@ def test_a_mission_and_vision_of_forty_words_each_fit_an_a2_poster(tmp_path, lan
     assert sizes[0] >= smallest, sizes  # both statements at one size, never below the minimum
 
 
+@pytest.mark.slow
 def test_check_reports_a_statement_no_size_can_fit(tmp_path):
     """`culturebook check` fits the posters as a build does: beyond the smallest size, the same
     one line at the field, exit status 1, nothing written. (The booklet's values spread loses
@@ -344,6 +347,7 @@ def test_property_any_values_within_the_limits_fit_whole(renderer, lang, size):
     check()
 
 
+@pytest.mark.slow
 def test_a_role_the_theme_gives_no_range_is_one_line_at_the_theme(tmp_path):
     """A poster layout that fits a text as a role fit: roles: does not have: one line at the theme,
     exit 1, nothing written."""

@@ -446,6 +446,7 @@ def test_a_project_that_is_a_file_is_one_line(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == ["notes.txt: not a folder"]
 
 
+@pytest.mark.slow
 def test_version(tmp_path: Path) -> None:
     result = run_cli("--version", cwd=tmp_path)
     assert result.returncode == 0

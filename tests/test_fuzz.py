@@ -286,6 +286,7 @@ def content_files(draw) -> dict[str, bytes]:
 
 @fuzz_settings(COUNTS[0])
 @given(files=content_files())
+@pytest.mark.slow
 def test_any_content_is_checked_or_refused_with_our_lines(fuzz_project: Path, files) -> None:
     _put(fuzz_project, files)
     checked(fuzz_project)
@@ -311,6 +312,7 @@ def theme_file(draw) -> bytes:
 
 @fuzz_settings(COUNTS[1])
 @given(theme=theme_file())
+@pytest.mark.slow
 def test_any_theme_is_checked_or_refused_with_our_lines(fuzz_project: Path, theme: bytes) -> None:
     _put(fuzz_project, {name: (PROJECTS / "minimal/content" / name).read_bytes()
                         for name in ("publication.yaml", "en.yaml")})
@@ -378,6 +380,7 @@ def test_any_recipients_file_is_read_or_refused_with_our_lines(tmp_path_factory,
 
 @fuzz_settings(COUNTS[3])
 @given(files=content_files())
+@pytest.mark.slow
 def test_a_few_fuzzed_contents_render_or_are_refused(tmp_path_factory, files) -> None:
     root = tmp_path_factory.getbasetemp() / "rendered"
     if not root.exists():

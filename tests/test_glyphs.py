@@ -35,6 +35,7 @@ def project(tmp_path_factory) -> Path:
 
 
 @pytest.mark.parametrize("text, script, count", [(ARABIC, "Arabic", 38), (HINDI, "Devanagari", 28)])
+@pytest.mark.slow
 def test_a_field_in_a_script_no_font_sets_is_one_line(project: Path, text: str, script: str,
                                                       count: int) -> None:
     en = project / "content" / "en.yaml"
@@ -51,6 +52,7 @@ def test_a_field_in_a_script_no_font_sets_is_one_line(project: Path, text: str, 
         edit(en, f'    statement: "{text}"', old)
 
 
+@pytest.mark.slow
 def test_source_text_every_edition_prints_is_one_line(tmp_path: Path) -> None:
     """A value's English name is printed in the Chinese edition too (beneath its translation):
     still one line, at the English field."""

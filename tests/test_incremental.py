@@ -1,4 +1,4 @@
-"""build.py as an engine: unchanged documents are not made again, one build at a time, and a build
+"""The build as an engine: unchanged documents are not made again, one build at a time, and a build
 killed mid-render leaves every earlier output and the manifest as they were."""
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def test_nothing_to_do_renders_nothing_and_loads_no_pdf_library(built_root):
     assert (built_root / "build" / "manifest.json").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_one_changed_value_remakes_only_what_shows_it(make_project):
     root = make_project()
     build(root, "all")
@@ -81,6 +82,7 @@ def test_a_second_build_at_once_is_one_clear_line(built_root):
 
 
 @pytest.mark.interruption
+@pytest.mark.slow
 def test_a_build_killed_mid_render_leaves_the_last_build_intact(make_project, tmp_path):
     """Ctrl-C and SIGKILL while a worker lays the booklet out. The booklet's stylesheet draws a
     background from a file that is then replaced by a named pipe: the worker that lays the booklet
@@ -127,6 +129,7 @@ def test_a_build_killed_mid_render_leaves_the_last_build_intact(make_project, tm
     assert build(root, "bundle")[0] == []  # and the next build finds nothing to do
 
 
+@pytest.mark.slow
 def test_a_pool_of_workers_makes_the_same_bytes_as_one_process(make_project):
     one, two = make_project("one"), make_project("two")
     build(one, "bundle", jobs=1)
@@ -135,6 +138,7 @@ def test_a_pool_of_workers_makes_the_same_bytes_as_one_process(make_project):
         {p: e["sha256"] for p, e in manifest(two).items()}
 
 
+@pytest.mark.slow
 def test_source_date_epoch_dates_every_pdf_and_two_folders_get_the_same_bytes(tmp_path, monkeypatch):
     from pypdf import PdfReader
 
@@ -181,6 +185,7 @@ def aged(root, seconds: float = 3600):
     return root
 
 
+@pytest.mark.slow
 def test_nothing_changed_since_the_same_build_is_answered_from_file_times(tmp_path):
     """A build whose sources and documents are as the same build left them reads no content (not
     even the YAML parser is imported) and reports the same problems again, warnings included."""
@@ -198,6 +203,7 @@ def test_nothing_changed_since_the_same_build_is_answered_from_file_times(tmp_pa
         p.format() for p in problems).splitlines()
 
 
+@pytest.mark.slow
 def test_a_document_changed_or_removed_since_is_made_again(tmp_path):
     root = aged(make_project(tmp_path / "project", "minimal"))
     build(root, "booklet")
@@ -214,6 +220,7 @@ def test_a_document_changed_or_removed_since_is_made_again(tmp_path):
     assert [a.path for a in build(root, "posters")[0]]  # other options: another build entirely
 
 
+@pytest.mark.slow
 def test_an_edit_that_keeps_size_and_time_just_after_a_build_is_still_seen(tmp_path):
     """The race file times cannot see: a source changed in the same clock tick as the version the
     last build read, keeping its size. A fingerprint of files that new is not trusted."""

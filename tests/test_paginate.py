@@ -163,6 +163,7 @@ def test_values_rows_line_up_across_the_spread(short_chapters):
 # --- bad input -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_value_too_long_for_a_page_is_one_line_at_its_statement(tmp_path: Path):
     from projectkit import assert_refused, edit, run_cli, snapshot, where
 
@@ -192,6 +193,7 @@ def test_a_grid_of_four_columns_is_refused_at_its_line_in_the_theme(tmp_path: Pa
     assert not (root / "build").exists()
 
 
+@pytest.mark.slow
 def test_french_prose_is_hyphenated_by_its_own_patterns(tmp_path: Path):
     """Hyphenation follows the text's language, not English only: a French chapter of long words
     breaks some of them at the line's end, where French allows."""
@@ -211,6 +213,7 @@ def test_french_prose_is_hyphenated_by_its_own_patterns(tmp_path: Path):
     assert broken, "no French word was hyphenated"
 
 
+@pytest.mark.slow
 def test_forty_milestones_continue_across_pages_and_a_chapter_keeps_its_image(tmp_path: Path):
     """The longest timeline the content reference allows runs on over pages in order, every
     year with its line; a photograph in a short chapter stays with its chapter."""

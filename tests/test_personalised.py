@@ -1,4 +1,4 @@
-"""Personalised booklets (personalise.py, and the build's `personalised` target): one booklet per
+"""Personalised booklets (the build's `personalised` target, pdf/splice.py): one booklet per
 recipient with their name on the cover and their letter on page 2, the shared pages rendered once,
 one print file for the batch, recipients.csv, and every bad row reported at its line and column."""
 
@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -239,6 +240,19 @@ def test_one_print_file_holds_every_booklet_and_stores_shared_pages_once(batch, 
     assert combined.stat().st_size < 2 * largest  # three booklets in less room than two
 
 
+@pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+def test_qpdf_finds_no_error_or_warning_in_the_spliced_booklets_or_the_print_file(batch, lang):
+    """The booklets' objects and cross-reference streams are written by hand (splice.py): qpdf
+    reads each file's structure, every object and every stream and reports what it would repair."""
+    files = [*booklets(batch, lang).values(), batch / "build" / lang / "print" / "personalised.pdf"]
+    for path in files:
+        result = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True)
+        said = result.stdout + result.stderr
+        assert result.returncode == 0, f"{path.name}: {said}"  # 2: errors, 3: warnings
+        assert "WARNING" not in said, said
+        assert "No syntax or stream encoding errors found" in result.stdout, said
+
+
 def test_a_changed_row_remakes_only_the_booklets_of_its_batch(batch, tmp_path, monkeypatch):
     import culturebook.render.letters
 
@@ -276,6 +290,7 @@ def project(tmp_path) -> Path:
     return make_project(tmp_path / "project", "personalised")
 
 
+@pytest.mark.slow
 def test_bad_rows_are_reported_at_their_cell_and_the_good_rows_are_built(project):
     long_note = "We will do great things together. " * 60
     (project / "people.csv").write_text(
@@ -305,6 +320,7 @@ def test_bad_rows_are_reported_at_their_cell_and_the_good_rows_are_built(project
     assert built == ["ana-silva.pdf"]
 
 
+@pytest.mark.slow
 def test_recipients_csv_is_read_back_as_written_with_formulas_made_text(project):
     """recipients.csv is opened in a spreadsheet for a mail merge: a cell that would run as a
     formula there gets a leading ', and a comma or a quote in a name stays in its cell."""
@@ -345,6 +361,7 @@ def test_recipients_csv_is_read_back_as_written_with_formulas_made_text(project)
     ("name;email\nAna;ana@example.com\n", None),  # semicolons are read: it builds
     ("name,email\n\"Ana,ana@example.com\n", "people.csv:2:1: a quoted cell is not closed"),
 ])
+@pytest.mark.slow
 def test_a_file_that_cannot_be_read_is_one_line_and_nothing_is_written(project, text, message):
     (project / "people.csv").write_text(text, encoding="utf-8")
     result = run_cli("build", "personalised", "--recipients", "people.csv", "--edition", "en",
@@ -358,6 +375,7 @@ def test_a_file_that_cannot_be_read_is_one_line_and_nothing_is_written(project, 
     assert not (project / "build" / "en" / "personalised").exists()
 
 
+@pytest.mark.slow
 def test_no_recipients_and_no_letter_are_one_line_each(project):
     result = run_cli("build", "personalised", cwd=project)
     assert result.returncode == 1
@@ -401,6 +419,7 @@ def test_declaring_a_built_in_column_is_an_error_at_its_key(project):
         "    hint: remove it (name, email, slug, language need no declaring)"]
 
 
+@pytest.mark.slow
 def test_a_person_taken_off_the_list_loses_their_booklet(project):
     build(project, "personalised", recipients=PEOPLE, editions=["en"], jobs=1)
     folder = project / "build" / "en" / "personalised"
@@ -424,6 +443,7 @@ def test_a_personalised_option_for_another_target_is_a_usage_error(project, opti
     assert not (project / "build").exists()
 
 
+@pytest.mark.slow
 def test_no_print_file_makes_the_booklets_and_their_list_only(project):
     shutil.copy(PEOPLE, project / "people.csv")
     result = run_cli("build", "personalised", "--recipients", "people.csv", "--no-print-file",
@@ -437,6 +457,7 @@ def test_no_print_file_makes_the_booklets_and_their_list_only(project):
     assert "CMYK" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_personal_layout_without_the_covers_is_one_line_and_nothing_is_written(project):
     shutil.copy(PEOPLE, project / "people.csv")
     layout = project / "layouts" / "default" / "personal.html"
@@ -452,6 +473,7 @@ def test_a_personal_layout_without_the_covers_is_one_line_and_nothing_is_written
     assert not list((project / "build").rglob("*.pdf"))
 
 
+@pytest.mark.slow
 def test_the_letters_colours_are_held_to_contrast_at_check_time(project):
     """`check` fills the cover and letter for a recipient with every column, so a colour only
     the letter uses (its note's byline) is held to WCAG AA like the booklet's."""

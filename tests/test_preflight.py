@@ -352,6 +352,7 @@ def test_cli_without_a_build(tmp_path):
 # --- preflight as part of every build ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_low_resolution_content_image_is_named_with_its_ppi(make_project):
     """A 72 ppi photo placed large: a warning at the line of content that places it; --strict fails
     the build and writes nothing."""
@@ -387,6 +388,7 @@ def test_a_low_resolution_content_image_is_named_with_its_ppi(make_project):
 
 
 
+@pytest.mark.slow
 def test_each_low_resolution_warning_names_its_own_image(tmp_path):
     """Three photos in one chapter, two of them low in resolution and of one pixel size (one
     camera): each warning names its own image, at the line that places it."""
@@ -438,6 +440,7 @@ def test_inline_image_in_an_indexed_rgb_space_is_reported_not_a_crash():
     assert any(f.check == "colour" and "inline image" in f.message for f in findings), findings
 
 
+@pytest.mark.slow
 def test_cli_holds_a_built_booklet_to_the_fill_rule_from_its_manifest(tmp_path):
     """The build keeps how its layout used each booklet page in the manifest; `culturebook
     preflight` checks the fill rule on it (for the very file the build made), as the build does.

@@ -117,6 +117,7 @@ def _with_profile(root, profile: Path | None, name: str = "shop.icc") -> None:
 
 @pytest.mark.skipif(not (GS_PROFILES / "default_cmyk.icc").is_file(),
                     reason="Ghostscript's CMYK profile (package libgs-common) is not installed")
+@pytest.mark.slow
 def test_a_named_output_profile_makes_pdf_x4(make_project):
     """With the print shop's profile the print edition is PDF/X-4: output intent, XMP, 1.6, and still
     byte-identical when rebuilt."""
@@ -173,6 +174,7 @@ def test_bad_output_profile_is_one_line(make_project, profile, expected):
     ("bleed", "60mm", "print.bleed of 60 mm is larger than the page can take"),
     ("creep", "5mm", "print.creep of 5 mm per sheet is larger than the page can take"),
 ])
+@pytest.mark.slow
 def test_bad_print_settings_are_one_line_at_check_time(make_project, setting, value, expected):
     root = make_project()
     theme = root / "layouts" / "default" / "theme.yaml"

@@ -1,4 +1,4 @@
-"""preview.py (`culturebook preview`): problem lines read back from a build, the HTTP endpoints of
+"""The preview (`culturebook preview`): problem lines read back from a build, the HTTP endpoints of
 a real server, the one-line refusals, Ctrl-C leaving nothing behind, and the issue's scenario in
 headless Chromium."""
 
@@ -258,6 +258,7 @@ def test_ctrl_c_during_a_build_leaves_no_process_and_no_temporary_file(built, tm
 # --- the issue's scenario, in a real browser -------------------------------------------------------
 
 
+@pytest.mark.browser
 def test_edit_break_and_fix_seen_in_headless_chromium(built, tmp_path):
     try:
         from playwright.sync_api import expect, sync_playwright

@@ -204,6 +204,7 @@ def test_the_preview_completes_a_publish_before_it_shows_a_page(states: States):
             preview.communicate(timeout=60)
 
 
+@pytest.mark.slow
 def test_booklets_of_people_no_longer_listed_go_with_the_publish(tmp_path: Path):
     case = make_project(tmp_path / "project", "personalised")
     people = case / "people.csv"
@@ -264,6 +265,7 @@ def mount(*args: str) -> None:
         pytest.skip(f"mount {' '.join(args)} is not permitted here: {result.stderr.strip()}")
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_leaves_the_last_build(tmp_path: Path):
     root = make_project(tmp_path / "project")
     build = root / "build"
@@ -295,6 +297,7 @@ def test_a_full_disk_is_one_line_and_leaves_the_last_build(tmp_path: Path):
         subprocess.run(["umount", str(build)], check=True)
 
 
+@pytest.mark.slow
 def test_a_read_only_build_folder_is_one_line_for_every_command(tmp_path: Path):
     root = make_project(tmp_path / "project")
     build = root / "build"

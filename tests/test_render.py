@@ -1,4 +1,4 @@
-"""render.py: layout decisions a reader notices (padding, frontispieces, posters, images, confinement)."""
+"""Rendering: layout decisions a reader notices (padding, frontispieces, posters, images, confinement)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,7 @@ def _set_yaml(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
+@pytest.mark.slow
 def test_booklet_is_padded_before_the_back_cover(make_project):
     """Extra chapters change the page count; padding pages keep it a multiple of four and the back
     cover stays last, with the mission on it."""
@@ -94,6 +95,7 @@ def _set_statement(root: Path, statement: str) -> int:
     return line
 
 
+@pytest.mark.slow
 def test_poster_statement_too_long_names_the_field(make_project):
     """Beyond what the smallest legible size holds: one error at the field, saying by how much and
     what would fit, and nothing written."""
@@ -112,6 +114,7 @@ def test_poster_statement_too_long_names_the_field(make_project):
     assert not (root / "build" / "en" / "posters").exists()
 
 
+@pytest.mark.slow
 def test_a_longer_statement_is_set_smaller_with_every_word(make_project):
     """A statement that does not fit at the theme's largest size is set smaller (never below the
     smallest), every word on the poster, and the series follows it."""
@@ -134,6 +137,7 @@ def test_a_longer_statement_is_set_smaller_with_every_word(make_project):
 
 
 @pytest.mark.parametrize(("size", "mm"), [("A3", (297, 420)), ("Letter", (215.9, 279.4))])
+@pytest.mark.slow
 def test_poster_sizes(make_project, size, mm):
     root = make_project()
     _set_yaml(root / "content" / "publication.yaml", "size: A2", f"size: {size}")
@@ -143,6 +147,7 @@ def test_poster_sizes(make_project, size, mm):
     assert abs(width - mm[0]) < 0.5 and abs(height - mm[1]) < 0.5
 
 
+@pytest.mark.slow
 def test_content_image_is_placed(make_project):
     root = make_project()
     (root / "content" / "images").mkdir()
@@ -180,6 +185,7 @@ def _values_pages(reader, statements: tuple[str, ...]) -> list[int]:
             if any(normalise(text) in normalise(page_text(reader, i)) for text in statements)]
 
 
+@pytest.mark.slow
 def test_eight_values_make_one_spread(make_project):
     root = make_project()
     _add_values(root, 4, "A statement of two sentences. It says what we do when nobody is watching.")
@@ -189,6 +195,7 @@ def test_eight_values_make_one_spread(make_project):
     assert pages == [pages[0], pages[0] + 1] and pages[0] % 2 == 1  # left page (even folio) + right
 
 
+@pytest.mark.slow
 def test_ten_long_values_continue_over_two_spreads_every_word_set(make_project):
     """More values than a spread holds continue on the next spread, in order, none cut."""
     root = make_project()
@@ -204,6 +211,7 @@ def test_ten_long_values_continue_over_two_spreads_every_word_set(make_project):
     assert order == sorted(order)
 
 
+@pytest.mark.slow
 def test_a_title_too_long_for_the_cover_names_the_field(make_project):
     root = make_project()
     _set_yaml(root / "content" / "publication.yaml", "languages: [en, zh-Hans]", "languages: [en]")
@@ -219,6 +227,7 @@ def test_a_title_too_long_for_the_cover_names_the_field(make_project):
                     r"it (runs into edition by|runs) \d+\.\d mm", message), message
 
 
+@pytest.mark.slow
 def test_weasyprint_loads_every_library_it_uses_and_leaves_library_lookup_as_it_was():
     """load_weasyprint answers ctypes' library lookups "not found" while WeasyPrint imports, so it
     opens its libraries by soname; in a fresh process, every one must still be found (HarfBuzz's
@@ -242,6 +251,7 @@ def test_weasyprint_loads_every_library_it_uses_and_leaves_library_lookup_as_it_
     assert result.stdout.split() == ["True", "True", "True"]
 
 
+@pytest.mark.slow
 def test_a_build_leaves_no_copies_of_the_fonts_behind(tmp_path):
     """WeasyPrint copies every @font-face file (34 MB here) for each FontConfiguration and removes
     the copies only on garbage collection, which forked workers and killed processes never reach:
@@ -270,6 +280,7 @@ def test_a_build_leaves_no_copies_of_the_fonts_behind(tmp_path):
     assert {p.name for p in Path("/tmp").glob("weasyprint-*")} <= before
 
 
+@pytest.mark.slow
 def test_the_back_cover_sets_mission_and_vision_as_two_statements(make_project):
     """Two statements stay two: no comma of ours joins them on the back cover."""
     root = make_project()
@@ -281,6 +292,7 @@ def test_the_back_cover_sets_mission_and_vision_as_two_statements(make_project):
     assert "Users, Tech" not in " ".join(back)
 
 
+@pytest.mark.slow
 def test_the_year_is_not_repeated_when_the_edition_says_it(make_project):
     """An edition named "2019 edition" in a 2019 publication: the cover and the poster band say
     2019 once."""
@@ -311,6 +323,7 @@ def test_the_cover_shows_the_subtitle_beneath_the_title(built_root, lang, subtit
 # --- languages: fields left in the source language, regional CJK forms ---------------------------
 
 
+@pytest.mark.slow
 def test_fields_that_fell_back_carry_the_source_language_and_nothing_else_does(tmp_path):
     from culturebook.checks.project import check_project
     from culturebook.files import cache_dir

@@ -6,12 +6,15 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 from conftest import page_text, read_pdf
 from projectkit import run_cli, snapshot
 
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_a_blank_project_builds_at_once_with_the_name_on_the_cover(tmp_path):
     made = run_cli("new", "acme", "--name", 'Acme "Labs"', "--languages", "en", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
@@ -32,6 +35,7 @@ def test_a_blank_project_builds_at_once_with_the_name_on_the_cover(tmp_path):
     assert 'Acme "Labs"' in page_text(booklet, 0) and "Our Culture" in page_text(booklet, 0)
 
 
+@pytest.mark.slow
 def test_the_example_project_is_the_shipped_content_under_a_theme_of_its_own(tmp_path):
     made = run_cli("new", "kit", "--example", "tencent", "--languages", "zh-Hans,en", cwd=tmp_path)
     assert made.returncode == 0, made.stderr
@@ -80,6 +84,7 @@ def test_a_folder_that_cannot_be_made_is_one_line(tmp_path):
     assert snapshot(tmp_path) == before
 
 
+@pytest.mark.slow
 def test_the_theme_guides_rebrand_passes_check_and_its_contrast_example_is_what_check_says(tmp_path):
     """docs/themes.md shows a four-colour theme and the line `check` prints for a deeper text colour
     that fails contrast: both are true of the code."""

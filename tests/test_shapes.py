@@ -11,6 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -71,6 +72,7 @@ def statements(draw) -> dict:
 
 
 @given(statement=statements())
+@pytest.mark.slow
 def test_a_booklet_of_any_shape_keeps_every_word_and_fills_its_pages(statement, tmp_path_factory):
     root = tmp_path_factory.mktemp("shape") / "project"
     make_project(root, "minimal")
@@ -91,6 +93,7 @@ def test_a_booklet_of_any_shape_keeps_every_word_and_fills_its_pages(statement, 
         shutil.rmtree(root.parent, ignore_errors=True)
 
 
+@pytest.mark.slow
 def test_the_shapes_project_builds_in_both_languages(tmp_path: Path):
     """The named project of unusual shapes (names of 3-59 characters, statements of 4-80 words,
     a 41-word vision), in English and Chinese."""

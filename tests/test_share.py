@@ -1,4 +1,4 @@
-"""culturebook share (share.py, message.py): the screen editions prepared for email under names a
+"""culturebook share (share/drafts.py, share/message.py): the screen editions prepared for email under names a
 person keeps, the cover thumbnail, the .eml drafts parsed back with Python's `email` package, the size budget
 (an error, or numbered messages), and every bad setting as one located line."""
 

@@ -25,6 +25,7 @@ def test_reading_time_counts_words_and_chinese_characters_at_their_own_pace():
     assert str(Length(1, 0)) == "1 word" and str(Length(12, 1300)) == "12 words, 1,300 characters"
 
 
+@pytest.mark.slow
 def test_check_lists_each_editions_untranslated_fields_and_chapter_lengths(tmp_path):
     root = make_project(tmp_path / "project", "bilingual")
     zh = root / "content" / "zh-Hans.yaml"
@@ -43,6 +44,7 @@ def test_check_lists_each_editions_untranslated_fields_and_chapter_lengths(tmp_p
     assert lines[-1] == "ok: 2 editions (en, zh-Hans), theme 'Default', 1 warning"
 
 
+@pytest.mark.slow
 def test_a_longer_statement_fills_more_of_its_posters_frame(tmp_path):
     """check shows how full each poster's frame was when last built: the room left before a
     statement runs into the value's name."""

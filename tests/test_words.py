@@ -353,6 +353,7 @@ def test_check_words_names_the_field_at_its_place_in_the_content(fonts, tmp_path
 # --- end to end -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_theme_that_clips_the_chapter_text_fails_the_build(tmp_path):
     """A stylesheet edit in the project's own theme hides the chapter's last paragraph: the build
     stops at the chapter's body in the content, and build/ keeps what the last good build wrote."""
@@ -372,6 +373,7 @@ def test_a_theme_that_clips_the_chapter_text_fails_the_build(tmp_path):
     assert snapshot(root / "build") == before
 
 
+@pytest.mark.slow
 def test_a_theme_that_covers_a_posters_statement_fails_the_build(tmp_path):
     """A poster stylesheet edit lays the brand band over the statement's last line: the build
     stops at the statement in the content, naming the poster, and build/ keeps the last good
@@ -397,6 +399,7 @@ def test_a_theme_that_covers_a_posters_statement_fails_the_build(tmp_path):
     assert snapshot(root / "build") == before
 
 
+@pytest.mark.slow
 def test_check_lays_out_the_documents_and_reports_lost_words(tmp_path):
     """`culturebook check` finds the lost words a build would, without writing anything; once
     passed, an unchanged document is not laid out again."""
@@ -414,6 +417,7 @@ def test_check_lays_out_the_documents_and_reports_lost_words(tmp_path):
     assert not (root / "build").exists()
 
 
+@pytest.mark.slow
 def test_a_personal_page_that_hides_the_name_is_a_problem_at_the_row(tmp_path):
     """A theme that hides the recipient's name on the cover: each recipient is left out, at their
     row of the recipients file; the other documents are still made."""
@@ -441,6 +445,7 @@ def test_a_personal_page_that_hides_the_name_is_a_problem_at_the_row(tmp_path):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
+@pytest.mark.slow
 def test_the_default_booklets_lose_no_words(lang):
     """Every field the default booklet shows is marked, and none loses a word: laid out with a
     frontispiece before every chapter, so that every element the booklet can have is there."""

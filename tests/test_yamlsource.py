@@ -163,6 +163,7 @@ def test_a_key_must_be_a_word() -> None:
     assert problem.location == Location(PATH, 1, 1)
 
 
+@pytest.mark.slow
 def test_deep_nesting_is_a_syntax_error_not_a_crash() -> None:
     problem = refusal("a: " + "[" * 5000 + "]" * 5000 + "\n")
     assert problem.message.startswith("YAML syntax error: ")

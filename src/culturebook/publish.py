@@ -31,6 +31,7 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from culturebook.errors import Location, Problem, ProjectError
@@ -47,7 +48,7 @@ REPORT = "preflight.json"  # build/<lang>/preflight.json (expect.REPORT)
 SHARE_DIR = "share"  # build/<lang>/share/ (share.SHARE_DIR)
 
 
-def publish(out: Path, writes: dict[Path, bytes], remove: list[Path] = ()) -> None:
+def publish(out: Path, writes: dict[Path, bytes], remove: Iterable[Path] = ()) -> None:
     """Put `writes` ({path under `out`: bytes}, in the order they are to appear: the manifest
     last) in place and remove `remove`, all or nothing (see the module's docstring). An OSError
     names the final path; on a full disk it carries `needed`, the bytes the publish writes."""
@@ -183,10 +184,18 @@ def _step(point: str | None, path: Path, action, needed: int = 0):
     except OSError as exc:
         if exc.errno is None:
             raise
-        error = OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
+        args = (exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
         if exc.errno in (errno.ENOSPC, errno.EDQUOT) and needed:
-            error.needed = needed
-        raise error from None
+            raise NoRoomError(*args, needed=needed) from None
+        raise OSError(*args) from None
+
+
+class NoRoomError(OSError):
+    """A full disk (ENOSPC or EDQUOT) during a publish; `needed` is the bytes the publish writes."""
+
+    def __init__(self, *args: object, needed: int) -> None:
+        super().__init__(*args)
+        self.needed = needed
 
 
 def _umask() -> int:

@@ -72,7 +72,7 @@ def make_leaf(leaf: Leaf):
         rendered = renderer.booklet(edition, print_edition=print_edition, personalised=True)
     elif kind == "personal-pages":
         rendered = renderer.personal_pages(
-            edition, letters(renderer, checked, edition, leaf.recipients),
+            edition, letters(renderer, edition, leaf.recipients),
             [person.cells["name"] for person in leaf.recipients], print_edition=print_edition)
     elif kind == "personal-booklets":  # the pages of a batch, spliced into the shared booklet
         return personal_booklets(renderer, checked, edition, leaf.recipients)
@@ -113,7 +113,7 @@ def personal_booklets(renderer, checked: Checked, edition: Edition, recipients):
     if key not in renderer.kept:
         renderer.kept[key] = Splicer(renderer.booklet(edition, personalised=True).data)
     splicer = renderer.kept[key]
-    pages = renderer.personal_pages(edition, letters(renderer, checked, edition, recipients),
+    pages = renderer.personal_pages(edition, letters(renderer, edition, recipients),
                                     [person.cells["name"] for person in recipients])
     return PersonalBooklets(tuple(splicer.booklets(pages)), len(splicer.base.pages), pages.problems)
 
@@ -126,7 +126,7 @@ def _marks_for(brand: Brand) -> Callable[[bytes], bytes]:
     return lambda data: add_slug_and_marks(data, Marks(bleed=bleed, slug=slug), condition)
 
 
-def letters(renderer, checked: Checked, edition: Edition, recipients) -> list[dict]:
+def letters(renderer, edition: Edition, recipients) -> list[dict]:
     """What the layouts' cover and letter show for each recipient, in this edition."""
 
     labels = renderer.context(edition)["labels"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from culturebook.errors import Location, Problems
@@ -27,7 +28,7 @@ def contrast(a: str, b: str) -> float:
     return (high + 0.05) / (low + 0.05)
 
 
-def check_contrast(brand, problems: Problems, uses: list[ColourUse] = (),
+def check_contrast(brand, problems: Problems, uses: Iterable[ColourUse] = (),
                    template_of=lambda where: None) -> None:
     """Each text colour the layouts draw (`uses`, from colour_uses), and each extra pair the
     theme lists under `contrast:`, meets WCAG AA against its background: 4.5:1 for body text, 3:1

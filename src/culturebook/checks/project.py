@@ -6,7 +6,9 @@ import datetime
 import hashlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,10 +111,11 @@ def check_layouts(checked: Checked) -> None:
     problems: list[Problem] = []
     for edition in checked.content.editions:
         size = edition.poster_size
-        documents = [(renderer.booklet_html(edition), lambda e=edition: renderer.booklet_document(e))]
+        documents: list[tuple[str, Callable[[], object]]] = [
+            (renderer.booklet_html(edition), partial(renderer.booklet_document, edition))]
         for _, _, subject in renderer.poster_subjects(edition):
             documents.append((renderer.poster_inputs(edition, subject, size),
-                              lambda e=edition, s=subject, z=size: renderer.poster_document(e, s, z)))
+                              partial(renderer.poster_document, edition, subject, size)))
         for html, lay_out in documents:
             key = hashlib.sha256(f"{renderer.theme_stamp}\0{html}".encode()).hexdigest()
             if (folder / key).is_file():
@@ -193,12 +196,13 @@ def check_templates(brand: Brand, problems: Problems) -> None:
     """Compile every layout template so a syntax error is reported with its file and line (a
     template compiled before, unchanged, comes from the cache)."""
 
-
     env = template_environment(brand, cache_dir())
+    loader = env.loader
+    assert loader is not None  # template_environment loads from the theme's folders
     for directory in brand.dirs:
         for template in sorted(directory.glob("*.html")):
             try:
-                if env.loader.get_source(env, template.name)[1] == str(template):
+                if loader.get_source(env, template.name)[1] == str(template):
                     env.get_template(template.name)
                 else:  # a parent theme's template that the theme replaces: parse it only
                     env.parse(template.read_text(encoding="utf-8"), template.name, str(template))

@@ -7,6 +7,7 @@ import json
 import re
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 from culturebook.errors import Location, Problems
 from culturebook.project.brand import Brand
@@ -27,19 +28,20 @@ def check_stylesheets(brand: Brand, problems: Problems, strict: bool,
             key = hashlib.sha256(f"{version('weasyprint')}\0{root}\0{text}".encode()).hexdigest()
             stored = cache / "css" / f"{key}.json" if cache is not None else None
             try:
-                refused, messages = json.loads(stored.read_text()) if stored else (None, None)
+                said = json.loads(stored.read_text()) if stored else None
             except (OSError, ValueError):
-                refused = messages = None
-            if refused is None:
-                refused, messages = _parse_stylesheet(sheet, text, root)
+                said = None
+            if said is None:
+                said = _parse_stylesheet(sheet, text, root)
                 if stored is not None:
                     stored.parent.mkdir(parents=True, exist_ok=True)
-                    stored.write_text(json.dumps([refused, messages]))
+                    stored.write_text(json.dumps(said))
+            refused, messages = said
             # An @import from outside the project is an error, as it is in a build, not a CSS warning.
             for url in refused:
-                n, line = next(((n, s) for n, s in enumerate(text.splitlines(), 1) if url in s),
-                               (0, ""))
-                report_refused(problems, Location(sheet, n, line.find(url) + 1), url)
+                n, source = next(((n, s) for n, s in enumerate(text.splitlines(), 1) if url in s),
+                                 (0, ""))
+                report_refused(problems, Location(sheet, n, source.find(url) + 1), url)
             for message in messages:
                 match = re.search(r" at (\d+):(\d+)", message)
                 line, col = (int(match[1]), int(match[2])) if match else (0, 0)
@@ -54,7 +56,7 @@ def _parse_stylesheet(sheet: Path, text: str, root: Path) -> tuple[list[str], li
     load_weasyprint()
     from weasyprint import CSS
 
-    fetcher = ConfinedFetcher(root)
+    fetcher: Any = ConfinedFetcher(root)  # WeasyPrint's URLFetcher, made by ConfinedFetcher.__new__
     with LogCapture() as capture:
         CSS(string=text, base_url=str(sheet), url_fetcher=fetcher)
     return list(fetcher.refused), capture.messages(fetcher.refused)

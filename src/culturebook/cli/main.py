@@ -213,10 +213,10 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
     print_findings(results)
     out.print(f"{counted(len(results), 'file')} checked: {counted(errors, 'error')}, "
               f"{counted(warnings, 'warning')}")
-    for exc, reports in unwritten:  # the findings are above: only the reports are missing
-        problem = os_problem(exc, root)
+    for failure, reports in unwritten:  # the findings are above: only the reports are missing
+        problem = os_problem(failure, root)
         if problem is None:
-            raise exc
+            raise failure
         for report in reports:
             err.print(escape(f"{Location(report).display(root)}: warning: not written: "
                               f"{problem.message}"), crop=False)

@@ -91,9 +91,9 @@ def usage_error(exc: click.UsageError) -> None:
     """A usage error as one line: an unknown word or option with the closest known one as a
     hint, anything else as Click words it."""
     ctx = exc.ctx
-    names = []
+    names: list[str] = []
     while ctx is not None:
-        names.insert(0, ctx.info_name if ctx.parent is not None else "culturebook")
+        names.insert(0, (ctx.info_name or "") if ctx.parent is not None else "culturebook")
         ctx = ctx.parent
     where = " ".join(names) or "culturebook"
     if isinstance(exc, click.NoSuchOption) and exc.ctx is not None:

@@ -64,12 +64,13 @@ def merge_parts(parts: list[Part], info: BundleInfo) -> bytes:
         "/CreationDate": info.date,
         "/ModDate": info.date,
     })
-    writer._root_object[NameObject("/Lang")] = TextStringObject(info.lang)
+    writer.root_object[NameObject("/Lang")] = TextStringObject(info.lang)
     writer.create_viewer_preferences()
     writer.viewer_preferences.display_doctitle = True
     writer.page_mode = "/UseOutlines"
     # A stable file identifier (derived from the parts) keeps the bundle byte-identical across builds.
     digest = hashlib.md5(b"".join(hashlib.sha256(p.data).digest() for p in parts)).digest()
+    # pypdf 7 sets a file identifier only at random (generate_file_identifiers): _ID takes ours
     writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
     writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     out = io.BytesIO()
@@ -92,6 +93,7 @@ def _merge_structure(writer: PdfWriter, copied: list[tuple[PdfReader, int]]) -> 
     nothing). Keys of the parent tree are renumbered so that each page's /StructParents and each
     link's /StructParent still find their structure elements."""
     root = DictionaryObject({NameObject("/Type"): NameObject("/StructTreeRoot")})
+    # pypdf 7 has no public call that makes an object indirect: _add_object
     root_ref = writer._add_object(root)
     document = DictionaryObject({NameObject("/Type"): NameObject("/StructElem"),
                                  NameObject("/S"): NameObject("/Document"),
@@ -136,6 +138,6 @@ def _merge_structure(writer: PdfWriter, copied: list[tuple[PdfReader, int]]) -> 
     root[NameObject("/K")] = ArrayObject([document_ref])
     root[NameObject("/ParentTree")] = writer._add_object(DictionaryObject({NameObject("/Nums"): nums}))
     root[NameObject("/ParentTreeNextKey")] = NumberObject(offset)
-    writer._root_object[NameObject("/StructTreeRoot")] = root_ref
-    writer._root_object[NameObject("/MarkInfo")] = DictionaryObject(
+    writer.root_object[NameObject("/StructTreeRoot")] = root_ref
+    writer.root_object[NameObject("/MarkInfo")] = DictionaryObject(
         {NameObject("/Marked"): BooleanObject(True)})

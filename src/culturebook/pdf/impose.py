@@ -164,6 +164,7 @@ def page_form(writer: PdfWriter, page: PageObject) -> tuple[IndirectObject, floa
         form[NameObject("/Resources")] = resources.clone(writer)
     if "/Group" in page:  # the page's transparency group, so blending inside the form stays the same
         form[NameObject("/Group")] = page.raw_get("/Group").clone(writer)
+    # pypdf 7 has no public call that makes an object indirect: _add_object
     return writer._add_object(form.flate_encode()), width, height, upright
 
 
@@ -179,6 +180,7 @@ def set_content(writer: PdfWriter, page: PageObject, data: bytes) -> None:
     """Give a page of `writer` a new (compressed) content stream."""
     stream = DecodedStreamObject()
     stream.set_data(data)
+    # pypdf 7 has no public call that makes an object indirect: _add_object
     page[NameObject("/Contents")] = writer._add_object(stream.flate_encode())
 
 
@@ -188,11 +190,12 @@ def copy_info(writer: PdfWriter, reader: PdfReader, title: str, seed: bytes) -> 
     info["/Title"] = title
     writer.add_metadata(info)
     if "/Lang" in reader.trailer["/Root"]:
-        writer._root_object[NameObject("/Lang")] = TextStringObject(str(reader.trailer["/Root"]["/Lang"]))
+        writer.root_object[NameObject("/Lang")] = TextStringObject(str(reader.trailer["/Root"]["/Lang"]))
     writer.create_viewer_preferences()
     writer.viewer_preferences.display_doctitle = True
     # A stable file identifier keeps the output byte-identical across builds of the same input.
     digest = hashlib.md5(seed).digest()
+    # pypdf 7 sets a file identifier only at random (generate_file_identifiers): _ID takes ours
     writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
 
 

@@ -83,7 +83,7 @@ def add_slug_and_marks(data: bytes, marks: Marks, output_condition: str = "Custo
                 annot[NameObject("/Rect")] = RectangleObject([x0 + dx, y0 + dy, x1 + dx, y1 + dy])
         page.compress_content_streams()
     _shift_destinations(writer, shifts)
-    for intent in writer._root_object.get("/OutputIntents", []):
+    for intent in writer.root_object.get("/OutputIntents", []):
         intent = intent.get_object()
         intent[NameObject("/OutputConditionIdentifier")] = TextStringObject(output_condition)
         intent[NameObject("/Info")] = TextStringObject(output_condition)
@@ -91,9 +91,10 @@ def add_slug_and_marks(data: bytes, marks: Marks, output_condition: str = "Custo
     # The file identifier and the XMP DocumentID come from the content, not from the clock or a
     # random UUID (WeasyPrint's PDF/X metadata uses uuid4), so a rebuild gives the same bytes.
     digest = hashlib.md5(b"".join(p.get_contents().get_data() for p in reader.pages)).digest()
+    # pypdf 7 sets a file identifier only at random (generate_file_identifiers): _ID takes ours
     writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
-    if "/Metadata" in writer._root_object:
-        xmp = writer._root_object["/Metadata"].get_object()
+    if "/Metadata" in writer.root_object:
+        xmp = writer.root_object["/Metadata"].get_object()
         xmp.set_data(re.sub(rb"xmp\.did:[0-9a-f-]{36}", b"xmp.did:" + str(uuid.UUID(bytes=digest)).encode(),
                             xmp.get_data()))
     out = io.BytesIO()
@@ -104,7 +105,7 @@ def add_slug_and_marks(data: bytes, marks: Marks, output_condition: str = "Custo
 def _shift_destinations(writer: PdfWriter, shifts: dict[int, tuple[float, float]]) -> None:
     """Move every explicit destination ([page /XYZ left top zoom] and the like) with its page."""
     seen: set[int] = set()
-    stack = [writer._root_object]
+    stack = [writer.root_object]
     for page in writer.pages:
         stack += list(page.get("/Annots", []))
     while stack:

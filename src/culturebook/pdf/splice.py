@@ -84,6 +84,7 @@ class Splicer:
         data = written.getvalue()
         spans = _object_spans(data)
         trailer = {"/Root": writer.root_object.indirect_reference}
+        # pypdf 7's public metadata is a copy without its object's reference: _info has it
         if writer._info is not None:
             trailer["/Info"] = writer._info.indirect_reference
         anew = set(replaced) | structure.replaced  # each booklet writes its own version of these
@@ -192,6 +193,7 @@ class _Structure:
 
         source = ref.get_object()
         element = DictionaryObject()
+        # pypdf 7 has no public call that makes an object indirect: _add_object
         new = self.writer._add_object(element)
         copies[ref.idnum] = new
         for key, value in source.items():
@@ -409,8 +411,8 @@ def combine(shared: bytes, personal: list[tuple[PersonalPages, int]]) -> bytes:
     from pypdf.generic import NameObject
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(shared)))
-    if "/Outlines" in writer._root_object:
-        del writer._root_object[NameObject("/Outlines")]
+    if "/Outlines" in writer.root_object:
+        del writer.root_object[NameObject("/Outlines")]
     template = list(writer.pages)
     for page in template:
         if "/Annots" in page:
@@ -429,6 +431,7 @@ def combine(shared: bytes, personal: list[tuple[PersonalPages, int]]) -> bytes:
                         page[NameObject(key)] = shared_page.raw_get(key)
             if n < count:
                 _take_page(writer, page, pages[first + n])
+    # pypdf 7 sets a file identifier only at random (generate_file_identifiers): _ID takes ours
     writer._ID = file_id(shared, personal)
     out = io.BytesIO()
     writer.write(out)

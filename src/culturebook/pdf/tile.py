@@ -184,6 +184,7 @@ def tile_poster(data: bytes, plan: TilePlan, name: str, overlay: bytes | None = 
     overlay_pages = PdfReader(io.BytesIO(overlay)).pages if overlay else None
     if overlay_pages is not None and len(overlay_pages) != 1 + len(plan.tiles):
         raise ValueError(f"the overlay has {len(overlay_pages)} pages, the tiles {1 + len(plan.tiles)}")
+    # pypdf 7 has no public call that makes an object indirect: _add_object
     fonts = DictionaryObject({
         NameObject(key): writer._add_object(DictionaryObject({
             NameObject("/Type"): NameObject("/Font"),

@@ -92,7 +92,8 @@ def _merge(check: str, error: bool, items: Iterable[tuple[int, str]]) -> list[Fi
 
 def check_fonts(doc: Document, expect: Expect) -> list[Finding]:
     """Every font embedded, subset, and one of the project's fonts/."""
-    names = font_names(expect.fonts_dir) if expect.fonts_dir and expect.fonts_dir.is_dir() else None
+    fonts_dir = expect.fonts_dir if expect.fonts_dir and expect.fonts_dir.is_dir() else None
+    names = font_names(fonts_dir) if fonts_dir else None
     first: dict[object, tuple[int, PdfFont]] = {}
     for number, scan in enumerate(doc.scans, 1):
         for key, font in scan.fonts.items():
@@ -102,16 +103,16 @@ def check_fonts(doc: Document, expect: Expect) -> list[Finding]:
         label = font.name or "(unnamed)"
         if font.subtype == "/Type3":
             continue  # glyphs drawn by the PDF's own content streams: nothing to embed
-        embedded = font.descriptor is not None and any(
+        embedded = isinstance(font.descriptor, dict) and any(
             k in font.descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3"))
         if not embedded:
             findings.append(Finding("fonts", True, page, f"page {page}: font {label} is not embedded"))
         elif font.base == font.name:
             findings.append(Finding("fonts", False, page, f"page {page}: font {label} is embedded "
                                     "whole, not subset (no ABCDEF+ prefix)"))
-        if names is not None and not from_fonts(font.name, *names):
+        if fonts_dir and names is not None and not from_fonts(font.name, *names):
             findings.append(Finding("fonts", True, page, f"page {page}: font {label} is not one of "
-                                    f"the fonts in {expect.fonts_dir.name}/"))
+                                    f"the fonts in {fonts_dir.name}/"))
     return findings
 
 
@@ -221,10 +222,8 @@ def check_bleed(doc: Document, expect: Expect) -> list[Finding]:
     pages = [(i, scan.edges) for i, scan in enumerate(doc.scans) if scan.edges]
     if not pages:
         return []
-    try:
-        import pypdfium2 as pdfium
-    except ImportError:
-        return [Finding("bleed", False, None, "bleed coverage not checked: pypdfium2 is not installed")]
+    import pypdfium2 as pdfium
+
     dpi = min(72.0, max(20.0, BLEED_SAMPLE_PX / (expect.bleed_mm / 25.4)))
     scale = dpi / 72
     items = []

@@ -23,7 +23,7 @@ REPORT = "preflight.json"  # per edition: build/<lang>/preflight.json
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing wrong (`error`) or doubtful (a warning) in a PDF (here, not in preflight.py, so a
+    """One thing wrong (`error`) or doubtful (a warning) in a PDF (here, not in preflight/checks.py, so a
     build that preflights nothing new can still report earlier findings without reading PDFs)."""
 
     check: str  # one of preflight.CHECKS
@@ -90,9 +90,9 @@ def settings_from(brand, poster_size: str, languages: Iterable[str], fonts_dir: 
     """Settings from what the build has in hand: its Brand (or None), the content's poster size and
     languages, and the project's fonts/ folder."""
 
+    poster = POSTER_SIZES_MM.get(poster_size)
     settings = Settings(languages=tuple(languages), fonts_dir=fonts_dir,
-                        poster_mm=tuple(map(float, POSTER_SIZES_MM[poster_size]))
-                        if poster_size in POSTER_SIZES_MM else None)
+                        poster_mm=(float(poster[0]), float(poster[1])) if poster else None)
     if brand is None:
         return settings
     try:

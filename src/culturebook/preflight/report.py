@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from culturebook.errors import Location, Problem, ProjectError
 from culturebook.files import write_atomic
@@ -53,7 +54,7 @@ def run_preflight(root: Path, paths: list[Path],
 
 def report_bytes(results: dict[str, list[Finding]]) -> bytes:
     """Findings per file as JSON: files sorted by name, findings in the order given, and totals."""
-    files = []
+    files: list[dict[str, Any]] = []
     for name in sorted(results):
         findings = results[name]
         errors = sum(f.error for f in findings)

@@ -4,7 +4,7 @@ build's problems; content/, layouts/ and fonts/ are watched and rebuilt as they 
 Builds run in a child process (`culturebook build bundle -q`) in a session of its own: a crash in
 the engine cannot take the server down, and stopping the preview stops the build and its workers
 with one signal to that session's process group. The page polls a small JSON state (see
-preview_page/preview.js): every request stands alone, so there is no long-lived connection to keep
+page/preview.js): every request stands alone, so there is no long-lived connection to keep
 the server from stopping, and a page left open across a restart of the preview simply resumes.
 """
 
@@ -13,17 +13,16 @@ from __future__ import annotations
 import errno
 import hashlib
 import http.server
+import io
 import json
 import os
 import re
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,16 +204,14 @@ def draw_page(document: Document, index: int) -> bytes:
 
 
 def encode_png(pixels: bytes, width: int, height: int, stride: int, channels: int) -> bytes:
-    """Rows of 8-bit RGB (3 channels) or RGBA (4) pixels as a PNG file."""
-    colour = {3: 2, 4: 6}[channels]
-    row = width * channels
-    raw = b"".join(b"\0" + pixels[y * stride:y * stride + row] for y in range(height))
+    """Rows of 8-bit RGB (3 channels) or RGBA (4) pixels, `stride` bytes apart, as a PNG file."""
+    from PIL import Image
 
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+    mode = {3: "RGB", 4: "RGBA"}[channels]
+    image = Image.frombuffer(mode, (width, height), pixels, "raw", mode, stride, 1)
+    out = io.BytesIO()
+    image.save(out, "PNG", compress_level=6)
+    return out.getvalue()
 
 
 # --- the state the page polls ---------------------------------------------------------------------
@@ -306,7 +303,8 @@ class Preview:
             known = dict(self.by_sha)
         # The content's languages, read when it is good: a broken publication.yaml hides nothing.
         editions = (self.chosen or content_languages(self.root)
-                    or sorted({entry.get("edition") for entry in load_manifest(self.out).values()}))
+                    or sorted({entry["edition"] for entry in load_manifest(self.out).values()
+                               if "edition" in entry}))
         documents = load_documents(self.out, editions, known, self.draw_lock,
                                    screen_documents(self.root, editions))
         with self.lock:

@@ -78,12 +78,6 @@ def _families_coverage(brand: Brand, families: tuple[str, ...],
     return frozenset().union(*cmaps) if cmaps else frozenset()
 
 
-def missing_characters(text: str, covered: frozenset[int]) -> list[str]:
-    """The characters of `text` (each once, in order) that `covered` lacks and that are drawn."""
-    return [ch for ch in dict.fromkeys(text)
-            if ch not in _INVISIBLE and ch != " " and ord(ch) not in covered]
-
-
 @dataclass(frozen=True)
 class Gap:
     """What no font of the theme sets in one text: a script (or, for a symbol, one character),

@@ -76,7 +76,7 @@ def inspect(file: Path) -> list[Finding]:
     suffix = file.suffix.lower()
     if data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<") or (
             suffix == ".svg" and not _is_raster(file)):
-        findings = _inspect_svg(file, data)
+        findings = _inspect_svg(data)
         if suffix != ".svg" and not findings:  # WeasyPrint tries SVG when Pillow gives up
             findings.append(_misnamed("SVG", suffix, ".svg"))
         return findings
@@ -172,7 +172,7 @@ def _inspect_raster(file: Path) -> list[Finding]:
     return findings
 
 
-def _inspect_svg(file: Path, data: bytes) -> list[Finding]:
+def _inspect_svg(data: bytes) -> list[Finding]:
     try:
         root = ElementTree.fromstring(data)
     except ElementTree.ParseError as exc:

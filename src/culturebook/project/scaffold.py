@@ -24,7 +24,6 @@ from culturebook.project.yamlsource import load_yaml
 
 SKELETON = Path(__file__).parent / "skeleton"
 HOME = Path(__file__).resolve().parents[3]  # the project culturebook ships: content/, layouts/, fonts/
-EXAMPLES = ("blank", "tencent")
 BLANK_LANGUAGES = ("en", "zh-Hans")  # those the blank project has texts for
 
 

@@ -6,7 +6,7 @@ layout pass is made with.
 - Text pages: how full each is (`page_fill`), which chapters are long enough to open on a
   right-hand page, and which section breaks leave too empty a page behind (`Plan`).
 
-Nothing here lays anything out: render.py lays out, reads the boxes, and asks.
+Nothing here lays anything out: the render engine lays out, reads the boxes, and asks.
 """
 
 from __future__ import annotations

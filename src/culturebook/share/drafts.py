@@ -83,6 +83,7 @@ def prepare_pdf(data: bytes, title: str, ppi: int = SCREEN_PPI) -> Prepared:
     writer = PdfWriter(clone_from=document.reader)
     _settings(writer, title)
     digest = hashlib.md5(data + title.encode()).digest()  # a file identifier from the input
+    # pypdf 7 sets a file identifier only at random (generate_file_identifiers): _ID takes ours
     writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
     writer.compress_identical_objects(remove_duplicates=True, remove_unreferenced=True)
     out = io.BytesIO()
@@ -370,8 +371,9 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
                        "run culturebook build bundle first")
         return None
     cache = _load_prepared(target)
-    writes, attachments, screen, resampled, booklet = {}, [], 0, 0, None
-    record = {}
+    writes, screen, resampled, booklet = {}, 0, 0, None
+    attachments: list[Attachment] = []
+    record: dict = {}
     for kind, source, stem, pdf_title in sources:
         path = target / f"{stem}.pdf"
         pdf = _as_built(root, source, built, problems)

@@ -35,6 +35,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from culturebook.share.deliveries import Delivery
 
@@ -98,16 +100,11 @@ class Retry:
         return min(self.cap, self.first * 2 ** (attempt - 1))
 
 
-def load_log(path: Path) -> set[str]:
-    """The Message-IDs the log records as accepted. A line cut short by a killed run is ignored:
-    its message was accepted but is sent again (the gap the module docstring describes)."""
-    return read_log(path)[0]
-
-
 def read_log(path: Path) -> tuple[set[str], set[str]]:
     """The Message-IDs the log records as accepted, and those it records as in doubt (a run was
     stopped while the server was answering) and not accepted since."""
-    accepted, doubtful = set(), set()
+    accepted: set[str] = set()
+    doubtful: set[str] = set()
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -161,7 +158,7 @@ class _Interrupts:
         self.sending = False
         self.logging = False
         self.notice = notice  # told when a Ctrl-C lets the message on its way finish
-        self.old = None
+        self.old: Callable[[int, FrameType | None], Any] | int | None = None
 
     def __enter__(self) -> _Interrupts:
         if (threading.current_thread() is threading.main_thread()
@@ -219,9 +216,9 @@ class _Connection:
 
     def __init__(self, server: Server):
         self.server = server
-        self.smtp: smtplib.SMTP | None = None
+        self.smtp: _SMTP | _SMTPOverTLS | None = None
 
-    def open(self) -> smtplib.SMTP:
+    def open(self) -> _SMTP | _SMTPOverTLS:
         if self.smtp is not None:
             return self.smtp
         try:
@@ -231,9 +228,10 @@ class _Connection:
                             f"({exc.verify_message})", "for a server with a private certificate "
                             "authority, point SSL_CERT_FILE at that authority's certificate") from None
 
-    def _open(self) -> smtplib.SMTP:
+    def _open(self) -> _SMTP | _SMTPOverTLS:
         s = self.server
         context = ssl.create_default_context()
+        smtp: _SMTP | _SMTPOverTLS
         if s.security == "tls":
             smtp = _SMTPOverTLS(s.host, s.port, timeout=s.timeout, context=context)
         else:

@@ -176,8 +176,9 @@ def compose(letter: Letter, attachments: list[Attachment], cover_png: bytes, htm
     files = [{"name": a.name, "size": human_size(len(a.data))} for a in attachments]
     message.add_alternative(html_page(body_html, cid, letter.lang, files), subtype="html",
                             charset="utf-8", cte="quoted-printable")
-    message.get_payload()[1].add_related(cover_png, "image", "png", cid=f"<{cid}>",
-                                         filename="cover.png", disposition="inline")
+    html_part = list(message.iter_parts())[1]  # after the plain text
+    html_part.add_related(cover_png, "image", "png", cid=f"<{cid}>", filename="cover.png",
+                          disposition="inline")
     if attachments:
         message.make_mixed()
     for attachment in attachments:
