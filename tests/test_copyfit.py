@@ -25,7 +25,7 @@ settings.register_profile("more", max_examples=200, deadline=None,
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 MM = 72 / 25.4  # pt per mm
-A2_LIMITS = {  # the default theme's fit: roles (pt on A2), as documented in the README
+A2_LIMITS = {  # the default theme's fit: roles (pt on A2), as documented in docs/layouts.md
     ("en", "word"): (60, 150), ("en", "statement"): (28, 42),
     ("zh-Hans", "word"): (84, 300), ("zh-Hans", "statement"): (30, 44),
 }

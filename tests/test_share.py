@@ -425,7 +425,7 @@ def test_content_without_an_email_text_is_one_line(shared, tmp_path):
     assert_refused(run_cli("share", "--edition", "en", cwd=root),
                    "content/en.yaml: share needs the message's text: no email: with subject and "
                    "body in content/en.yaml",
-                   "add email: with subject, body and file_name, as in the README's Share by email")
+                   "add email: with subject, body and file_name, as in docs/sharing.md")
 
 
 def _content_copy(shared: Path, tmp_path: Path) -> Path:

@@ -68,8 +68,8 @@ def read_people(checked: Checked, path: Path | None, editions: list[str] | None,
     if missing:
         raise ProjectError([Problem(Location(missing[0].files[-1]), "personalised booklets need a "
                                     "welcome letter: the content has no welcome:",
-                                    "add welcome: with cover, title and body, as in the "
-                                    "README's Personalised booklets")])
+                                    "add welcome: with cover, title and body, as in "
+                                    "docs/personalised.md")])
     languages = [e.lang for e in checked.content.editions]
     people = read_recipients(path, settings.get("recipients") or {}, languages, problems)
     covered = frozenset().union(*(coverage(checked.brand, lang, cache_dir() / "cmaps")

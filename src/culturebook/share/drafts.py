@@ -342,8 +342,8 @@ def _share_edition(root: Path, checked, edition, settings: Settings, page, probl
     if not email or not email.get("subject") or not email.get("body"):
         problems.error(Location(edition.files[-1]), "share needs the message's text: no email: "
                        f"with subject and body in content/{lang}.yaml",
-                       "add email: with subject, body and file_name, as in the README's "
-                       "Share by email")
+                       "add email: with subject, body and file_name, as in "
+                       "docs/sharing.md")
         return None
     folder = root / "build" / lang
     target = folder / SHARE_DIR
