@@ -86,10 +86,12 @@ interruptions: setup-test
 bench: setup-test
 	$(PY) tests/bench.py $(ARGS)
 
-# ruff over the code and tests; mypy over the packages pyproject.toml's [tool.mypy] lists.
+# ruff over the code and tests; mypy over the packages pyproject.toml's [tool.mypy] lists; the
+# layering (tests/test_layers.py: no cycles, no upward imports, imports at the top).
 lint: setup-test
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/mypy
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_layers.py
 
 # The documentation site (docs/, mkdocs.yml) in site/: the code map (docs/architecture.md and the
 # README's) written again from the code, then a strict build, in which a broken link or anchor fails.
