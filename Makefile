@@ -17,7 +17,7 @@ RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subs
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools qpdf chromium chromium-driver
 
 .PHONY: booklet posters bundle print archive all personalised share check verify preview test properties fuzz \
-	test-fast interruptions bench lint docs pictures clean lock setup setup-test
+	test-fast interruptions bench lint docs pictures profile clean lock setup setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -102,6 +102,13 @@ docs: setup-test
 # Pictures of the default project for the README and the docs (docs/*.png).
 pictures: setup-test
 	$(PY) tests/pictures.py
+
+# The default CMYK output profile, built again from the FOGRA39 data (profiles/README.md):
+# ARGS=--check fails unless the bytes are the committed ones. Needs ArgyllCMS and icc-profiles-free.
+PROFILE_PACKAGES := argyll icc-profiles-free
+profile:
+	@sh .ci/system-packages $(PROFILE_PACKAGES)
+	$(PYTHON) profiles/make-profile $(ARGS)
 
 # Everything under build/ but the send log: after a clean, share --send must still know who has had
 # their copy.

@@ -109,10 +109,16 @@ def _with_profile(root, profile: Path | None, name: str = "shop.icc") -> None:
     theme = root / "layouts" / "default" / "theme.yaml"
     if profile is not None:
         shutil.copy(profile, root / "layouts" / "default" / name)
-    text = theme.read_text(encoding="utf-8").replace(
-        "  printer-margin: 5mm\n",
-        f"  printer-margin: 5mm\n  output-profile: {name}\n  output-condition: Shop proof CMYK\n")
+    text = theme.read_text(encoding="utf-8")
+    text = text.replace("output-profile: coated-fogra39-tac300.icc", f"output-profile: {name}")
+    text = text.replace("output-condition: FOGRA39", "output-condition: Shop proof CMYK")
     theme.write_text(text, encoding="utf-8")
+
+
+def _without_profile(root) -> None:
+    theme = root / "layouts" / "default" / "theme.yaml"
+    lines = theme.read_text(encoding="utf-8").splitlines(keepends=True)
+    theme.write_text("".join(line for line in lines if "output-" not in line), encoding="utf-8")
 
 
 @pytest.mark.skipif(not (GS_PROFILES / "default_cmyk.icc").is_file(),
@@ -146,9 +152,29 @@ def test_a_named_output_profile_makes_pdf_x4(make_project):
     assert path.read_bytes() == first
 
 
-def test_without_a_profile_there_is_no_output_intent(built_root):
+def test_the_default_theme_prints_to_its_shipped_fogra39_profile(built_root):
+    """Out of the box the print edition is PDF/X-4 with the profile the default theme ships."""
     reader = read_pdf(built_root / "build" / "en" / "print" / "booklet.pdf")
+    (intent,) = [i.get_object() for i in reader.trailer["/Root"]["/OutputIntents"]]
+    assert intent["/OutputConditionIdentifier"] == "FOGRA39"
+    shipped = (built_root / "layouts" / "default" / "coated-fogra39-tac300.icc").read_bytes()
+    profile = intent["/DestOutputProfile"].get_object().get_data()
+    assert profile[16:20] == b"CMYK" and b"culturebook coated FOGRA39" in shipped[:2000]
+
+
+@pytest.mark.slow
+def test_without_a_profile_there_is_no_output_intent_and_a_warning(make_project):
+    root = make_project()
+    _without_profile(root)
+    _artifacts, warnings = build(root, "print", ["en"])
+    reader = read_pdf(root / "build" / "en" / "print" / "booklet.pdf")
     assert "/OutputIntents" not in reader.trailer["/Root"]
+    theme = (root / "layouts" / "default" / "theme.yaml").read_text(encoding="utf-8")
+    line = theme.splitlines().index("print:") + 1
+    assert [p.format(root) for p in warnings] == [
+        f"layouts/default/theme.yaml:{line}:1: warning: the print editions are CMYK but not PDF/X-4: no "
+        "output profile is named\n    hint: add the print shop's CMYK profile as print.output-profile "
+        "in theme.yaml"]
 
 
 @pytest.mark.parametrize(("profile", "expected"), [
@@ -229,6 +255,7 @@ def test_preflight_refuses_an_output_intent_that_is_not_pdf_x(built_root):
     writer._root_object[NameObject("/OutputIntents")] = ArrayObject([DictionaryObject({
         NameObject("/Type"): NameObject("/OutputIntent"), NameObject("/S"): NameObject("/GTS_PDFA1"),
         NameObject("/OutputConditionIdentifier"): TextStringObject("x")})])
+    del writer._root_object["/Metadata"]  # the poster's own XMP says PDF/X-4
     out = io.BytesIO()
     writer.write(out)
     findings = [f for f in preflight_pdf(out.getvalue(), Expect(kind="poster", edition="en", print=True,
