@@ -13,8 +13,9 @@ ARGS   ?=
 RUN_PACKAGES  := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 fontconfig
 # The tests draw every PDF with three independent renderers and check the spliced personalised
 # booklets with qpdf; the live preview's browser test runs Debian's Chromium (Playwright's own
-# browser download is not used).
-TEST_PACKAGES := poppler-utils ghostscript mupdf-tools qpdf chromium chromium-driver
+# browser download is not used); a test rebuilds the shipped CMYK profile (ArgyllCMS, FOGRA39 data).
+PROFILE_PACKAGES := argyll icc-profiles-free
+TEST_PACKAGES := poppler-utils ghostscript mupdf-tools qpdf chromium chromium-driver $(PROFILE_PACKAGES)
 
 .PHONY: booklet posters bundle print archive all personalised share check verify preview test properties fuzz \
 	test-fast interruptions bench lint docs pictures profile clean lock setup setup-test
@@ -105,7 +106,6 @@ pictures: setup-test
 
 # The default CMYK output profile, built again from the FOGRA39 data (profiles/README.md):
 # ARGS=--check fails unless the bytes are the committed ones. Needs ArgyllCMS and icc-profiles-free.
-PROFILE_PACKAGES := argyll icc-profiles-free
 profile:
 	@sh .ci/system-packages $(PROFILE_PACKAGES)
 	$(PYTHON) profiles/make-profile $(ARGS)
