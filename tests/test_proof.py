@@ -15,8 +15,9 @@ from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, FloatObject, NameObject
 
 from conftest import REPO, read_pdf
+from culturebook.errors import ProjectError
 from culturebook.pdf.proof import WARNING_RGB, Press, draw_cmyk, proof_pages
-from projectkit import run_cli
+from projectkit import edit, run_cli, where
 
 PROFILE = REPO / "layouts" / "default" / "coated-fogra39-tac300.icc"
 MM = 72 / 25.4
@@ -111,6 +112,39 @@ def test_bleed_box_and_the_gamut_warning(tmp_path: Path, press: Press) -> None:
     grey_side = {c for _, c in image.crop((30, 40, 70, 80)).getcolors(10**5)}
     assert grey_side == {ink(press, 100, 62, 0, 0)}  # the screen's grey is printable: no stripes
     assert 0 < sheet.marked < image.width * image.height / 2
+
+
+def test_a_file_ghostscript_cannot_draw(tmp_path: Path) -> None:
+    broken = tmp_path / "booklet.pdf"
+    broken.write_bytes(b"not a PDF")
+    with pytest.raises(ProjectError) as caught:
+        draw_cmyk(broken, PROFILE, 100)
+    [problem] = caught.value.problems
+    line, hint = problem.format().splitlines()
+    assert line.startswith(f"{broken}: Ghostscript could not draw it: Error: ")  # its own words
+    assert hint == "    hint: build it again: culturebook build print --force"
+
+
+def test_no_output_profile_and_no_personalised_print_file(make_project) -> None:
+    from culturebook.build.proofing import proof_jobs, write_proofs
+    from culturebook.checks.project import check_project
+
+    root = make_project()
+    theme = root / "layouts" / "default" / "theme.yaml"
+    edit(theme, "  output-profile: coated-fogra39-tac300.icc\n", "")
+    checked = check_project(root)
+    with pytest.raises(ProjectError) as caught:
+        write_proofs(root, checked, [], 100, "trim", False)
+    [problem] = caught.value.problems
+    assert problem.format(root).splitlines() == [
+        f"layouts/default/theme.yaml:{where(theme.read_text(), 'print:')}: a soft proof needs the "
+        "press's CMYK output profile, and none is named",
+        "    hint: add the print shop's CMYK profile as print.output-profile in theme.yaml"]
+    with pytest.raises(ProjectError) as caught:
+        proof_jobs(root, checked, ["en"], ("booklet", "personalised"))
+    assert [p.format(root) for p in caught.value.problems] == [
+        "build/en/print/personalised.pdf: not built, so there is nothing to proof\n"
+        "    hint: build it first: culturebook build personalised --recipients CSV"]
 
 
 def test_without_ghostscript_one_line(tmp_path: Path) -> None:

@@ -65,9 +65,11 @@ def draw_cmyk(pdf: Path, profile: Path, dpi: int, box: str = "trim") -> list[PIL
                                 capture_output=True, text=True)
         files = sorted(Path(tmp).glob("page-*.tif"))
         if result.returncode != 0 or not files:
-            said = (result.stderr or result.stdout).strip().splitlines()
+            said = [line.strip() for line in (result.stdout + result.stderr).splitlines()
+                    if line.strip()]  # its first line says what; then come the interpreter's stacks
+            said = [line for line in said if line.startswith("Error")] or said
             raise ProjectError([Problem(Location(pdf), "Ghostscript could not draw it"
-                                        + (f": {said[-1].strip()}" if said else ""),
+                                        + (f": {said[0]}" if said else ""),
                                         "build it again: culturebook build print --force")])
         pages = []
         for file in files:
