@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 BOXES = ("trim", "bleed")
 WARNING_RGB = (255, 0, 255)  # the overlay's magenta: a colour no page of ours uses
-HATCH_PX = 8  # the overlay's stripes, 2 px wide: one every this many pixels, diagonally
+HATCH_MM = (2.0, 0.5)  # the overlay's diagonal stripes: one every 2 mm, 0.5 mm wide (2 px at 100 dpi)
 GS_MISSING = "culturebook proof needs Ghostscript (gs), which is not installed: apt-get install ghostscript"
 
 
@@ -113,16 +113,17 @@ class Press:
         return ImageChops.difference(plain, checked).convert("L").point(lambda v: 255 if v else 0)
 
 
-def hatch(proof: PILImage.Image, mask: PILImage.Image) -> PILImage.Image:
-    """`proof` with the masked area hatched in thin magenta stripes: the gamut warning, which
-    leaves the proofed colour visible between its stripes."""
+def hatch(proof: PILImage.Image, mask: PILImage.Image, dpi: int) -> PILImage.Image:
+    """`proof` (at `dpi`) with the masked area hatched in thin magenta stripes: the gamut warning,
+    which leaves the proofed colour visible between its stripes."""
     from PIL import Image, ImageChops, ImageDraw
 
     stripes = Image.new("L", proof.size, 0)
     draw = ImageDraw.Draw(stripes)
     width, height = proof.size
-    for x in range(-height, width, HATCH_PX):
-        draw.line([(x, height), (x + height, 0)], fill=255, width=2)
+    every, wide = (max(1, round(mm * dpi / 25.4)) for mm in HATCH_MM)
+    for x in range(-height, width, max(every, wide + 1)):
+        draw.line([(x, height), (x + height, 0)], fill=255, width=wide)
     return Image.composite(Image.new("RGB", proof.size, WARNING_RGB), proof,
                            ImageChops.multiply(mask, stripes))
 
@@ -190,7 +191,7 @@ def proof_pages(pdf: Path, press: Press, dpi: int, box: str = "trim",
         marked = 0
         if mask is not None:
             marked = mask.histogram()[255]
-            proof = hatch(proof, mask) if marked else proof
+            proof = hatch(proof, mask, dpi) if marked else proof
         data = io.BytesIO()
         proof.save(data, "PNG", optimize=True)
         sheets.append(Sheet(data.getvalue(), proof.size, marked))
