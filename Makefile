@@ -18,7 +18,7 @@ PROFILE_PACKAGES := argyll icc-profiles-free
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools qpdf chromium chromium-driver $(PROFILE_PACKAGES)
 
 .PHONY: booklet posters bundle print archive all personalised share check verify preview test properties fuzz \
-	test-fast interruptions bench lint docs pictures profile clean lock setup setup-test
+	test-fast interruptions bench lint docs pictures profile proof clean lock setup setup-test
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -47,6 +47,12 @@ personalised: setup
 # make share ARGS="--recipients people.csv --send" (the login from CULTUREBOOK_SMTP_USER/_PASSWORD)
 share: setup
 	$(CB) share $(ARGS)
+
+# Soft proof: the print editions as they will look on paper, PNGs in build/<lang>/proof/
+# (ARGS="--gamut" hatches the screen colours the press cannot print). Needs Ghostscript.
+proof: setup
+	@sh .ci/system-packages ghostscript
+	$(CB) proof $(ARGS)
 
 check: setup
 	$(CB) check $(ARGS)

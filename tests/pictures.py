@@ -86,12 +86,29 @@ def main() -> int:
                 ROOT / "build" / "zh-Hans" / "personalised" / "han-meimei.pdf"]
     row([page for pdf in personal for page in pages(pdf, 1, 2, 40)], gap=24).save(
         DOCS / "personalised.png", optimize=True)
+    proof_picture()
     preview_picture()
     themes_picture()
     fitted_picture()
     shapes_picture()
     print(f"wrote {len(list(DOCS.glob('*.png')))} pictures in {DOCS}")
     return 0
+
+
+def proof_picture() -> None:
+    """The soft proof beside the screen edition: the cover and the inside cover on screen, as
+    `culturebook proof` shows them on paper, and the cover with --gamut (the screen's brand blue is
+    beyond the press)."""
+    proof = ROOT / "build" / "en" / "proof"
+    command = [sys.executable, "-m", "culturebook", "proof", "booklet", "--edition", "en", "--dpi",
+               "40", "-q", "--project", str(ROOT)]
+    subprocess.run(command, check=True)
+    proofed = [Image.open(proof / f"booklet-{n:02d}.png").convert("RGB") for n in (1, 2)]
+    subprocess.run([*command, "--gamut"], check=True)
+    warned = Image.open(proof / "booklet-01.png").convert("RGB")
+    screen = pages(ROOT / "build" / "en" / "booklet.pdf", 1, 2, 40)
+    shown = [screen[0], proofed[0], warned, screen[1], proofed[1]]
+    row(shown, gap=20).save(DOCS / "proof-en.png", optimize=True)
 
 
 ACME_THEME = """\

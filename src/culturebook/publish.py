@@ -41,11 +41,13 @@ JOURNAL = ".publish.json"  # in build/, while a publish is committed but not fin
 MANIFEST = "manifest.json"
 
 # What a build keeps in build/ for itself besides the files its manifest lists: the locks, the
-# record of the last builds (fingerprint.py), the preflight reports, share's log of sent messages
-# and share's prepared attachments (build/<lang>/share/, made by `share` from the built files).
+# record of the last builds (fingerprint.py), the preflight reports, share's log of sent messages,
+# share's prepared attachments (build/<lang>/share/, made by `share` from the built files) and the
+# soft proofs (build/<lang>/proof/, made by `proof` from the built print editions).
 BOOKKEEPING = (".lock", ".share-send.lock", ".last-builds.json", MANIFEST, "share-sent.jsonl")
 REPORT = "preflight.json"  # build/<lang>/preflight.json (expect.REPORT)
 SHARE_DIR = "share"  # build/<lang>/share/ (share.SHARE_DIR)
+PROOF_DIR = "proof"  # build/<lang>/proof/ (build.proofing.PROOF_DIR)
 
 
 def publish(out: Path, writes: dict[Path, bytes], remove: Iterable[Path] = ()) -> None:
@@ -240,7 +242,7 @@ def verify(out: Path) -> tuple[list[Problem], int]:
 def _bookkeeping(rel: str) -> bool:
     parts = rel.split("/")
     return (rel in BOOKKEEPING or (len(parts) == 2 and parts[1] == REPORT)
-            or (len(parts) > 2 and parts[1] == SHARE_DIR))
+            or (len(parts) > 2 and parts[1] in (SHARE_DIR, PROOF_DIR)))
 
 
 def load_manifest(out: Path) -> dict[str, dict]:

@@ -20,6 +20,7 @@ from culturebook.cli.output import (
     out,
     print_findings,
     print_problems,
+    print_proofed,
     print_shared,
     print_stats,
     print_written,
@@ -223,14 +224,58 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
     sys.exit(1 if failed(results, strict) else 0)
 
 
+@main.command("proof")
+@click.argument("documents", nargs=-1, metavar="[DOCUMENT]...",
+                type=Choice(("booklet", "posters", "personalised"), "document"))
+@click.option("--edition", "editions", multiple=True, metavar="LANG",
+              help="Proof only this edition (repeatable). Default: every language.")
+@click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True,
+              help="Pixels per inch of the PNGs.")
+@click.option("--gamut", is_flag=True, help="Hatch in magenta what the screen edition shows in "
+              "colours the press cannot print.")
+@click.option("--bleed", is_flag=True, help="Show the bleed too (the BleedBox), not only the "
+              "trimmed page (the TrimBox).")
+@project_option
+@click.option("-q", "--quiet", is_flag=True, help="Print only problems.")
+@debug_option
+def proof_command(documents: tuple[str, ...], editions: tuple[str, ...], dpi: int, gamut: bool,
+                  bleed: bool, project: Path | None, quiet: bool, debug: bool) -> None:
+    """Soft proof: the print editions as they will look on paper, one PNG per page in
+    build/<lang>/proof/ (booklet-01.png, posters/<slug>-1.png, ...). DOCUMENT: booklet, posters
+    (the default: both) or personalised (the print file of build personalised).
+
+    Builds the print editions first where they are out of date. Ghostscript draws each page in
+    CMYK through the theme's output profile (print.output-profile), cropped to the trimmed page;
+    the ink is shown as it prints on that paper: the paper's own white (not #FFFFFF) and the
+    press's duller colours. With --gamut, the screen edition's colours that the press cannot
+    reach are hatched in magenta. Needs Ghostscript (gs)."""
+    from culturebook.build.proofing import make_proofs
+    from culturebook.pdf.proof import NoGhostscript, ghostscript
+
+    try:
+        ghostscript()
+    except NoGhostscript as exc:
+        err.print(escape(str(exc)), crop=False)
+        sys.exit(1)
+    root = _root(project)
+    _check_editions(root, editions)
+    started = time.perf_counter()
+    with reporting(root, debug), Progress(quiet) as progress:
+        proofed, warnings = make_proofs(root, list(editions) or None, documents, dpi,
+                                        "bleed" if bleed else "trim", gamut, progress)
+    print_problems(warnings, root)
+    if not quiet:
+        print_proofed(proofed, root, dpi, time.perf_counter() - started)
+
+
 @main.command("verify")
 @project_option
 @debug_option
 def verify_command(project: Path | None, debug: bool) -> None:
     """Check build/ against build/manifest.json: every file it lists is there with the bytes it
     says (sha256), and nothing else is, besides the build's own bookkeeping (locks, preflight
-    reports, share/ and its log of sent messages). A build that was stopped while putting its
-    files in place is completed first.
+    reports, share/ and its log of sent messages, the soft proofs in proof/). A build that was
+    stopped while putting its files in place is completed first.
 
     One line per finding, build/<path>: missing, changed since the build, or not made by the
     build; exit status 1 on any. Otherwise one line, and exit status 0.

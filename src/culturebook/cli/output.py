@@ -219,6 +219,21 @@ def print_shared(shares) -> None:
             out.print(f"  draft build/{draft}", crop=False)
 
 
+def print_proofed(proofed, root: Path, dpi: int, seconds: float) -> None:
+    """The soft proofs written: one line per print file (its PNGs, their size, the pages with a
+    gamut warning), then the count and the time."""
+    for done in proofed:
+        first, last = (p.relative_to(root).as_posix() for p in (done.pngs[0], done.pngs[-1]))
+        shown = first if first == last else f"{first} .. {Path(last).name}"
+        warned = (f"; {counted(done.warned, 'page')} with colours the press cannot reach"
+                  if done.compared and done.warned else "")
+        out.print(escape(f"{shown}: {counted(len(done.pngs), 'page')}, {done.size[0]}x"
+                         f"{done.size[1]} px, {done.bytes // 1024} KB{warned}"), crop=False)
+    pages = sum(len(done.pngs) for done in proofed)
+    out.print(f"proofed {counted(len(proofed), 'print file')}, {counted(pages, 'page')} at {dpi} "
+              f"dpi in {seconds:.1f} s")
+
+
 def print_written(artifacts) -> None:
     """The files a build wrote, as a table: path, pages, size."""
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False)
