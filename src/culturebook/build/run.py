@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from culturebook.errors import ProjectError
+from culturebook.pdf.images import ImageInks, convert_images
 from culturebook.pdf.splice import PersonalBooklets, Splicer
 from culturebook.preflight.checks import preflight_pdf
 from culturebook.preflight.expect import Finding, expect_for, settings_from
@@ -119,11 +120,28 @@ def personal_booklets(renderer, checked: Checked, edition: Edition, recipients):
 
 
 def _marks_for(brand: Brand) -> Callable[[bytes], bytes]:
-    """What puts a print edition's pages on a slug with crop and registration marks."""
+    """What converts a print edition's images to the output profile's CMYK and puts its pages on
+    a slug with crop and registration marks."""
     from culturebook.pdf.prepress import Marks, add_slug_and_marks
 
     bleed, slug, condition = print_marks(brand)
-    return lambda data: add_slug_and_marks(data, Marks(bleed=bleed, slug=slug), condition)
+    inks = image_inks(brand)
+
+    def finish(data: bytes) -> bytes:
+        if inks is not None:
+            data = convert_images(data, inks)
+        return add_slug_and_marks(data, Marks(bleed=bleed, slug=slug), condition)
+
+    return finish
+
+
+def image_inks(brand: Brand) -> ImageInks | None:
+    """Where a print edition's images are converted to: the output profile, with the theme's
+    rendering intent; None without a profile (the print edition is then not PDF/X)."""
+    profile = brand.output_profile()
+    if profile is None:
+        return None
+    return ImageInks(profile, str(brand.print.get("image-intent") or "relative"))
 
 
 def letters(renderer, edition: Edition, recipients) -> list[dict]:
