@@ -4,7 +4,7 @@ WeasyPrint places raster images as they are stored: an RGB photo becomes a Devic
 CMYK print file must not carry, and which a print shop's RIP would convert with a profile nobody
 chose. This stage walks every image the pages draw (directly, inside forms and inside tiling
 patterns) and converts each RGB one with LittleCMS (Pillow's ImageCms) from the image's own
-profile (the ICC profile embedded in a JPEG, sRGB when there is none) to the output profile, with
+profile (the ICC profile its file embeds, sRGB when there is none) to the output profile, with
 the theme's rendering intent (relative colorimetric with black-point compensation, or perceptual).
 A CMYK JPEG tagged with another CMYK profile is converted the same way; an untagged CMYK image is
 taken to be in the output condition already and left alone, and greyscale images stay grey (one
@@ -17,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import io
 import zlib
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 INTENTS = {"relative": 1, "perceptual": 0}  # the theme's words -> ICC rendering intents
@@ -30,6 +31,9 @@ class ImageInks:
 
     profile: Path
     intent: str = "relative"  # relative (colorimetric, black-point compensation) or perceptual
+    # The profiles WeasyPrint leaves behind: {MD5 of an image file's URL: the ICC profile the
+    # file embeds} (see `tagged_images`); the files are part of the build's inputs already.
+    tagged: Mapping[str, bytes] = field(default_factory=dict, repr=False, compare=False)
 
 
 def convert_images(data: bytes, inks: ImageInks) -> bytes:
@@ -40,7 +44,8 @@ def convert_images(data: bytes, inks: ImageInks) -> bytes:
     reader = PdfReader(io.BytesIO(data))
     writer = PdfWriter(clone_from=reader)
     target = inks.profile.read_bytes()
-    changed = [image for image in _drawn_images(writer) if _convert(image, target, inks.intent)]
+    changed = [name for name, image in _drawn_images(writer).items()
+               if _convert(name, image, target, inks)]
     if not changed:
         return data
     writer.pdf_header = reader.pdf_header
@@ -51,11 +56,11 @@ def convert_images(data: bytes, inks: ImageInks) -> bytes:
     return out.getvalue()
 
 
-def _drawn_images(writer) -> list:
-    """Every image XObject the pages draw: in their resources, in forms and tiling patterns
-    (however deep), each once. Soft masks in graphics states are not followed: what they draw is
-    coverage."""
-    found: dict[int, object] = {}
+def _drawn_images(writer) -> dict[str, object]:
+    """Every image XObject the pages draw, by the name they draw it with: in their resources, in
+    forms and tiling patterns (however deep), each once. Soft masks in graphics states are not
+    followed: what they draw is coverage."""
+    found: dict[str, object] = {}
     seen: set[int] = set()
     stack = [page.get("/Resources") for page in writer.pages]
     while stack:
@@ -64,26 +69,26 @@ def _drawn_images(writer) -> list:
             continue
         for category in ("/XObject", "/Pattern"):
             named = _resolved(resources.get(category))
-            if not hasattr(named, "values"):
+            if not hasattr(named, "items"):
                 continue
-            for ref in named.values():
+            for name, ref in named.items():
                 obj = _resolved(ref)
                 key = getattr(ref, "idnum", None) or id(obj)
                 if key in seen or not hasattr(obj, "get"):
                     continue
                 seen.add(key)
                 if obj.get("/Subtype") == "/Image":
-                    found[key] = obj
+                    found[str(name).lstrip("/")] = obj
                 elif "/Resources" in obj:
                     stack.append(obj["/Resources"])
-    return list(found.values())
+    return found
 
 
 def _resolved(obj):
     return obj.get_object() if hasattr(obj, "get_object") else obj
 
 
-def _convert(image, target: bytes, intent: str) -> bool:
+def _convert(name: str, image, target: bytes, inks: ImageInks) -> bool:
     """Convert one image XObject in place; False when it stays as it is (grey, CMYK in the output
     condition, a mask, or stored in a way this stage does not decode)."""
     from PIL import Image, ImageCms
@@ -116,9 +121,11 @@ def _convert(image, target: bytes, intent: str) -> bool:
             picture = Image.frombytes(mode, (width, height), samples)
     else:
         return False
+    if not icc:  # WeasyPrint's name for an image: i<MD5 of its URL><0 or 1>
+        icc = inks.tagged.get(name[1:-1])
     if picture.mode == "CMYK" and (not icc or icc == target):
         return False  # untagged CMYK: taken to be for this press already
-    cmyk = ImageCms.applyTransform(picture, _transform(icc, picture.mode, target, intent))
+    cmyk = ImageCms.applyTransform(picture, _transform(icc, picture.mode, target, inks.intent))
     for key in ("/DecodeParms", "/Decode", "/Filter"):
         image.pop(NameObject(key), None)
     image[NameObject("/ColorSpace")] = NameObject("/DeviceCMYK")
@@ -178,3 +185,41 @@ def _transform(icc: bytes | None, mode: str, target: bytes, intent: str):
             renderingIntent=ImageCms.Intent(INTENTS[intent]),
             flags=ImageCms.Flags.BLACKPOINTCOMPENSATION if intent == "relative" else ImageCms.Flags.NONE)
     return _TRANSFORMS[key]
+
+
+_TAGGED: dict[tuple, bytes | None] = {}  # (file, size, mtime) -> the profile it embeds
+
+
+def tagged_images(files: Iterable[Path]) -> dict[str, bytes]:
+    """{the name WeasyPrint gives an image file's XObject: the ICC profile the file embeds} for
+    those of `files` that embed one.
+
+    WeasyPrint writes no colour profile for an image: a JPEG keeps its own (inside the JPEG data
+    it copies), but a PNG, GIF or WebP is stored as bare samples, and so is a JPEG it turns
+    upright (EXIF orientation) and encodes again. It names each image's XObject after its URL
+    (`i` + the MD5 of the URL + whether it is interpolated), so the name finds the file and with
+    it the profile."""
+    found = {}
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        key = (str(file), stat.st_size, stat.st_mtime_ns)
+        if key not in _TAGGED:
+            _TAGGED[key] = _embedded_profile(file)
+        icc = _TAGGED[key]
+        if icc:
+            for url in dict.fromkeys((file.as_uri(), file.resolve().as_uri())):
+                found[hashlib.md5(url.encode(), usedforsecurity=False).hexdigest()] = icc
+    return found
+
+
+def _embedded_profile(file: Path) -> bytes | None:
+    from PIL import Image
+
+    try:
+        with Image.open(file) as picture:  # reads the header: the profile comes before pixels
+            return picture.info.get("icc_profile") or None
+    except Exception:  # noqa: BLE001 - a file the content checks refuse is never drawn
+        return None

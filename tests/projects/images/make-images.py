@@ -1,4 +1,4 @@
-"""Write this test project's images (content/images/): the same four colour bands stored six ways.
+"""Write this test project's images (content/images/): the same four colour bands stored seven ways.
 
 Each image is 1400 × 300 px, four bands of 350 px: #0052D9 (a saturated blue), #808080 (mid grey),
 #E02020 (red) and #141414 (near black, where perceptual and relative rendering differ most). At
@@ -36,6 +36,7 @@ def main() -> None:
     adobe = (HERE / "compatibleWithAdobeRGB1998.icc").read_bytes()
     bands("RGB", RGB).save(OUT / "srgb.png", icc_profile=srgb)
     bands("RGB", RGB).save(OUT / "adobe-rgb.jpg", quality=95, subsampling=0, icc_profile=adobe)
+    bands("RGB", RGB).save(OUT / "adobe-rgb.png", icc_profile=adobe)
     bands("RGB", RGB).save(OUT / "untagged.png")
     bands("CMYK", CMYK).save(OUT / "cmyk.jpg", quality=95)
     bands("L", GREY).save(OUT / "grey.png")
