@@ -162,7 +162,10 @@ def _source_space(space) -> tuple[str | None, bytes | None]:
     if name in ("/Indexed", "/I") and len(space) == 4:
         base, _ = _source_space(space[1])
         lookup = _resolved(space[3])
-        table = lookup.get_data() if hasattr(lookup, "get_data") else bytes(lookup)
+        if hasattr(lookup, "get_data"):  # a stream
+            table = lookup.get_data()
+        else:  # a string, which pypdf may have read as text: its bytes as written
+            table = getattr(lookup, "original_bytes", None) or bytes(lookup)
         if base == "RGB":
             return "P;" + table.decode("latin-1"), _source_space(space[1])[1]
     return None, None
