@@ -330,7 +330,8 @@ def check_colour(doc: Document, expect: Expect) -> list[Finding]:
     (warnings). Each kind once per page."""
     if not expect.print:
         return []
-    errors, warnings = [], []
+    errors: list[tuple[int, str]] = []
+    warnings: list[tuple[int, str]] = []
     converted = bool(entry(doc.reader.trailer["/Root"].get_object(), "/OutputIntents"))
     for number, scan in enumerate(doc.scans, 1):
         for kind in ("rg", "cs", "resource", "shading"):
