@@ -358,3 +358,22 @@ def test_an_unknown_intent_is_one_line(tmp_path):
     assert problem_lines(result)[0] == (
         f"layouts/default/theme.yaml:{line}:17: print.image-intent must be one of relative, perceptual")
     assert "Traceback" not in result.stderr
+
+
+def test_a_damaged_or_mismatched_profile_counts_as_none_and_bad_data_is_left_for_preflight():
+    writer = PdfWriter()
+    page = writer.add_blank_page(100, 100)
+    rgb = bytes(v for c in BANDS for v in c)
+    cmyk_profile = _stream(writer, zlib.compress(PROFILE.read_bytes()), N=NumberObject(3),
+                           Filter=NameObject("/FlateDecode"))
+    page[NameObject("/Resources")] = DictionaryObject({NameObject("/XObject"): DictionaryObject({
+        NameObject("/Mismatched"): _image(writer, rgb, ArrayObject([NameObject("/ICCBased"),
+                                                                   cmyk_profile])),
+        NameObject("/Broken"): _image(writer, b"not a JPEG", NameObject("/DeviceRGB"), jpeg=True)})})
+    out = io.BytesIO()
+    writer.write(out)
+    resources = PdfReader(io.BytesIO(convert_images(out.getvalue(), ImageInks(PROFILE)))).pages[0][
+        "/Resources"]["/XObject"]
+    assert samples(resources["/Mismatched"].get_object()) == expected(BANDS)
+    broken = resources["/Broken"].get_object()
+    assert (broken["/ColorSpace"], broken.get_data()) == ("/DeviceRGB", b"not a JPEG")

@@ -104,25 +104,31 @@ def _convert(name: str, image, target: bytes, inks: ImageInks) -> bool:
         [str(filters)] if filters else [])
     width, height = int(image["/Width"]), int(image["/Height"])
     jpeg = filters == ["/DCTDecode"]
-    if jpeg:
-        picture = Image.open(io.BytesIO(image.get_data()))
-        icc = picture.info.get("icc_profile") or icc
-        if picture.mode != ("L" if mode == "L" else mode.split(";")[0]):
-            return False
-    elif filters in ([], ["/FlateDecode"]):
-        if _resolved(image.get("/Decode")) is not None:
-            return False  # a remapped range: rare, and not something WeasyPrint writes
-        samples = image.get_data()
-        if mode.startswith("P;"):
-            picture = Image.frombytes("P", (width, height), samples)
-            picture.putpalette(mode.split(";", 1)[1].encode("latin-1"), rawmode="RGB")
-            picture = picture.convert("RGB")
+    try:
+        if jpeg:
+            picture = Image.open(io.BytesIO(image.get_data()))
+            picture.load()
+            icc = picture.info.get("icc_profile") or icc
+            if picture.mode != mode:
+                return False
+        elif filters in ([], ["/FlateDecode"]):
+            if _resolved(image.get("/Decode")) is not None:
+                return False  # a remapped range: rare, and not something WeasyPrint writes
+            samples = image.get_data()
+            if mode.startswith("P;"):
+                picture = Image.frombytes("P", (width, height), samples)
+                picture.putpalette(mode.split(";", 1)[1].encode("latin-1"), rawmode="RGB")
+                picture = picture.convert("RGB")
+            else:
+                picture = Image.frombytes(mode, (width, height), samples)
         else:
-            picture = Image.frombytes(mode, (width, height), samples)
-    else:
-        return False
+            return False
+    except (OSError, ValueError):
+        return False  # samples that do not decode: left as they are, for preflight to report
     if not icc:  # WeasyPrint's name for an image: i<MD5 of its URL><0 or 1>
         icc = inks.tagged.get(name[1:-1])
+    if icc and not _describes(icc, picture.mode):
+        icc = None  # a damaged profile, or one for other pixels: the image is taken as untagged
     if picture.mode == "CMYK" and (not icc or icc == target):
         return False  # untagged CMYK: taken to be for this press already
     cmyk = ImageCms.applyTransform(picture, _transform(icc, picture.mode, target, inks.intent))
@@ -169,6 +175,17 @@ def _source_space(space) -> tuple[str | None, bytes | None]:
         if base == "RGB":
             return "P;" + table.decode("latin-1"), _source_space(space[1])[1]
     return None, None
+
+
+def _describes(icc: bytes, mode: str) -> bool:
+    """Whether `icc` is a profile LittleCMS reads, for pixels of `mode` (RGB or CMYK)."""
+    from PIL import ImageCms
+
+    try:
+        space = ImageCms.ImageCmsProfile(io.BytesIO(icc)).profile.xcolor_space
+    except (OSError, ImageCms.PyCMSError):
+        return False
+    return space.strip() == mode
 
 
 _TRANSFORMS: dict[tuple, object] = {}
