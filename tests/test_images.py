@@ -339,7 +339,9 @@ def test_rebuilding_gives_the_same_bytes(project):
 
 @pytest.mark.slow
 def test_the_theme_may_choose_perceptual(tmp_path):
+    """And changing the intent remakes the print editions (it is part of their inputs)."""
     root = make_project(tmp_path / "p", "images")
+    _build(root, "print")
     edit(root / "layouts/default/theme.yaml", "output-condition: FOGRA39",
          "output-condition: FOGRA39\n  image-intent: perceptual")
     _build(root, "print")
