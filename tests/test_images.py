@@ -379,3 +379,18 @@ def test_a_damaged_or_mismatched_profile_counts_as_none_and_bad_data_is_left_for
     assert samples(resources["/Mismatched"].get_object()) == expected(BANDS)
     broken = resources["/Broken"].get_object()
     assert (broken["/ColorSpace"], broken.get_data()) == ("/DeviceRGB", b"not a JPEG")
+
+
+def test_the_committed_image_set_is_what_make_images_writes(tmp_path):
+    import importlib.util
+
+    script = REPO / "tests" / "projects" / "images" / "make-images.py"
+    spec = importlib.util.spec_from_file_location("make_images", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.OUT = tmp_path
+    module.main()
+    committed = script.parent / "content" / "images"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(FILES)
+    for name in FILES:
+        assert (tmp_path / name).read_bytes() == (committed / name).read_bytes(), name

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageDraw
+from PIL import Image, ImageDraw
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "content" / "images"
@@ -32,7 +32,7 @@ def bands(mode: str, colours: list) -> Image.Image:
 
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
-    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    srgb = (HERE / "sRGB.icc").read_bytes()  # LittleCMS's own sRGB would carry today's date
     adobe = (HERE / "compatibleWithAdobeRGB1998.icc").read_bytes()
     bands("RGB", RGB).save(OUT / "srgb.png", icc_profile=srgb)
     bands("RGB", RGB).save(OUT / "adobe-rgb.jpg", quality=95, subsampling=0, icc_profile=adobe)
