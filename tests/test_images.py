@@ -117,10 +117,20 @@ def sample_pdf() -> bytes:
                    Subtype=NameObject("/Form"), BBox=ArrayObject([NumberObject(v) for v in (0, 0, 10, 10)]),
                    Resources=DictionaryObject({NameObject("/XObject"): DictionaryObject(
                        {NameObject("/Inner"): inner})}))
+    tile = _image(writer, rgb, NameObject("/DeviceRGB"))
+    pattern = _stream(writer, b"q 10 0 0 10 0 0 cm /Tile Do Q", Type=NameObject("/Pattern"),
+                      PatternType=NumberObject(1), PaintType=NumberObject(1), TilingType=NumberObject(1),
+                      BBox=ArrayObject([NumberObject(v) for v in (0, 0, 10, 10)]),
+                      XStep=NumberObject(10), YStep=NumberObject(10),
+                      Resources=DictionaryObject({NameObject("/XObject"): DictionaryObject(
+                          {NameObject("/Tile"): tile})}))
     xobjects = {NameObject("/" + name): ref for name, ref in images.items()}
     xobjects[NameObject("/Form")] = form
-    page[NameObject("/Resources")] = DictionaryObject({NameObject("/XObject"): DictionaryObject(xobjects)})
+    page[NameObject("/Resources")] = DictionaryObject({
+        NameObject("/XObject"): DictionaryObject(xobjects),
+        NameObject("/Pattern"): DictionaryObject({NameObject("/P0"): pattern})})
     draws = "".join(f"q 40 0 0 10 0 {20 * i} cm /{name} Do Q\n" for i, name in enumerate(xobjects))
+    draws += "/Pattern cs /P0 scn 0 180 200 20 re f\n"
     page[NameObject("/Contents")] = _stream(writer, draws.encode())
     out = io.BytesIO()
     writer.write(out)
@@ -128,10 +138,12 @@ def sample_pdf() -> bytes:
 
 
 def images_of(data: bytes) -> dict[str, object]:
-    """The page's image XObjects by name, the form's image as 'Inner'."""
-    resources = PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/XObject"]
-    found = {str(k)[1:]: v.get_object() for k, v in resources.items()}
+    """The page's image XObjects by name, the form's image as 'Inner', the pattern's as 'Tile'."""
+    resources = PdfReader(io.BytesIO(data)).pages[0]["/Resources"]
+    found = {str(k)[1:]: v.get_object() for k, v in resources["/XObject"].items()}
     found["Inner"] = found.pop("Form")["/Resources"]["/XObject"]["/Inner"].get_object()
+    pattern = resources["/Pattern"]["/P0"].get_object()
+    found["Tile"] = pattern["/Resources"]["/XObject"]["/Tile"].get_object()
     return found
 
 
@@ -155,7 +167,7 @@ def converted() -> dict[str, object]:
 
 def test_rgb_images_become_the_profiles_cmyk(converted):
     untagged = expected(BANDS)
-    for name in ("Rgb", "Indexed", "Inner", "Alpha"):  # Inner: drawn inside a form
+    for name in ("Rgb", "Indexed", "Inner", "Tile", "Alpha"):  # inside a form, a pattern
         assert converted[name]["/ColorSpace"] == "/DeviceCMYK", name
         assert samples(converted[name]) == untagged, name
     assert samples(converted["Icc"]) == expected(BANDS, ADOBE)
