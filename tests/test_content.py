@@ -329,9 +329,9 @@ def test_a_cmyk_jpeg_is_drawn_with_a_warning(minimal: Path) -> None:
     # WeasyPrint places it as DeviceCMYK, unconverted: the viewer converts it (the red goes dull).
     picture(mode="CMYK").save(minimal / "content" / "team.jpg")
     assert image_lines(minimal, "team.jpg", strict_errors=False) == [
-        "content/en.yaml:@: warning: image 'team.jpg' is CMYK: it is placed unconverted, so each "
-        "PDF viewer shows its own conversion of its colours\n    hint: give screen editions an "
-        "RGB (sRGB) copy; a print shop converts RGB to its own CMYK"]
+        "content/en.yaml:@: warning: image 'team.jpg' is CMYK: screen editions place it "
+        "unconverted, so each PDF viewer shows its own conversion of its colours\n    hint: use an "
+        "RGB (sRGB) image: print editions convert RGB to the output profile's CMYK"]
 
 
 def test_a_16_bit_greyscale_png_is_an_error_and_a_16_bit_rgb_one_is_not(minimal: Path) -> None:

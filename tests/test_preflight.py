@@ -152,6 +152,24 @@ def test_colour_device_rgb_in_print():
     ]  # page 3 paints in CMYK only
 
 
+def test_colour_device_rgb_image_in_pdfx_print_is_an_error():
+    """A print file with an output intent had its images converted to the profile's CMYK by the
+    build: an RGB image left in it is an error, not a warning."""
+    import io
+
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject
+
+    writer = PdfWriter(clone_from=io.BytesIO(fixture("preflight-colour/rgb.pdf")))
+    writer.root_object[NameObject("/OutputIntents")] = ArrayObject([DictionaryObject({
+        NameObject("/Type"): NameObject("/OutputIntent"), NameObject("/S"): NameObject("/GTS_PDFX")})])
+    out = io.BytesIO()
+    writer.write(out)
+    findings = preflight_pdf(out.getvalue(), Expect(**PRINT))
+    assert Finding("colour", True, 2, "page 2: image Im0 (object 11) in DeviceRGB (convert to CMYK "
+                                      "for print)") in [f for f in findings if f.check == "colour"]
+
+
 def test_metadata_missing():
     assert run("preflight-metadata/missing.pdf", **SCREEN) == [
         Finding("metadata", True, None, "no document title (/Title in the Info dictionary)"),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from culturebook import ENGINES, __version__
 from culturebook.build.documents import edition_documents
-from culturebook.build.run import Leaf, make_leaf, print_marks, source_files
+from culturebook.build.run import Leaf, image_inks, make_leaf, print_marks, source_files
 from culturebook.checks.project import Checked
 from culturebook.errors import Location, Problem, ProjectError
 from culturebook.pdf.splice import combine
@@ -237,7 +237,8 @@ def _print_settings(renderer, edition: Edition) -> dict:
         raise ProjectError([Problem(
             Location(brand.files[0]), f"colour '{missing[0]}' has no CMYK equivalent in print.colours",
             "print editions use CMYK only: add it under print: colours: in theme.yaml")])
-    return {"marks": repr(print_marks(brand)), "sheet": str(brand.print.get("sheet") or "A4"),
+    return {"marks": repr((print_marks(brand), image_inks(brand))),
+            "sheet": str(brand.print.get("sheet") or "A4"),
             "creep": brand.print_mm("creep"), "tiles": tile_plan(brand, edition.poster_size)}
 
 
@@ -356,7 +357,8 @@ def plan_personalised_print(renderer, edition: Edition, batches: list[list], inp
     lang, root, strict = edition.lang, str(renderer.root), renderer.strict
     path = plan.out / lang / "print" / "personalised.pdf"
     key = renderer.booklet_html(edition, print_edition=True, personalised=True) + repr(
-        [inputs[p.slug] for batch in batches for p in batch]) + repr(print_marks(renderer.brand))
+        [inputs[p.slug] for batch in batches for p in batch]) + repr(
+        (print_marks(renderer.brand), image_inks(renderer.brand)))
     if plan.current("print-personalised", path, key):
         plan.job("print-personalised", lang, path, key, None)
         return

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from culturebook.errors import ProjectError
+from culturebook.pdf.images import ImageInks, convert_images, tagged_images
 from culturebook.pdf.splice import PersonalBooklets, Splicer
 from culturebook.preflight.checks import preflight_pdf
 from culturebook.preflight.expect import Finding, expect_for, settings_from
+from culturebook.project.content import IMAGE_SUFFIXES
 from culturebook.render.engine import Renderer
 from culturebook.render.letters import letter_for
 from culturebook.render.templates import format_date
@@ -44,6 +46,8 @@ class Leaf:
     subject: str = ""  # a poster's slug
     recipients: tuple = ()  # personal pages: the recipients (recipients.Recipient) of one batch
 
+
+RASTER_SUFFIXES = IMAGE_SUFFIXES - {".svg"}
 
 _PROJECTS: dict[tuple[str, bool], tuple] = {}  # (root, strict) -> (Checked, Renderer), per process
 
@@ -80,7 +84,8 @@ def make_leaf(leaf: Leaf):
         subject = next(s for slug, _, s in renderer.poster_subjects(edition) if slug == leaf.subject)
         rendered = renderer.poster(edition, subject, edition.poster_size, print_edition=print_edition)
     if print_edition and rendered.data:
-        rendered = dataclasses.replace(rendered, data=_marks_for(checked.brand)(rendered.data))
+        finish = _marks_for(checked.brand, leaf.root)
+        rendered = dataclasses.replace(rendered, data=finish(rendered.data))
     if kind.startswith("personal-") and print_edition and rendered.data:
         rendered = dataclasses.replace(rendered, findings=_preflight_part(checked, leaf, rendered))
     return rendered
@@ -118,12 +123,36 @@ def personal_booklets(renderer, checked: Checked, edition: Edition, recipients):
     return PersonalBooklets(tuple(splicer.booklets(pages)), len(splicer.base.pages), pages.problems)
 
 
-def _marks_for(brand: Brand) -> Callable[[bytes], bytes]:
-    """What puts a print edition's pages on a slug with crop and registration marks."""
+def _marks_for(brand: Brand, root: str) -> Callable[[bytes], bytes]:
+    """What converts a print edition's images to the output profile's CMYK and puts its pages on
+    a slug with crop and registration marks."""
     from culturebook.pdf.prepress import Marks, add_slug_and_marks
 
     bleed, slug, condition = print_marks(brand)
-    return lambda data: add_slug_and_marks(data, Marks(bleed=bleed, slug=slug), condition)
+    inks = image_inks(brand, root)
+
+    def finish(data: bytes) -> bytes:
+        if inks is not None:
+            data = convert_images(data, inks)
+        return add_slug_and_marks(data, Marks(bleed=bleed, slug=slug), condition)
+
+    return finish
+
+
+def image_inks(brand: Brand, root: str | None = None) -> ImageInks | None:
+    """Where a print edition's images are converted to: the output profile, with the theme's
+    rendering intent, and (given the project's `root`) the profiles its image files embed; None
+    without a profile (the print edition is then not PDF/X)."""
+    profile = brand.output_profile()
+    if profile is None:
+        return None
+    intent = str(brand.print.get("image-intent") or "relative")
+    if root is None:
+        return ImageInks(profile, intent)
+    folders = [Path(root) / "content", *brand.dirs]
+    files = sorted(p for folder in folders for p in folder.rglob("*")
+                   if p.suffix.lower() in RASTER_SUFFIXES and p.is_file())
+    return ImageInks(profile, intent, tagged_images(files))
 
 
 def letters(renderer, edition: Edition, recipients) -> list[dict]:

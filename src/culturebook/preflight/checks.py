@@ -324,11 +324,15 @@ _COLOUR_TEXT = {
 
 
 def check_colour(doc: Document, expect: Expect) -> list[Finding]:
-    """Print: no DeviceRGB in vector content (errors); DeviceRGB images and transparency groups
-    blending in DeviceRGB (warnings). Each kind once per page."""
+    """Print: no DeviceRGB in vector content (errors); no DeviceRGB images (errors in a PDF/X file,
+    whose images the build converts to the output profile's CMYK; warnings without an output
+    intent, where there is no profile to convert to); transparency groups blending in DeviceRGB
+    (warnings). Each kind once per page."""
     if not expect.print:
         return []
-    errors, warnings = [], []
+    errors: list[tuple[int, str]] = []
+    warnings: list[tuple[int, str]] = []
+    converted = bool(entry(doc.reader.trailer["/Root"].get_object(), "/OutputIntents"))
     for number, scan in enumerate(doc.scans, 1):
         for kind in ("rg", "cs", "resource", "shading"):
             if kind in scan.rgb:
@@ -336,8 +340,9 @@ def check_colour(doc: Document, expect: Expect) -> list[Finding]:
                 errors.append((number, _COLOUR_TEXT[kind].format(what=what)))
         if "image" in scan.rgb:
             images = sorted(set(scan.rgb["image"]))
-            warnings.append((number, f"image{'s' * (len(images) > 1)} {', '.join(images)} in "
-                             "DeviceRGB (convert to CMYK for print)"))
+            (errors if converted else warnings).append((number, (
+                f"image{'s' * (len(images) > 1)} {', '.join(images)} in DeviceRGB (convert to CMYK "
+                "for print)")))
         if "group" in scan.rgb:
             warnings.append((number, "transparency group blends in DeviceRGB (/Group /CS)"))
     return _merge("colour", True, errors) + _merge("colour", False, warnings)

@@ -64,6 +64,10 @@ PRINT = Struct("print", (
           "folder); with it the print edition is PDF/X-4 with an output intent."),
     Field("output-condition", Text(), "The profile's printing condition, e.g. FOGRA39.",
           default="Custom"),
+    Field("image-intent", Choice(("relative", "perceptual")), "How images' colours are converted "
+          "to the output profile: relative (colorimetric, with black-point compensation) or "
+          "perceptual (squeezes colours the press cannot print into its range, shifting the rest).",
+          default="relative"),
 ))
 
 FIT_ROLE = Struct("fitted text", (

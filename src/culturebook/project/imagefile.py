@@ -166,9 +166,10 @@ def _inspect_raster(file: Path) -> list[Finding]:
         findings.append(Finding(f"is animated ({frames} frames); only its first frame is drawn",
                                 "save the frame you want as a still image", warning=True))
     if mode == "CMYK":
-        findings.append(Finding("is CMYK: it is placed unconverted, so each PDF viewer shows its own "
-                                "conversion of its colours", "give screen editions an RGB (sRGB) "
-                                "copy; a print shop converts RGB to its own CMYK", warning=True))
+        findings.append(Finding("is CMYK: screen editions place it unconverted, so each PDF viewer "
+                                "shows its own conversion of its colours", "use an RGB (sRGB) image: "
+                                "print editions convert RGB to the output profile's CMYK",
+                                warning=True))
     return findings
 
 
