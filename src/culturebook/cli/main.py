@@ -18,6 +18,7 @@ from culturebook.cli.output import (
     err,
     escape,
     out,
+    print_colours,
     print_findings,
     print_problems,
     print_shared,
@@ -167,6 +168,10 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
             exc.problems = by_file(exc.problems)
             raise
     print_problems(by_file(checked.warnings), root)
+    from culturebook.checks.inks import MIN_GAIN, colour_report, delta_e_warn
+
+    print_colours(colour_report(checked.brand), str(checked.brand.print.get("output-condition")
+                                                    or "press"), delta_e_warn(checked.brand), MIN_GAIN)
     from culturebook.project.stats import built_fills, built_pages, edition_stats
     from culturebook.publish import load_manifest, settle
 

@@ -64,6 +64,12 @@ PRINT = Struct("print", (
           "folder); with it the print edition is PDF/X-4 with an output intent."),
     Field("output-condition", Text(), "The profile's printing condition, e.g. FOGRA39.",
           default="Custom"),
+    Field("ink-limit", Pattern("ink limit", re.compile(r"^[1-4]\d{2}%$"), "write the total ink "
+          "limit as a percentage from 100% to 499%, e.g. 300%"), "The most ink (C+M+Y+K) a colour "
+          "or image pixel may lay down: the print shop's total area coverage.", default="300%"),
+    Field("delta-e-warn", Number("ΔE2000", 0.5, 50), "`check` warns when a print colour prints "
+          "further than this (ΔE2000) from its screen colour and other values come closer.",
+          default="5"),
 ))
 
 FIT_ROLE = Struct("fitted text", (
