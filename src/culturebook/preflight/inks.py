@@ -4,9 +4,11 @@ several inks, rich black in small text, and CMYK images whose pixels carry more 
 Each page's content (and the forms it draws) is walked with pdf.tokens, tracking the CTM, the text
 matrix and size, the line width and the fill and stroke colours set in DeviceCMYK (k/K, or
 cs/CS then sc/scn in DeviceCMYK or a four-channel ICCBased space; g/G as black alone). Paint that lies
-wholly outside the trim box is left alone: it is the slug, where pdf.prepress draws the crop and
-registration marks in registration colour (1 1 1 1 K, 400 %) on purpose. A colour that is one of
-the theme's print colours is named by its name ('muted' (30 15 0 62)), else by its values.
+wholly outside the bleed box is left alone: it is the slug, where pdf.prepress draws the crop and
+registration marks in registration colour (1 1 1 1 K, 400 %) on purpose, and the trimmer cuts it
+off. A colour that is one of the theme's print colours is named ('muted' (30 15 0 62)), else by
+its values. Two inks in small text are accepted (a brand blue needs cyan and magenta); three or more,
+or rich black, are not. Inline images are not measured (WeasyPrint writes none).
 """
 
 from __future__ import annotations
@@ -57,7 +59,8 @@ def check_inks(doc: Document, expect: Expect) -> list[Finding]:
     found = _Found()
     tac_of: dict[object, float] = {}
     for number, page in enumerate(doc.pages, 1):
-        trim = page_box(page, "/TrimBox") or page_box(page, "/MediaBox")
+        trim = (page_box(page, "/BleedBox") or page_box(page, "/TrimBox")
+                or page_box(page, "/MediaBox"))
         walk = _Walk(number, trim, found, tac_of, IMAGE_SHARE)
         contents = page.get_contents()
         walk.run(contents.get_data() if contents is not None else b"", entry(page, "/Resources") or {},
@@ -153,7 +156,7 @@ class _Walk:
         self.page, self.trim, self.found, self.tac_of, self.share = page, trim, found, tac_of, share
 
     def outside(self, box) -> bool:
-        """Whether a page-space box lies wholly outside the trim (the slug and its marks)."""
+        """Whether a page-space box lies wholly outside the bleed (the slug and its marks)."""
         if self.trim is None or box is None:
             return False
         x0, y0, x1, y1 = box
