@@ -255,3 +255,19 @@ def test_check_prints_each_colour_on_press(make_project):
     assert brand[10] == "closest:" and float(brand[9]) > 15  # and the warning says the same
     assert paper[1:] == ["#FFFFFF", "0", "0", "0", "0", "0", "%", "ΔE", "0.0"]
     assert "print colour 'brand' (100 20 0 0) prints" in result.stderr
+
+
+def test_a_damaged_output_profile_is_one_error_at_its_setting(make_project):
+    root = make_project()
+    profile = root / "layouts" / "default" / "coated-fogra39-tac300.icc"
+    profile.write_bytes(profile.read_bytes()[:4000])  # the header is whole, the tables are not
+    problems = Problems()
+    brand = load_brand(root, "default", problems)
+    rows = check_print_colours(brand, problems)
+    theme = (root / "layouts" / "default" / "theme.yaml").read_text(encoding="utf-8")
+    line = next(n for n, text in enumerate(theme.splitlines(), 1) if "output-profile:" in text)
+    assert [p.format(root) for p in problems.items] == [
+        f"layouts/default/theme.yaml:{line}:3: output profile 'coated-fogra39-tac300.icc' cannot "
+        "be read as a colour profile\n    hint: ask the print shop for the profile again: this "
+        "copy is damaged"]
+    assert rows and all(row.delta_e is None for row in rows)

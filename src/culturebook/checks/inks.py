@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from culturebook.errors import Location, Problems
-from culturebook.pdf.icc import CMYK, cmyk_text, parse_cmyk, press, total_ink
+from culturebook.pdf.icc import CMYK, Press, cmyk_text, parse_cmyk, press, total_ink
 
 MIN_GAIN = 1.0  # ΔE2000 that other values of the same inks must gain for a warning
 
@@ -52,17 +52,16 @@ def delta_e_warn(brand) -> float:
 def colour_report(brand) -> list[PrintColour]:
     """Each theme colour with CMYK values, measured through the theme's output profile (with no
     profile, ΔE is not known and only the inks are reported)."""
-    profile = brand.output_profile()
+    on_press = usable_press(brand)
     cmyk = brand.print.get("colours") or {}
     rows = []
     for name, screen in brand.colours.items():
         if name not in cmyk:
             continue  # missing CMYK is the build plan's problem to report
         values = parse_cmyk(str(cmyk[name]))
-        if profile is None or max(values) > 100:
+        if on_press is None or max(values) > 100:
             rows.append(PrintColour(name, screen.upper(), values, None))
             continue
-        on_press = press(Path(profile))
         closest = on_press.closest(screen, ink_limit(brand), tuple(v > 0 for v in values)
                                    if any(values) else None)
         rows.append(PrintColour(name, screen.upper(), values, on_press.delta_e(screen, values),
@@ -70,8 +69,24 @@ def colour_report(brand) -> list[PrintColour]:
     return rows
 
 
+def usable_press(brand) -> Press | None:
+    """The theme's output profile as a Press, or None without one (or with one LittleCMS cannot
+    use: check_print_colours reports it)."""
+    profile = brand.output_profile()
+    if profile is None:
+        return None
+    try:
+        return press(Path(profile))
+    except (OSError, ValueError):  # unreadable, or not a profile LittleCMS can use
+        return None
+
+
 def check_print_colours(brand, problems: Problems) -> list[PrintColour]:
     """Problems of the theme's print colours, at their lines in theme.yaml; returns the report."""
+    if brand.output_profile() is not None and usable_press(brand) is None:
+        problems.error(brand.setting_location("output-profile"), f"output profile "
+                       f"'{brand.print.get('output-profile')}' cannot be read as a colour profile",
+                       "ask the print shop for the profile again: this copy is damaged")
     rows = colour_report(brand)
     limit, warn = ink_limit(brand), delta_e_warn(brand)
     condition = str(brand.print.get("output-condition") or "the output profile")

@@ -106,19 +106,24 @@ class Match:
 
 
 class Press:
-    """A CMYK output profile: what CMYK values print as, and which come closest to a screen colour."""
+    """A CMYK output profile: what CMYK values print as, and which come closest to a screen colour.
+    A profile LittleCMS cannot use is a ValueError."""
 
     def __init__(self, profile: Path):
         from PIL import ImageCms
 
         self.profile = profile
-        cmyk = ImageCms.ImageCmsProfile(str(profile))
-        lab = ImageCms.createProfile("LAB")  # D50
         relative = ImageCms.Intent.RELATIVE_COLORIMETRIC
-        self._to_lab = ImageCms.buildTransform(cmyk, lab, "CMYK", "LAB", renderingIntent=relative)
-        self._from_srgb = ImageCms.buildTransform(
-            ImageCms.createProfile("sRGB"), cmyk, "RGB", "CMYK", renderingIntent=relative,
-            flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+        try:
+            cmyk = ImageCms.ImageCmsProfile(str(profile))
+            lab = ImageCms.createProfile("LAB")  # D50
+            self._to_lab = ImageCms.buildTransform(cmyk, lab, "CMYK", "LAB",
+                                                   renderingIntent=relative)
+            self._from_srgb = ImageCms.buildTransform(
+                ImageCms.createProfile("sRGB"), cmyk, "RGB", "CMYK", renderingIntent=relative,
+                flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
+        except ImageCms.PyCMSError as exc:  # a damaged or unsupported profile
+            raise ValueError(f"{profile.name}: {exc}") from None
 
     def labs(self, colours: list[CMYK]) -> list[Lab]:
         """What each CMYK colour (percent) prints as, CIELAB D50 relative to the paper."""
