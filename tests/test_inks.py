@@ -162,10 +162,18 @@ def _cmyk_image(writer: PdfWriter, pixels: bytes, width: int, height: int):
     return writer._add_object(image)
 
 
-def _edited(extra: bytes, image_pixels: bytes | None = None) -> bytes:
-    """The clean print fixture with `extra` drawn on its first page (after its own content)."""
+def _edited(extra: bytes, image_pixels: bytes | None = None, intent: bool = False) -> bytes:
+    """The clean print fixture with `extra` drawn on its first page (after its own content), and
+    with `intent`, the shipped FOGRA39 profile as its output intent."""
     writer = PdfWriter(clone_from=PdfReader(PROJECTS / "preflight-clean" / "print.pdf"))
     page = writer.pages[0]
+    if intent:
+        profile = StreamObject()
+        profile[NameObject("/N")] = NumberObject(4)
+        profile._data = PROFILE.read_bytes()
+        output = DictionaryObject({NameObject("/S"): NameObject("/GTS_PDFX"),
+                                   NameObject("/DestOutputProfile"): writer._add_object(profile)})
+        writer._root_object[NameObject("/OutputIntents")] = ArrayObject([output])
     if image_pixels is not None:
         resources = page["/Resources"]
         xobjects = resources.get("/XObject") or DictionaryObject()
@@ -271,3 +279,19 @@ def test_a_damaged_output_profile_is_one_error_at_its_setting(make_project):
         "be read as a colour profile\n    hint: ask the print shop for the profile again: this "
         "copy is damaged"]
     assert rows and all(row.delta_e is None for row in rows)
+
+
+def test_the_output_intent_suggests_values_in_fewer_inks():
+    text = b"q 0.75 0 0 0.75 0 0 cm BT %s k /F1 10 Tf 100 100 Td (ab) Tj ET Q\n"
+    grey = _inks(_edited(text % b"0.3 0.15 0 0.62", intent=True))
+    blue = _inks(_edited(text % b"1 0.72 0 0.18", intent=True))
+    [(_, _, grey_message)] = grey
+    [(_, _, blue_message)] = blue
+    on_press = press(PROFILE)
+    for message, cmyk, inks in ((grey_message, (30, 15, 0, 62), (False, False, False, True)),
+                                (blue_message, (100, 72, 0, 18), (True, True, False, False))):
+        match = on_press.closest_lab(on_press.lab(cmyk), cmyk, 300, inks)
+        values = " ".join(f"{v:g}" for v in match.cmyk)
+        assert message.endswith(f"in one or two inks, e.g. {values} (ΔE2000 {match.delta_e:.1f})")
+    assert re.search(r"e\.g\. 0 0 0 \d+ ", grey_message)  # black alone for a grey
+    assert re.search(r"e\.g\. \d+ \d+ 0 0 ", blue_message)  # cyan and magenta for the blue

@@ -14,6 +14,7 @@ nearest a screen colour: the profile's own separation, then a local search on Δ
 from __future__ import annotations
 
 import functools
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,13 +110,13 @@ class Press:
     """A CMYK output profile: what CMYK values print as, and which come closest to a screen colour.
     A profile LittleCMS cannot use is a ValueError."""
 
-    def __init__(self, profile: Path):
+    def __init__(self, profile: Path | bytes):
         from PIL import ImageCms
 
-        self.profile = profile
         relative = ImageCms.Intent.RELATIVE_COLORIMETRIC
         try:
-            cmyk = ImageCms.ImageCmsProfile(str(profile))
+            cmyk = ImageCms.ImageCmsProfile(io.BytesIO(profile) if isinstance(profile, bytes)
+                                            else str(profile))
             lab = ImageCms.createProfile("LAB")  # D50
             self._to_lab = ImageCms.buildTransform(cmyk, lab, "CMYK", "LAB",
                                                    renderingIntent=relative)
@@ -123,7 +124,7 @@ class Press:
                 ImageCms.createProfile("sRGB"), cmyk, "RGB", "CMYK", renderingIntent=relative,
                 flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
         except ImageCms.PyCMSError as exc:  # a damaged or unsupported profile
-            raise ValueError(f"{profile.name}: {exc}") from None
+            raise ValueError(f"not a usable CMYK profile: {exc}") from None
 
     def labs(self, colours: list[CMYK]) -> list[Lab]:
         """What each CMYK colour (percent) prints as, CIELAB D50 relative to the paper."""
@@ -156,13 +157,18 @@ class Press:
     def closest(self, colour: str, limit: float = 300.0,
                 inks: tuple[bool, ...] | None = None) -> Match:
         """The whole-percent CMYK within the total ink `limit` that prints nearest the screen
-        colour, using only the `inks` marked True (default: all four): from the profile's
-        separation, steps of 8, 4, 2 and 1 % on one ink at a time while ΔE2000 falls; then each
-        ink under 5 % is left out if that costs less than 0.3 (fewer inks print cleaner)."""
-        target = srgb_lab(colour)
+        colour, using only the `inks` marked True (default: all four), from the profile's own
+        separation (see closest_lab)."""
+        return self.closest_lab(srgb_lab(colour), self.separation(colour), limit, inks)
+
+    def closest_lab(self, target: Lab, start: CMYK, limit: float = 300.0,
+                    inks: tuple[bool, ...] | None = None) -> Match:
+        """The whole-percent CMYK within `limit` that prints nearest `target`, using only the
+        `inks` marked True: from `start`, steps of 8, 4, 2 and 1 % on one ink at a time while
+        ΔE2000 falls; then each ink under 5 % is left out if that costs less than 0.3 (fewer
+        inks print cleaner)."""
         usable = inks or (True,) * 4
-        start = tuple(v if usable[i] else 0.0 for i, v in enumerate(self.separation(colour)))
-        best = _fit(start, limit)
+        best = _fit(tuple(round(v) if usable[i] else 0.0 for i, v in enumerate(start)), limit)
         best_de = delta_e2000(target, self.lab(best))
         for step in (8, 4, 2, 1):
             while True:
@@ -195,6 +201,6 @@ def _fit(cmyk, limit: float) -> CMYK:
 
 
 @functools.lru_cache(maxsize=8)
-def press(profile: Path) -> Press:
-    """The Press of a profile file, built once per process."""
+def press(profile: Path | bytes) -> Press:
+    """The Press of a profile (a file, or its bytes: a PDF's output intent), built once per process."""
     return Press(profile)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from culturebook.pdf.icc import Press, press
 from culturebook.pdf.scan import Document, entry, page_box
 from culturebook.pdf.tokens import INLINE_IMAGE, TOKEN, split_inline_images
 from culturebook.preflight.expect import Expect, Finding
@@ -87,8 +88,7 @@ def check_inks(doc: Document, expect: Expect) -> list[Finding]:
             what, fix = "rich black", "set small text in black alone, 0 0 0 100"
         else:
             what = f"{sum(v > FEW for v in cmyk)}-colour"
-            fix = f"set text under {SMALL_TEXT_PT:g} pt in one or two inks" + (
-                " (a grey in black alone)" if cmyk[3] == max(cmyk) else "")
+            fix = f"set text under {SMALL_TEXT_PT:g} pt in one or two inks" + _fewer(doc, cmyk, limit)
         findings.append(Finding("inks", False, _one(pages), (
             f"{_pages(pages)}: {what} {size:g} pt text in {label(cmyk)}: a registration risk; "
             f"{fix}")))
@@ -97,6 +97,32 @@ def check_inks(doc: Document, expect: Expect) -> list[Finding]:
             f"{_pages(pages)}: {width:g} pt line in {sum(v > FEW for v in cmyk)} inks, "
             f"{label(cmyk)}: a registration risk; draw hairlines in one ink")))
     return findings
+
+
+def _fewer(doc: Document, cmyk: tuple, limit: float) -> str:
+    """', e.g. 0 0 0 81 (ΔE2000 2.4)': the values in fewer inks (black alone for a grey, else the
+    two strongest) that print nearest `cmyk` under the PDF's output intent; else a word of advice."""
+    grey = cmyk[3] == max(cmyk)
+    on_press = _intent_press(doc)
+    if on_press is None:
+        return " (a grey in black alone)" if grey else ""
+    strongest = sorted(range(4), key=lambda i: -cmyk[i])[:1 if grey else 2]
+    inks = tuple(i in strongest for i in range(4))
+    match = on_press.closest_lab(on_press.lab(cmyk), cmyk, limit, inks)
+    values = " ".join(f"{v:g}" for v in match.cmyk)
+    return f", e.g. {values} (ΔE2000 {match.delta_e:.1f})"
+
+
+def _intent_press(doc: Document) -> Press | None:
+    """The CMYK profile of the PDF's output intent, or None."""
+    for intent in entry(doc.reader.trailer["/Root"], "/OutputIntents") or []:
+        profile = entry(intent.get_object(), "/DestOutputProfile")
+        if profile is not None and entry(profile, "/N") == 4:
+            try:
+                return press(profile.get_data())
+            except (ValueError, OSError):
+                return None
+    return None
 
 
 def _one(pages: list[int]) -> int | None:
