@@ -84,7 +84,8 @@ def preflight_outputs(root: Path, checked: Checked, outputs, strict: bool, earli
             if source is not None:  # name the content image, where the content refers to it
                 what = re.sub(r"image \S+( \(object \d+\))?", "the image", finding.message, count=1)
                 report(source.loc, f"image '{source.src}' in {key}: {what}",
-                       "use a larger image, or place it smaller")
+                       "use a larger image, or place it smaller" if finding.check == "images"
+                       else "")
             else:
                 report(Location(path), f"preflight {finding.check}: {finding.message}")
     problems.raise_if_errors(strict)

@@ -17,6 +17,7 @@ import jinja2
 
 from culturebook.checks.contrast import check_contrast
 from culturebook.checks.headings import check_heading_levels
+from culturebook.checks.inks import check_print_colours
 from culturebook.checks.stylesheets import check_stylesheets
 from culturebook.errors import Location, Problem, Problems, ProjectError
 from culturebook.project.brand import check_labels, length_mm, load_brand
@@ -60,6 +61,7 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     check_stylesheets(brand, problems, strict, cache_dir())
     check_theme_images(brand.dirs, problems)
     check_print_settings(brand, content.editions[0].poster_size, problems)
+    check_print_colours(brand, problems)
     uses: list = []
     if not problems.errors:  # the layouts compile: fill them to see their headings and colours
         uses = check_layout_headings(root, content, brand, problems)

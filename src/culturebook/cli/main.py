@@ -18,6 +18,7 @@ from culturebook.cli.output import (
     err,
     escape,
     out,
+    print_colours,
     print_findings,
     print_problems,
     print_proofed,
@@ -156,6 +157,7 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     edition: the fields still waiting for a translation, each chapter's length and reading time,
     each value statement's length with how full its poster's frame was when last built, and how
     far down its text area each booklet page reaches (the theme's fill rule, pages: min-fill).
+    Last, how each theme colour's CMYK prints under the output profile (ΔE2000 from the screen).
     """
     from culturebook.checks.project import check_layouts, check_project
 
@@ -177,6 +179,10 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     for edition in checked.content.editions:
         print_stats(edition_stats(edition, built_fills(manifest, edition.lang),
                                    built_pages(manifest, edition.lang)))
+    from culturebook.checks.inks import MIN_GAIN, colour_report, delta_e_warn
+
+    print_colours(colour_report(checked.brand), str(checked.brand.print.get("output-condition")
+                                                    or "press"), delta_e_warn(checked.brand), MIN_GAIN)
     langs = ", ".join(e.lang for e in checked.content.editions)
     out.print(f"ok: {counted(len(checked.content.editions), 'edition')} ({langs}), theme "
               f"'{checked.brand.name}', {counted(len(checked.warnings), 'warning')}")

@@ -264,3 +264,25 @@ def print_findings(results: dict) -> None:
         for f in findings:
             level = "error" if f.error else "warning"
             out.print(escape(f"{name}: {level}: {f.check}: {f.message}"), crop=False)
+
+
+def print_colours(rows, condition: str, warn_at: float, gain: float) -> None:
+    """The theme's print colours on press: screen colour, CMYK, total ink and ΔE2000 between
+    them, with the closer values of the same inks where the colour is over `warn_at`."""
+    if not rows:
+        return
+    measured = any(row.delta_e is not None for row in rows)
+    out.print(f"print colours on {condition}" + (" (ΔE2000 from the screen colour):" if measured
+                                                 else " (no output profile: ΔE not measured):"),
+              markup=False)
+    for row in rows:
+        cmyk = " ".join(f"{v:>3g}" for v in row.cmyk)
+        line = f"    {padded(row.name, 16)} {row.screen}  {cmyk}  {row.total:4g} %"
+        if row.delta_e is not None:
+            line += f"  ΔE {row.delta_e:4.1f}"
+            if row.delta_e > warn_at and row.closest_delta_e is not None:
+                closer = row.delta_e - row.closest_delta_e >= gain
+                line += (f"  closest: {' '.join(f'{v:g}' for v in row.closest or ())} "
+                         f"(ΔE {row.closest_delta_e:.1f})" if closer
+                         else "  (as close as these inks come)")
+        out.print(line, markup=False)

@@ -10,10 +10,11 @@ from culturebook.pdf.scan import Document, PdfFont, entry, page_box
 from culturebook.pdf.structure import read_structure
 from culturebook.preflight.expect import Expect, Finding
 from culturebook.preflight.fontnames import font_names, from_fonts
+from culturebook.preflight.inks import check_inks
 from culturebook.render.paginate import TEXT_PAGE, PageFill, underfilled
 
 CHECKS = ("fonts", "notdef", "images", "pages", "boxes", "bleed", "colour", "intent", "metadata",
-          "links", "tags", "archive", "fill")
+          "links", "tags", "archive", "fill", "inks")
 
 
 MM_PER_PT = 25.4 / 72
@@ -43,7 +44,7 @@ def preflight_pdf(data: bytes, expect: Expect) -> list[Finding]:
     findings: list[Finding] = []
     for check in (check_fonts, check_notdef, check_images, check_pages, check_boxes, check_bleed,
                   check_colour, check_intent, check_metadata, check_links, check_tags,
-                  check_archive, check_fill):
+                  check_archive, check_fill, check_inks):
         findings += check(doc, expect)
     return findings
 

@@ -52,6 +52,8 @@ class Expect:
     # the fill rule is checked on it, at `min_fill` (a PDF alone does not say which are text pages).
     page_fills: tuple = ()
     min_fill: float = 0.25
+    ink_limit: float = 300.0  # print: the most C+M+Y+K any colour or image pixel may lay down
+    print_colours: tuple = ()  # print: the theme's (name, CMYK percent), to name a colour found
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,8 @@ class Settings:
     sheet: str = "A4"
     fonts_dir: Path | None = None
     min_fill: float = 0.25  # the theme's pages: min-fill
+    ink_limit: float = 300.0  # the theme's print.ink-limit
+    print_colours: tuple = ()  # the theme's print.colours as (name, CMYK percent)
 
 
 def project_settings(root: Path) -> Settings:
@@ -100,7 +104,11 @@ def settings_from(brand, poster_size: str, languages: Iterable[str], fonts_dir: 
             if {"width", "height"} <= set(brand.booklet) else settings.booklet_mm
         return replace(settings, booklet_mm=booklet, bleed_mm=brand.print_mm("bleed"),
                        sheet=str(brand.print.get("sheet") or "A4"),
-                       min_fill=brand.page_setting("min-fill"))
+                       min_fill=brand.page_setting("min-fill"),
+                       ink_limit=float(str(brand.print.get("ink-limit") or "300").rstrip("%")),
+                       print_colours=tuple((name, tuple(float(v) for v in str(cmyk).split()))
+                                           for name, cmyk in (brand.print.get("colours") or {})
+                                           .items()))
     except (ValueError, KeyError):
         return settings
 
@@ -158,7 +166,8 @@ def expect_for(path: str, settings: Settings, kind: str = "", edition: str = "")
         bleed_mm=settings.bleed_mm if is_print else 0.0,
         page_multiple={"booklet": 4, "imposed": 2}.get(kind, 1),
         min_ppi=300 if (is_print or office) else 150,
-        fonts_dir=settings.fonts_dir, tagged=tagged, archive=archive, min_fill=settings.min_fill)
+        fonts_dir=settings.fonts_dir, tagged=tagged, archive=archive, min_fill=settings.min_fill,
+        ink_limit=settings.ink_limit, print_colours=settings.print_colours)
 
 
 def with_fills(expect: Expect, fill) -> Expect:

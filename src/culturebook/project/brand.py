@@ -68,6 +68,12 @@ PRINT = Struct("print", (
           "to the output profile: relative (colorimetric, with black-point compensation) or "
           "perceptual (squeezes colours the press cannot print into its range, shifting the rest).",
           default="relative"),
+    Field("ink-limit", Pattern("ink limit", re.compile(r"^[1-4]\d{2}%$"), "write the total ink "
+          "limit as a percentage from 100% to 499%, e.g. 300%"), "The most ink (C+M+Y+K) a colour "
+          "or image pixel may lay down: the print shop's total area coverage.", default="300%"),
+    Field("delta-e-warn", Number("ΔE2000", 0.5, 50), "`check` warns when a print colour prints "
+          "further than this (ΔE2000) from its screen colour and other values come closer.",
+          default="5"),
 ))
 
 FIT_ROLE = Struct("fitted text", (
