@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from culturebook.errors import ProjectError
+from culturebook.pdf.pdfx import OutputIntent
 from culturebook.pdf.splice import PersonalBooklets, Splicer
 from culturebook.preflight.checks import preflight_pdf
 from culturebook.preflight.expect import Finding, expect_for, settings_from
@@ -119,11 +120,22 @@ def personal_booklets(renderer, checked: Checked, edition: Edition, recipients):
 
 
 def _marks_for(brand: Brand) -> Callable[[bytes], bytes]:
-    """What puts a print edition's pages on a slug with crop and registration marks."""
+    """What puts a print edition's pages on a slug with crop and registration marks (PDF/X-4 with
+    the theme's output profile)."""
     from culturebook.pdf.prepress import Marks, add_slug_and_marks
 
-    bleed, slug, condition = print_marks(brand)
-    return lambda data: add_slug_and_marks(data, Marks(bleed=bleed, slug=slug), condition)
+    bleed, slug, _ = print_marks(brand)
+    intent = print_intent(brand)
+    return lambda data: add_slug_and_marks(data, Marks(bleed=bleed, slug=slug), intent)
+
+
+def print_intent(brand: Brand) -> OutputIntent | None:
+    """The output intent of every print file: the theme's CMYK profile (its own bytes) and the
+    output condition; None when the theme names no profile (the print files are then not PDF/X)."""
+    profile = brand.output_profile()
+    if profile is None:
+        return None
+    return OutputIntent(profile.read_bytes(), print_marks(brand)[2])
 
 
 def letters(renderer, edition: Edition, recipients) -> list[dict]:
