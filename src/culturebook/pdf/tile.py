@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from culturebook.pdf.pdfx import apply_pdfx
 from culturebook.project.brand import OFFICE_SHEETS_MM, POSTER_SIZES_MM
 
 if TYPE_CHECKING:
@@ -174,7 +175,6 @@ def tile_poster(data: bytes, plan: TilePlan, name: str, overlay: bytes | None = 
     from pypdf.generic import DictionaryObject, NameObject
 
     from culturebook.pdf.impose import copy_info, page_form, set_content, source_title
-    from culturebook.pdf.pdfx import apply_pdfx
 
     reader = PdfReader(io.BytesIO(data))
     if len(reader.pages) != 1:
