@@ -19,6 +19,8 @@ from culturebook.preflight.expect import Expect, Finding
 
 TOLERANCE_PT = 0.01
 
+Found = list[tuple[str, int | None, str]]  # (rule id, page or None, what is wrong)
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -90,7 +92,7 @@ def check_pdfx(doc: Document, expect: Expect) -> list[Finding]:
     with an output profile (`expect.pdfx`), or any print file that claims PDF/X."""
     if not (expect.pdfx or (expect.print and claims_pdfx(doc))):
         return []
-    found: list[tuple[str, int | None, str]] = []
+    found: Found = []
     root = doc.reader.trailer["/Root"].get_object()
     info = entry(doc.reader.trailer, "/Info")
     found += _intent(root)
@@ -109,7 +111,7 @@ def check_pdfx(doc: Document, expect: Expect) -> list[Finding]:
     return _findings(found)
 
 
-def _findings(found: list[tuple[str, int | None, str]]) -> list[Finding]:
+def _findings(found: Found) -> list[Finding]:
     """Findings in RULES order, then by page; one per rule and message, its pages together."""
     order = {rule.id: n for n, rule in enumerate(RULES)}
     groups: dict[tuple[str, str], list[int | None]] = {}
@@ -136,7 +138,7 @@ def _runs(pages: list[int]) -> str:
     return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
 
 
-def _intent(root) -> list[tuple[str, int | None, str]]:
+def _intent(root) -> Found:
     intents = [i.get_object() for i in entry(root, "/OutputIntents") or []]
     pdfx = [i for i in intents if entry(i, "/S") == "/GTS_PDFX"]
     if not intents:
@@ -144,7 +146,7 @@ def _intent(root) -> list[tuple[str, int | None, str]]:
     if not pdfx:
         kinds = ", ".join(str(entry(i, "/S")) for i in intents)
         return [("output-intent", None, f"the output intent is {kinds}, not /GTS_PDFX")]
-    found = []
+    found: Found = []
     if len(pdfx) > 1:
         found.append(("output-intent", None, f"{len(pdfx)} /GTS_PDFX output intents, not one"))
     intent = pdfx[0]
@@ -162,8 +164,8 @@ def _intent(root) -> list[tuple[str, int | None, str]]:
     return found
 
 
-def _version(doc: Document, root) -> list[tuple[str, int | None, str]]:
-    found = []
+def _version(doc: Document, root) -> Found:
+    found: Found = []
     header = doc.data[:16].split(b"\n")[0].split(b"\r")[0].decode("latin-1")
     match = re.match(r"%PDF-(\d+)\.(\d+)", header)
     if match is None or (int(match[1]), int(match[2])) > (1, 6):
@@ -174,14 +176,14 @@ def _version(doc: Document, root) -> list[tuple[str, int | None, str]]:
     return found
 
 
-def _metadata(root, info) -> list[tuple[str, int | None, str]]:
+def _metadata(root, info) -> Found:
     metadata = entry(root, "/Metadata")
     if metadata is None:
         return [("xmp-version", None, "no XMP metadata (/Metadata in the catalog)")]
     xmp = read_xmp(metadata.get_data())
     if xmp is None:
         return [("xmp-version", None, "the XMP metadata is not well-formed XML")]
-    found = []
+    found: Found = []
     version = xmp.get("pdfxid:GTS_PDFXVersion")
     if version != PDFX_VERSION:
         found.append(("xmp-version", None, f"the XMP's pdfxid:GTS_PDFXVersion is "
@@ -210,8 +212,8 @@ def _short(text: str) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def _boxes(doc: Document) -> list[tuple[str, int | None, str]]:
-    found = []
+def _boxes(doc: Document) -> Found:
+    found: Found = []
     for number, page in enumerate(doc.pages, 1):
         media = page_box(page, "/MediaBox")
         trim = page_box(page, "/TrimBox") or page_box(page, "/ArtBox")
@@ -232,10 +234,10 @@ def _within(inner, outer) -> bool:
             and inner[2] <= outer[2] + TOLERANCE_PT and inner[3] <= outer[3] + TOLERANCE_PT)
 
 
-def _resources(doc: Document) -> list[tuple[str, int | None, str]]:
+def _resources(doc: Document) -> Found:
     """Transfer functions, alternate images, PostScript and OPI in the resources a page uses,
     through its forms, patterns and annotation appearances (each object looked at once)."""
-    found: list[tuple[str, int | None, str]] = []
+    found: Found = []
     seen: dict[int, list[tuple[str, str]]] = {}  # object number -> what it holds
 
     def walk(resources, depth: int = 0) -> list[tuple[str, str]]:
@@ -293,8 +295,8 @@ def _transfer(what: str, state) -> list[tuple[str, str]]:
 ALLOWED_ACTIONS = ("/URI", "/GoTo")
 
 
-def _actions(doc: Document, root) -> list[tuple[str, int | None, str]]:
-    found: list[tuple[str, int | None, str]] = []
+def _actions(doc: Document, root) -> Found:
+    found: Found = []
     if entry(entry(root, "/Names"), "/JavaScript") is not None:
         found.append(("actions", None, "the document has JavaScript (/Names /JavaScript)"))
     if "/AA" in root:
