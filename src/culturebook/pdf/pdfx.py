@@ -138,9 +138,10 @@ def _profile_stream(writer, profile: bytes):
     # ICC streams have /N and no /Type (object streams have both)
     candidates += [IndirectObject(number, 0, writer) for number, obj in enumerate(writer._objects, 1)
                    if isinstance(obj, StreamObject) and obj.get("/N") == 4 and "/Type" not in obj]
-    for ref in candidates:
-        if ref.get_object().get_data() == profile:
-            return ref
+    same = [ref for ref in candidates if ref.get_object().get_data() == profile]
+    if same:
+        _share(writer, same[0], {ref.idnum for ref in same[1:]} - {same[0].idnum})
+        return same[0]
     if candidates:  # WeasyPrint's re-serialised copy: the theme's bytes instead
         stream = candidates[0].get_object()
         if stream.get("/Filter") in ("/FlateDecode", ["/FlateDecode"]):
@@ -149,6 +150,34 @@ def _profile_stream(writer, profile: bytes):
     stream = _stream(profile, compress=True)
     stream[NameObject("/N")] = NumberObject(4)
     return writer._add_object(stream)
+
+
+def _share(writer, kept, copies: set[int]) -> None:
+    """Point every reference to the objects numbered `copies` at `kept`, and leave the copies out
+    of the file (a personalised print file gets one copy of the profile from each batch's pages)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    if not copies:
+        return
+
+    def walk(obj) -> None:
+        if isinstance(obj, ArrayObject):
+            for i, item in enumerate(obj):
+                if isinstance(item, IndirectObject) and item.idnum in copies:
+                    obj[i] = kept
+                else:
+                    walk(item)
+        elif isinstance(obj, DictionaryObject):
+            for key, value in list(obj.items()):
+                if isinstance(value, IndirectObject) and value.idnum in copies:
+                    obj[key] = kept
+                else:
+                    walk(value)
+
+    for obj in writer._objects:
+        walk(obj)
+    for number in copies:
+        writer._objects[number - 1] = None
 
 
 def iso_date(value: str) -> str | None:
