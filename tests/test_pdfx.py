@@ -80,6 +80,7 @@ def test_the_personalised_print_file_is_pdf_x4(personalised_root, lang):
     (intent,) = reader.trailer["/Root"]["/OutputIntents"]
     shipped = (personalised_root / "layouts" / "default" / PROFILE).read_bytes()
     assert intent.get_object()["/DestOutputProfile"].get_object().get_data() == shipped
+    assert path.read_bytes().count(b"/N 4") == 1  # once, however many batches brought a copy
 
 
 def test_every_print_file_embeds_the_theme_profile_byte_for_byte(built_root):
