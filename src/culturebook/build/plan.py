@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from culturebook import ENGINES, __version__
 from culturebook.build.documents import edition_documents
-from culturebook.build.run import Leaf, image_inks, make_leaf, print_marks, source_files
+from culturebook.build.run import Leaf, image_inks, make_leaf, print_intent, print_marks, source_files
 from culturebook.checks.project import Checked
 from culturebook.errors import Location, Problem, ProjectError
 from culturebook.pdf.splice import combine
@@ -179,9 +179,10 @@ def plan_edition(renderer, edition: Edition, parts: set[str], plan: Plan, people
     """Plan one edition's documents of `parts` (pipeline.PARTS). The bundle and the print editions
     are made from the screen booklet and posters, planned (not written) for them too."""
     lang, root, strict = edition.lang, str(renderer.root), renderer.strict
-    needed = parts | ({"booklet", "posters"} if parts & {"bundle", "print"} else set())
+    needed = parts | ({"booklet", "posters"} if "bundle" in parts else set())
     subjects = {slug: subject for slug, _, subject in renderer.poster_subjects(edition)}
     booklet, posters, printing = None, {}, None
+    printed: dict = {"booklet": None, "posters": {}}  # the print editions, imposed and tiled
     for document in edition_documents(renderer.brand, edition, needed):
         path, kind, slug = plan.out / document.path, document.kind, document.slug
         emit = document.part in parts
@@ -201,7 +202,7 @@ def plan_edition(renderer, edition: Edition, parts: set[str], plan: Plan, people
                      Leaf(root, strict, "archive-booklet", lang))
         else:
             printing = printing or {**_print_settings(renderer, edition), "subjects": subjects}
-            plan_print(renderer, edition, document, booklet, posters, printing, plan)
+            plan_print(renderer, edition, document, printed, printing, plan)
     if "personalised" in parts:
         plan_personalised(renderer, edition, people, plan, "personalised-print" in parts)
 
@@ -239,40 +240,47 @@ def _print_settings(renderer, edition: Edition) -> dict:
             "print editions use CMYK only: add it under print: colours: in theme.yaml")])
     return {"marks": repr((print_marks(brand), image_inks(brand))),
             "sheet": str(brand.print.get("sheet") or "A4"),
-            "creep": brand.print_mm("creep"), "tiles": tile_plan(brand, edition.poster_size)}
+            "creep": brand.print_mm("creep"), "tiles": tile_plan(brand, edition.poster_size),
+            "intent": print_intent(brand)}
 
 
-def plan_print(renderer, edition: Edition, document, booklet: Job, posters: dict, settings: dict,
+def plan_print(renderer, edition: Edition, document, printed: dict, settings: dict,
                plan: Plan) -> None:
     """A print edition (CMYK, bleed, every page on a slug with crop marks) for a print shop, or for
-    office printers the screen booklet imposed two-up or a screen poster tiled."""
+    office printers the print booklet imposed two-up or a print poster tiled (trimmed, in the
+    same CMYK). Each is PDF/X-4 when the theme names an output profile (`printed` gathers the
+    print booklet's and posters' jobs for the imposed booklet and the tiles)."""
     lang, root, strict = edition.lang, str(renderer.root), renderer.strict
     path, kind, marks = plan.out / document.path, document.kind, settings["marks"]
+    intent = settings["intent"]
     if kind == "print-booklet":
-        plan.job(kind, lang, path, renderer.booklet_html(edition, print_edition=True) + marks,
-                 Leaf(root, strict, "print-booklet", lang))
+        printed["booklet"] = plan.job(
+            kind, lang, path, renderer.booklet_html(edition, print_edition=True) + marks,
+            Leaf(root, strict, "print-booklet", lang))
     elif kind == "print-poster":
         html = renderer.poster_inputs(edition, settings["subjects"][document.slug],
                                       edition.poster_size, print_edition=True)
-        plan.job(kind, lang, path, html + marks, Leaf(root, strict, "print-poster", lang, document.slug))
+        printed["posters"][document.slug] = plan.job(
+            kind, lang, path, html + marks, Leaf(root, strict, "print-poster", lang, document.slug))
     elif kind == "imposed":
-        sheet, creep = settings["sheet"], settings["creep"]
+        sheet, creep, booklet = settings["sheet"], settings["creep"], printed["booklet"]
 
         def imposed():
             from culturebook.pdf.impose import impose_booklet
 
-            return Rendered(impose_booklet(booklet.result.data, sheet=sheet, creep_mm=creep),
-                            booklet.result.pages // 2)
+            return Rendered(impose_booklet(booklet.result.data, sheet=sheet, creep_mm=creep,
+                                           intent=intent), booklet.result.pages // 2)
 
         plan.job(kind, lang, path, repr((booklet.inputs, sheet, creep)), imposed)
     else:  # tiles
         grid, title = settings["tiles"], document.title
-        poster = posters[document.slug][1]
+        poster = printed["posters"][document.slug]
 
         def tiles():
             labels = renderer.labels_overlay(sheet_labels(grid, title), grid.sheet_w, grid.sheet_h,
                                              edition)
-            return Rendered(tile_poster(poster.result.data, grid, title, labels), 1 + len(grid.tiles))
+            return Rendered(tile_poster(poster.result.data, grid, title, labels, intent),
+                            1 + len(grid.tiles))
 
         plan.job(kind, lang, path, repr((poster.inputs, grid, title)), tiles)
 
@@ -380,7 +388,8 @@ def plan_personalised_print(renderer, edition: Edition, batches: list[list], inp
             if chosen:
                 findings += job.result.findings
         whole.findings = findings
-        return Rendered(combine(shared.result.data, parts), shared.result.pages * len(parts))
+        return Rendered(combine(shared.result.data, parts, print_intent(renderer.brand)),
+                        shared.result.pages * len(parts))
 
     whole = plan.job("print-personalised", lang, path, key, combined)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from culturebook.errors import ProjectError
 from culturebook.pdf.images import ImageInks, convert_images, tagged_images
+from culturebook.pdf.pdfx import OutputIntent
 from culturebook.pdf.splice import PersonalBooklets, Splicer
 from culturebook.preflight.checks import preflight_pdf
 from culturebook.preflight.expect import Finding, expect_for, settings_from
@@ -125,18 +126,28 @@ def personal_booklets(renderer, checked: Checked, edition: Edition, recipients):
 
 def _marks_for(brand: Brand, root: str) -> Callable[[bytes], bytes]:
     """What converts a print edition's images to the output profile's CMYK and puts its pages on
-    a slug with crop and registration marks."""
+    a slug with crop and registration marks (PDF/X-4 with the theme's output profile)."""
     from culturebook.pdf.prepress import Marks, add_slug_and_marks
 
-    bleed, slug, condition = print_marks(brand)
+    bleed, slug, _ = print_marks(brand)
     inks = image_inks(brand, root)
+    intent = print_intent(brand)
 
     def finish(data: bytes) -> bytes:
         if inks is not None:
             data = convert_images(data, inks)
-        return add_slug_and_marks(data, Marks(bleed=bleed, slug=slug), condition)
+        return add_slug_and_marks(data, Marks(bleed=bleed, slug=slug), intent)
 
     return finish
+
+
+def print_intent(brand: Brand) -> OutputIntent | None:
+    """The output intent of every print file: the theme's CMYK profile (its own bytes) and the
+    output condition; None when the theme names no profile (the print files are then not PDF/X)."""
+    profile = brand.output_profile()
+    if profile is None:
+        return None
+    return OutputIntent(profile.read_bytes(), print_marks(brand)[2])
 
 
 def image_inks(brand: Brand, root: str | None = None) -> ImageInks | None:

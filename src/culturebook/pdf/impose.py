@@ -29,6 +29,7 @@ from pypdf.generic import (
     TextStringObject,
 )
 
+from culturebook.pdf.pdfx import OutputIntent, apply_pdfx
 from culturebook.project.brand import OFFICE_SHEETS_MM
 
 PT_PER_MM = 72 / 25.4
@@ -59,7 +60,8 @@ def creep_shift_mm(sheet: int, creep_mm: float) -> float:
     return sheet * creep_mm
 
 
-def impose_booklet(data: bytes, sheet: str = "A4", creep_mm: float = 0.0) -> bytes:
+def impose_booklet(data: bytes, sheet: str = "A4", creep_mm: float = 0.0,
+                   intent: OutputIntent | None = None) -> bytes:
     """Impose a booklet for saddle stitch: two pages side by side on each side of a landscape sheet.
 
     Conventions:
@@ -83,6 +85,7 @@ def impose_booklet(data: bytes, sheet: str = "A4", creep_mm: float = 0.0) -> byt
       labels, which viewers show as the page number. Metadata is kept, the title becomes
       "<title> (imposed)". Link annotations and bookmarks are kept and lead to the sheet side holding
       their target; other annotations are dropped (a printer needs none).
+    - With an output `intent` the sheets are PDF/X-4 for it (pdf.pdfx.apply_pdfx).
     """
     if sheet not in SHEETS:
         raise ValueError(f"unknown sheet {sheet!r}: choose one of {', '.join(SHEETS)}")
@@ -126,6 +129,8 @@ def impose_booklet(data: bytes, sheet: str = "A4", creep_mm: float = 0.0) -> byt
     _copy_outline(writer, reader.outline, None, placed)
     copy_info(writer, reader, f"{source_title(reader) or 'booklet'} (imposed)",
               seed=data + f"{sheet} {creep_mm!r}".encode())
+    if intent is not None:
+        apply_pdfx(writer, intent)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

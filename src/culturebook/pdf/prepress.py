@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
-import uuid
 from dataclasses import dataclass
 
 from pypdf import PdfReader, PdfWriter
@@ -24,8 +22,9 @@ from pypdf.generic import (
     NameObject,
     NumberObject,
     RectangleObject,
-    TextStringObject,
 )
+
+from culturebook.pdf.pdfx import OutputIntent, apply_pdfx
 
 PT_PER_MM = 72 / 25.4
 
@@ -45,11 +44,10 @@ class Marks:
             raise ValueError("the marks do not fit in the slug")
 
 
-def add_slug_and_marks(data: bytes, marks: Marks, output_condition: str = "Custom") -> bytes:
+def add_slug_and_marks(data: bytes, marks: Marks, intent: OutputIntent | None = None) -> bytes:
     """Place every page (whose TrimBox is the trimmed page) on a sheet with a slug around it.
 
-    A PDF/X source keeps what makes it one: its output intent (named `output_condition`), XMP
-    metadata, Trapped key and PDF version."""
+    With an output `intent` the sheet is PDF/X-4 for it (pdf.pdfx.apply_pdfx)."""
     reader = PdfReader(io.BytesIO(data))
     # The document is kept whole (outline, named destinations, links, metadata, output intent)
     # and each page is enlarged in place: content and everything pointing into it shift together.
@@ -83,20 +81,15 @@ def add_slug_and_marks(data: bytes, marks: Marks, output_condition: str = "Custo
                 annot[NameObject("/Rect")] = RectangleObject([x0 + dx, y0 + dy, x1 + dx, y1 + dy])
         page.compress_content_streams()
     _shift_destinations(writer, shifts)
-    for intent in writer.root_object.get("/OutputIntents", []):
-        intent = intent.get_object()
-        intent[NameObject("/OutputConditionIdentifier")] = TextStringObject(output_condition)
-        intent[NameObject("/Info")] = TextStringObject(output_condition)
     writer.pdf_header = reader.pdf_header
-    # The file identifier and the XMP DocumentID come from the content, not from the clock or a
-    # random UUID (WeasyPrint's PDF/X metadata uses uuid4), so a rebuild gives the same bytes.
+    # The file identifier (and a PDF/X file's XMP ids) come from the content, not from the clock
+    # or a random UUID (WeasyPrint's PDF/X metadata uses uuid4), so a rebuild gives the same bytes.
     digest = hashlib.md5(b"".join(p.get_contents().get_data() for p in reader.pages)).digest()
-    # pypdf 7 sets a file identifier only at random (generate_file_identifiers): _ID takes ours
-    writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
-    if "/Metadata" in writer.root_object:
-        xmp = writer.root_object["/Metadata"].get_object()
-        xmp.set_data(re.sub(rb"xmp\.did:[0-9a-f-]{36}", b"xmp.did:" + str(uuid.UUID(bytes=digest)).encode(),
-                            xmp.get_data()))
+    if intent is not None:
+        apply_pdfx(writer, intent, digest)
+    else:
+        # pypdf 7 sets a file identifier only at random (generate_file_identifiers): _ID takes ours
+        writer._ID = ArrayObject([ByteStringObject(digest), ByteStringObject(digest)])
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -9,6 +9,7 @@ import zlib
 from dataclasses import dataclass
 
 from culturebook.errors import Problem
+from culturebook.pdf.pdfx import OutputIntent, apply_pdfx
 
 PERSONAL_PAGES = 2  # the cover and the welcome letter: pages 1 and 2 of every personalised booklet
 
@@ -402,11 +403,12 @@ def _object_stream(number: int, bodies: list[tuple[int, bytes]]) -> bytes:
             + packed + b"\nendstream\nendobj\n")
 
 
-def combine(shared: bytes, personal: list[tuple[PersonalPages, int]]) -> bytes:
+def combine(shared: bytes, personal: list[tuple[PersonalPages, int]],
+            intent: OutputIntent | None = None) -> bytes:
     """Every recipient's booklet in one PDF, in order, for printing the whole batch. Each shared
     page is one content stream with one set of resources however many copies there are, and the
     personal pages of a batch share theirs; links and bookmarks are left out (a print file is not
-    read on screen)."""
+    read on screen). With an output `intent` the file is PDF/X-4 for it (pdf.pdfx.apply_pdfx)."""
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import NameObject
 
@@ -433,6 +435,8 @@ def combine(shared: bytes, personal: list[tuple[PersonalPages, int]]) -> bytes:
                 _take_page(writer, page, pages[first + n])
     # pypdf 7 sets a file identifier only at random (generate_file_identifiers): _ID takes ours
     writer._ID = file_id(shared, personal)
+    if intent is not None:
+        apply_pdfx(writer, intent)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

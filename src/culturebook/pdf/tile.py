@@ -14,9 +14,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from culturebook.pdf.pdfx import apply_pdfx
 from culturebook.project.brand import OFFICE_SHEETS_MM, POSTER_SIZES_MM
 
 if TYPE_CHECKING:
+    from culturebook.pdf.pdfx import OutputIntent
     from culturebook.project.brand import Brand
 
 # pypdf is imported where pages are drawn: planning tiles (every build, even one with nothing to
@@ -156,7 +158,8 @@ def sheet_labels(plan: TilePlan, name: str) -> list[list[Label]]:
     return [page.labels for page in pages]
 
 
-def tile_poster(data: bytes, plan: TilePlan, name: str, overlay: bytes | None = None) -> bytes:
+def tile_poster(data: bytes, plan: TilePlan, name: str, overlay: bytes | None = None,
+                intent: OutputIntent | None = None) -> bytes:
     """A PDF of 1 + plan.sheets pages of the plan's sheet: a map of the tiles, then one page per tile.
 
     Each tile page shows its poster region at 100 %, clipped to the tile, with solid cut marks at the
@@ -166,6 +169,7 @@ def tile_poster(data: bytes, plan: TilePlan, name: str, overlay: bytes | None = 
     edge up with the neighbour's glue marks. The text is `overlay` when given: a PDF with one page
     per sheet setting sheet_labels() in the publication's fonts (any script, embedded), merged over
     each page. Without it, a fallback sets the labels in Helvetica (not embedded, WinAnsi only).
+    With an output `intent` the sheets are PDF/X-4 for it (pdf.pdfx.apply_pdfx).
     """
     from pypdf import PdfReader, PdfWriter
     from pypdf.generic import DictionaryObject, NameObject
@@ -213,6 +217,8 @@ def tile_poster(data: bytes, plan: TilePlan, name: str, overlay: bytes | None = 
     title = source_title(reader)
     copy_info(writer, reader, f"{title}: {name} (tiles)" if title else f"{name} (tiles)",
               seed=data + repr((plan, name)).encode())
+    if intent is not None:
+        apply_pdfx(writer, intent)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -11,9 +11,10 @@ from culturebook.pdf.structure import read_structure
 from culturebook.preflight.expect import Expect, Finding
 from culturebook.preflight.fontnames import font_names, from_fonts
 from culturebook.preflight.inks import check_inks
+from culturebook.preflight.pdfx import check_pdfx
 from culturebook.render.paginate import TEXT_PAGE, PageFill, underfilled
 
-CHECKS = ("fonts", "notdef", "images", "pages", "boxes", "bleed", "colour", "intent", "metadata",
+CHECKS = ("fonts", "notdef", "images", "pages", "boxes", "bleed", "colour", "pdfx", "metadata",
           "links", "tags", "archive", "fill", "inks")
 
 
@@ -43,7 +44,7 @@ def preflight_pdf(data: bytes, expect: Expect) -> list[Finding]:
     doc = Document(data, track_edges=expect.print and expect.bleed_mm > 0)
     findings: list[Finding] = []
     for check in (check_fonts, check_notdef, check_images, check_pages, check_boxes, check_bleed,
-                  check_colour, check_intent, check_metadata, check_links, check_tags,
+                  check_colour, check_pdfx, check_metadata, check_links, check_tags,
                   check_archive, check_fill, check_inks):
         findings += check(doc, expect)
     return findings
@@ -325,11 +326,11 @@ _COLOUR_TEXT = {
 
 
 def check_colour(doc: Document, expect: Expect) -> list[Finding]:
-    """Print: no DeviceRGB in vector content (errors); no DeviceRGB images (errors in a PDF/X file,
-    whose images the build converts to the output profile's CMYK; warnings without an output
-    intent, where there is no profile to convert to); transparency groups blending in DeviceRGB
-    (warnings). Each kind once per page."""
-    if not expect.print:
+    """Print and PDF/X: no DeviceRGB in vector content (errors); no DeviceRGB images (errors in a
+    file with an output intent, whose images the build converts to the output profile's CMYK;
+    warnings without one, where there is no profile to convert to); transparency groups blending in
+    DeviceRGB (warnings; errors in PDF/X). Each kind once per page."""
+    if not (expect.print or expect.pdfx):
         return []
     errors: list[tuple[int, str]] = []
     warnings: list[tuple[int, str]] = []
@@ -345,36 +346,9 @@ def check_colour(doc: Document, expect: Expect) -> list[Finding]:
                 f"image{'s' * (len(images) > 1)} {', '.join(images)} in DeviceRGB (convert to CMYK "
                 "for print)")))
         if "group" in scan.rgb:
-            warnings.append((number, "transparency group blends in DeviceRGB (/Group /CS)"))
+            (errors if expect.pdfx else warnings).append(
+                (number, "transparency group blends in DeviceRGB (/Group /CS)"))
     return _merge("colour", True, errors) + _merge("colour", False, warnings)
-
-
-def check_intent(doc: Document, expect: Expect) -> list[Finding]:
-    """A print edition that declares an output intent is PDF/X: the intent names a CMYK profile
-    and the XMP metadata says which PDF/X. (Without a profile there is no intent; the build says
-    so once, not here for every file.)"""
-    root = doc.reader.trailer["/Root"].get_object()
-    intents = entry(root, "/OutputIntents")
-    if not expect.print or not intents:
-        return []
-    findings = []
-    for intent in intents:
-        intent = intent.get_object()
-        profile = entry(intent, "/DestOutputProfile")
-        if entry(intent, "/S") != "/GTS_PDFX":
-            findings.append(Finding("intent", True, None, f"the output intent is {entry(intent, '/S')}, "
-                                    "not /GTS_PDFX"))
-        if profile is None or entry(profile.get_object(), "/N") != 4:
-            findings.append(Finding("intent", True, None, "the output intent has no CMYK profile"))
-    metadata = entry(root, "/Metadata")
-    xmp = metadata.get_object().get_data() if metadata is not None else b""
-    if b"GTS_PDFXVersion>PDF/X-" not in xmp:
-        findings.append(Finding("intent", True, None, "the XMP metadata does not say which PDF/X "
-                                "(pdfxid:GTS_PDFXVersion)"))
-    info = doc.reader.trailer.get("/Info")
-    if info is None or entry(info.get_object(), "/Trapped") not in ("/True", "/False"):
-        findings.append(Finding("intent", False, None, "/Trapped is not set to True or False"))
-    return findings
 
 
 def check_metadata(doc: Document, expect: Expect) -> list[Finding]:

@@ -48,6 +48,7 @@ class Expect:
     fonts_dir: Path | None = None
     tagged: bool = False  # a screen edition: tagged PDF a screen reader can follow
     archive: bool = False  # the archival edition: PDF/A-3 with its content files embedded
+    pdfx: bool = False  # held to PDF/X-4: a file under print/ when the theme names an output profile
     # A booklet as its layout used each page ((named page, fill), build/manifest.json's `fill`):
     # the fill rule is checked on it, at `min_fill` (a PDF alone does not say which are text pages).
     page_fills: tuple = ()
@@ -69,6 +70,7 @@ class Settings:
     min_fill: float = 0.25  # the theme's pages: min-fill
     ink_limit: float = 300.0  # the theme's print.ink-limit
     print_colours: tuple = ()  # the theme's print.colours as (name, CMYK percent)
+    pdfx: bool = False  # the theme names an output profile: every print file is PDF/X-4
 
 
 def project_settings(root: Path) -> Settings:
@@ -108,7 +110,8 @@ def settings_from(brand, poster_size: str, languages: Iterable[str], fonts_dir: 
                        ink_limit=float(str(brand.print.get("ink-limit") or "300").rstrip("%")),
                        print_colours=tuple((name, tuple(float(v) for v in str(cmyk).split()))
                                            for name, cmyk in (brand.print.get("colours") or {})
-                                           .items()))
+                                           .items()),
+                       pdfx=brand.output_profile() is not None)
     except (ValueError, KeyError):
         return settings
 
@@ -149,7 +152,8 @@ def expect_for(path: str, settings: Settings, kind: str = "", edition: str = "")
     """What a PDF at `path` (a build path such as 'en/print/booklet.pdf') should be.
 
     A path with a print/ folder is a print edition: bleed and 300 ppi. The imposed booklet and the
-    poster tiles are for office printers: 300 ppi, but no TrimBox/BleedBox or CMYK demands."""
+    poster tiles are for office printers: 300 ppi, no bleed. Every file under print/ is held to
+    PDF/X-4 when the theme names an output profile (settings.pdfx)."""
     posix = "/" + Path(path).as_posix()
     kind = kind if kind in KINDS else guess_kind(path)
     edition = edition or guess_edition(path, settings.languages)
@@ -167,7 +171,8 @@ def expect_for(path: str, settings: Settings, kind: str = "", edition: str = "")
         page_multiple={"booklet": 4, "imposed": 2}.get(kind, 1),
         min_ppi=300 if (is_print or office) else 150,
         fonts_dir=settings.fonts_dir, tagged=tagged, archive=archive, min_fill=settings.min_fill,
-        ink_limit=settings.ink_limit, print_colours=settings.print_colours)
+        ink_limit=settings.ink_limit, print_colours=settings.print_colours,
+        pdfx=settings.pdfx and "/print/" in posix)
 
 
 def with_fills(expect: Expect, fill) -> Expect:

@@ -16,6 +16,7 @@ from culturebook.preflight.expect import (
     Finding,
     find_targets,
 )
+from culturebook.preflight.pdfx import rules_listed
 from culturebook.publish import build_lock, publish, settle
 
 
@@ -61,8 +62,12 @@ def report_bytes(results: dict[str, list[Finding]]) -> bytes:
         files.append({"path": name, "errors": errors, "warnings": len(findings) - errors,
                       "findings": [{k: v for k, v in asdict(f).items()
                                     if k != "pixels" or v is not None} for f in findings]})
-    report = {"errors": sum(f["errors"] for f in files),
-              "warnings": sum(f["warnings"] for f in files), "files": files}
+    report: dict[str, Any] = {"errors": sum(f["errors"] for f in files),
+                              "warnings": sum(f["warnings"] for f in files), "files": files}
+    if any("print" in Path(name).parts for name in results):
+        # what "PDF/X-4" means here: the rules held to the print files, and those not checked
+        report["pdfx"] = {"files": "every file under print/ when the theme names an output profile",
+                          **rules_listed()}
     return (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode()
 
 

@@ -216,7 +216,7 @@ class Renderer(Filling, Measuring):
                        edition: Edition) -> bytes:
         """Pages of loose text lines (objects with x, y = baseline from the top left in mm, text, size
         in pt, bold) set in the edition's fonts: the text of work sheets such as poster tiles, so they
-        use only the project's fonts, in any script."""
+        use only the project's fonts, in any script; in black ink (DeviceCMYK)."""
         context = self.context(edition)
         sheets = []
         for labels in pages:
@@ -230,7 +230,9 @@ class Renderer(Filling, Measuring):
                 f"@page {{ size: {width_mm:g}mm {height_mm:g}mm; margin: 0; }}"
                 "* { font-family: var(--font-text); } body { margin: 0; }"
                 f".sheet {{ position: relative; height: {height_mm:g}mm; break-after: page; }}"
-                "span { position: absolute; white-space: nowrap; line-height: 1; color: black; }"
+                # black ink only: the sheets print in CMYK like the print editions they show
+                "span { position: absolute; white-space: nowrap; line-height: 1; "
+                "color: device-cmyk(0 0 0 1); }"
                 f"</style></head><body>{''.join(sheets)}</body></html>")
         return self.write(self.layout(html, edition), edition).data
 
