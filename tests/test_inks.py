@@ -295,3 +295,23 @@ def test_the_output_intent_suggests_values_in_fewer_inks():
         assert message.endswith(f"in one or two inks, e.g. {values} (ΔE2000 {match.delta_e:.1f})")
     assert re.search(r"e\.g\. 0 0 0 \d+ ", grey_message)  # black alone for a grey
     assert re.search(r"e\.g\. \d+ \d+ 0 0 ", blue_message)  # cyan and magenta for the blue
+
+
+def test_a_cmyk_jpeg_is_measured_as_a_reader_prints_it():
+    """The build writes CMYK JPEGs the Adobe way (inverted, with a /Decode array that inverts them
+    back): 50 % cyan is 50 % of ink, not 350 %."""
+    from PIL import Image
+
+    from culturebook.preflight.inks import image_ink
+
+    encoded = io.BytesIO()
+    Image.new("CMYK", (40, 40), (128, 0, 0, 0)).save(encoded, "JPEG", quality=95, subsampling=0)
+    image = StreamObject()
+    image._data = encoded.getvalue()
+    image.update({NameObject(k): v for k, v in {
+        "/Type": NameObject("/XObject"), "/Subtype": NameObject("/Image"),
+        "/Width": NumberObject(40), "/Height": NumberObject(40),
+        "/ColorSpace": NameObject("/DeviceCMYK"), "/BitsPerComponent": NumberObject(8),
+        "/Filter": NameObject("/DCTDecode"),
+        "/Decode": ArrayObject([NumberObject(v) for v in (1, 0) * 4])}.items()})
+    assert round(image_ink(image)) == 50

@@ -370,11 +370,8 @@ def image_ink(xobject, share: float = 1e-4) -> float:
     if image.width * image.height > 4_000_000:  # sample a large image
         image = image.resize((max(1, image.width // 2), max(1, image.height // 2)),
                              Image.Resampling.NEAREST)
-    decode = entry(xobject, "/Decode")
-    if decode is not None and len(decode) == 8 and float(decode[0]) == 1:
-        from PIL import ImageChops
-
-        image = ImageChops.invert(image)  # an Adobe CMYK JPEG, written inverted
+    # pypdf gives the samples as a PDF reader takes them: a /Decode array (the inverted Adobe CMYK
+    # JPEGs the build writes carry [1 0 1 0 1 0 1 0]) is already applied.
     c, m, y, k = image.split()
     total = ImageMath.lambda_eval(lambda a: (a["c"] + a["m"] + a["y"] + a["k"]) / 4,
                                   c=c, m=m, y=y, k=k).convert("L")  # 0-255 for 0-400 %
