@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from PIL import Image, ImageCms
 from pypdf import PdfWriter
 from pypdf.generic import ArrayObject, DecodedStreamObject, FloatObject, NameObject
@@ -227,7 +228,9 @@ def test_paper_and_brand_as_the_profile_has_them(proofed, press: Press) -> None:
     assert paper == ink(press, 0, 0, 0, 0) != (255, 255, 255)
     with Image.open(folder / "booklet-01.png") as cover:
         brand = cover.convert("RGB").getpixel((8, 8))  # the full-bleed brand blue, in the trim
-    assert delta_e(brand, ink(press, 100, 62, 0, 0)) < 1
+    theme = yaml.safe_load((root / "layouts" / "default" / "theme.yaml").read_text(encoding="utf-8"))
+    cmyk = [int(v) for v in theme["print"]["colours"]["brand"].split()]
+    assert delta_e(brand, ink(press, *cmyk)) < 1
 
 
 def test_earlier_pages_go_and_verify_passes(proofed) -> None:
