@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from culturebook.pdf.scan import Document, PdfFont, entry, page_box
 from culturebook.pdf.structure import read_structure
-from culturebook.preflight.expect import Expect, Finding
+from culturebook.preflight.expect import Expect, Finding, page_runs
 from culturebook.preflight.fontnames import font_names, from_fonts
 from culturebook.preflight.inks import check_inks
 from culturebook.preflight.pdfx import check_pdfx
@@ -66,16 +66,6 @@ def _dims(w: float, h: float) -> str:
     return f"{_fmt(w)} × {_fmt(h)} mm"
 
 
-def _pages_text(pages: list[int]) -> str:
-    runs: list[list[int]] = []
-    for n in pages:
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
-
-
 def _merge(check: str, error: bool, items: Iterable[tuple[int, str]]) -> list[Finding]:
     """One finding per distinct message: 'page 3: ...' or, when it holds for several pages,
     'pages 1-16: ...' (page None)."""
@@ -88,7 +78,7 @@ def _merge(check: str, error: bool, items: Iterable[tuple[int, str]]) -> list[Fi
         if len(pages) == 1:
             findings.append(Finding(check, error, pages[0], f"page {pages[0]}: {text}"))
         else:
-            findings.append(Finding(check, error, None, f"pages {_pages_text(pages)}: {text}"))
+            findings.append(Finding(check, error, None, f"pages {page_runs(pages)}: {text}"))
     return findings
 
 

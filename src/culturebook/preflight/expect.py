@@ -31,6 +31,17 @@ class Finding:
     page: int | None  # 1-based, when it concerns one page
     message: str  # one line a user understands, naming what and by how much
     pixels: tuple[int, int] | None = None  # images: the image's size, to find its source file
+
+
+def page_runs(pages: list[int]) -> str:
+    """Page numbers as a reader writes them: [2, 3, 4, 7] -> '2-4, 7'."""
+    runs: list[list[int]] = []
+    for n in sorted(set(pages)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
 SHEETS_MM = OFFICE_SHEETS_MM
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from culturebook.pdf.icc import Press, press
 from culturebook.pdf.scan import Document, entry, page_box
 from culturebook.pdf.tokens import INLINE_IMAGE, TOKEN, split_inline_images
-from culturebook.preflight.expect import Expect, Finding
+from culturebook.preflight.expect import Expect, Finding, page_runs
 
 SMALL_TEXT_PT = 12.0  # text set smaller than this is in one or two inks, never rich black
 TEXT_INKS = 3  # small text in this many inks or more is a warning (a brand colour takes two)
@@ -130,16 +130,7 @@ def _one(pages: list[int]) -> int | None:
 
 
 def _pages(pages: list[int]) -> str:
-    unique = sorted(set(pages))
-    if len(unique) == 1:
-        return f"page {unique[0]}"
-    runs: list[list[int]] = []
-    for n in unique:
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    return "pages " + ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
+    return f"page {pages[0]}" if len(set(pages)) == 1 else f"pages {page_runs(pages)}"
 
 
 def _mult(m, n):

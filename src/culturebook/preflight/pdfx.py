@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from culturebook.pdf.pdfx import INFO_XMP, PDFX_VERSION, iso_date, normal_date, read_xmp
 from culturebook.pdf.scan import Document, entry, page_box
-from culturebook.preflight.expect import Expect, Finding
+from culturebook.preflight.expect import Expect, Finding, page_runs
 
 TOLERANCE_PT = 0.01
 
@@ -122,20 +122,10 @@ def _findings(found: Found) -> list[Finding]:
                                                                       min(p or 0 for p in g[1]))):
         numbers = sorted({p for p in pages if p is not None})
         where = "" if not numbers else f"page {numbers[0]}: " if len(numbers) == 1 else \
-            f"pages {_runs(numbers)}: "
+            f"pages {page_runs(numbers)}: "
         findings.append(Finding("pdfx", True, numbers[0] if len(numbers) == 1 else None,
                                 f"{where}PDF/X-4 {rule}: {text}"))
     return findings
-
-
-def _runs(pages: list[int]) -> str:
-    runs: list[list[int]] = []
-    for n in pages:
-        if runs and n == runs[-1][1] + 1:
-            runs[-1][1] = n
-        else:
-            runs.append([n, n])
-    return ", ".join(f"{a}" if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def _intent(root) -> Found:
