@@ -122,7 +122,7 @@ colours:
 print:
   colours:
     brand: "0 100 80 5"
-    brand-deep: "0 100 75 35"
+    brand-deep: "0 100 80 51"
     tint: "0 8 4 0"
     on-brand-soft: "0 14 7 0"
 """
