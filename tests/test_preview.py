@@ -24,7 +24,9 @@ from PIL import Image
 
 from culturebook.build.pipeline import build
 from culturebook.errors import Location, Problem
-from culturebook.preview.server import Preview, encode_png, open_server, parse_problems
+from culturebook.preview.cold import parse_problems
+from culturebook.preview.pages import encode_png
+from culturebook.preview.server import Preview, open_server
 from projectkit import edit, make_project
 
 CHROMIUM = "/usr/bin/chromium"

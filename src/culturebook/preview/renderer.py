@@ -1,0 +1,265 @@
+"""The preview's warm renderer: one child process that keeps WeasyPrint imported, its fonts
+loaded and the caches of the engine in memory, and builds the screen editions on request.
+
+The preview (`WarmRenderer`, in the server) starts it in a session of its own and talks to it in
+JSON lines: a request `{"build": n, "first": "en/posters/care.pdf"}` over its stdin; answers over
+its stdout, `{"ready": pid}` once, then per build one `{"made": path, "build": n, "kind": ...,
+"edition": ..., "pdf": base64}` for each screen document as soon as it is rendered (the one the
+author is looking at first), and `{"done": n, "ok": ..., "problems": [...], ...}` once the build
+has been checked, preflighted and published. Each build is `culturebook build bundle` itself
+(pipeline.build: check, plan, make, preflight and publish under the build lock, so build/ and its
+manifest are what the command would write), run in this process with its documents made here in
+the chosen order instead of in forked workers. A renderer that dies or stops answering is the
+server's to notice and replace: a crash in the engine never takes the preview down.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from queue import Empty, Queue
+from typing import TextIO
+
+from culturebook.build.pipeline import build
+from culturebook.build.run import Leaf, make_leaf
+from culturebook.errors import Location, Problem, ProjectError
+from culturebook.preview.pages import TARGET, BuildReport
+
+HANG_LIMIT = 180.0  # seconds without an answer after which a build is taken to hang
+START_LIMIT = 120.0  # seconds a new renderer has to say it is ready
+STOP_GRACE = 10.0  # seconds the renderer has to stop after SIGINT before it is killed
+
+
+class RendererLost(Exception):
+    """The renderer died or stopped answering; the message says which, in a few words."""
+
+
+# --- the child ------------------------------------------------------------------------------------
+
+
+def problem_data(problem: Problem, root: Path) -> dict:
+    """A problem as the renderer sends it: its location shown as the build prints it."""
+    location = problem.location
+    shown = location.display(root)
+    path = shown.rsplit(":", 2)[0] if location.line else shown
+    return {"path": path, "line": location.line, "col": location.col or (1 if location.line else 0),
+            "message": problem.message, "hint": problem.hint, "warning": problem.warning}
+
+
+def problem_from(data: dict) -> Problem:
+    return Problem(Location(Path(data["path"]), data["line"], data["col"]), data["message"],
+                   data["hint"], data["warning"])
+
+
+def leaf_order(leaves: dict[str, Leaf], first: str | None) -> list[str]:
+    """The order the warm renderer makes documents in: the one in view, then the rest of its
+    edition, posters (a few hundredths of a second each) before booklets (about a second)."""
+    lang = first.partition("/")[0] if first else ""
+    return sorted(leaves, key=lambda rel: (rel != first, leaves[rel].lang != lang,
+                                           leaves[rel].kind != "poster", rel))
+
+
+def build_once(root: Path, editions: list[str] | None, number: int, first: str | None,
+               answer: Callable[[dict], None]) -> dict:
+    """One build of the screen editions; every screen document is answered as soon as it is made."""
+    started = time.perf_counter()
+
+    def render(leaves: dict[str, Leaf]) -> dict:
+        ready, problems = {}, []
+        for rel in leaf_order(leaves, first):
+            try:
+                rendered = make_leaf(leaves[rel])
+            except ProjectError as exc:  # the others are still made: every problem at once
+                problems += exc.problems
+                continue
+            ready[rel] = rendered
+            answer({"made": rel, "build": number, "kind": leaves[rel].kind,
+                    "edition": leaves[rel].lang, "pdf": base64.b64encode(rendered.data).decode()})
+        if problems:
+            raise ProjectError(list(dict.fromkeys(problems)))
+        return ready
+
+    try:
+        written, warnings = build(root, TARGET, editions, jobs=1, render=render)
+        ok, problems, summary = True, warnings, ""
+        made = [artifact.path for artifact in written]
+    except ProjectError as exc:
+        ok, problems, made = False, exc.problems, []
+        errors = sum(not p.warning for p in problems)
+        files = len({p.location.path for p in problems})
+        summary = (f"{errors} problem{'s' * (errors != 1)} in {files} file{'s' * (files != 1)}; "
+                   "nothing was written")
+    except Exception as exc:  # noqa: BLE001 - an engine bug is shown on the page, not fatal here
+        ok, made, summary = False, [], "nothing was written"
+        problems = [Problem(Location(Path("build")), f"internal error: {type(exc).__name__}: {exc}")]
+    return {"done": number, "ok": ok, "made": made, "summary": summary,
+            "seconds": time.perf_counter() - started,
+            "problems": [problem_data(p, root) for p in problems]}
+
+
+def main(argv: list[str]) -> int:
+    """The renderer's loop: `python -m culturebook.preview.renderer ROOT [LANG ...]`."""
+    root, editions = Path(argv[0]).resolve(), argv[1:] or None
+    # Answers go to the real stdout; anything else printing there (a library) goes to stderr.
+    answers: TextIO = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    lock = threading.Lock()
+
+    def answer(data: dict) -> None:
+        with lock:
+            answers.write(json.dumps(data, ensure_ascii=False) + "\n")
+
+    from culturebook.render.weasy import load_weasyprint
+
+    try:
+        load_weasyprint()  # the slow import once, before the first request
+        answer({"ready": os.getpid()})
+        for line in sys.stdin:
+            request = json.loads(line)
+            answer(build_once(root, editions, request["build"], request.get("first"), answer))
+    except (KeyboardInterrupt, BrokenPipeError):  # the preview stops: the build cleaned up
+        return 130
+    return 0
+
+
+# --- the server's side ----------------------------------------------------------------------------
+
+
+class WarmRenderer:
+    """The server's handle on the renderer: starts it, sends it builds, reads its answers, and
+    replaces it when it dies or hangs. One build at a time (the preview's build loop)."""
+
+    def __init__(self, root: Path, editions: list[str], lost: Callable[[str], None] = lambda _: None):
+        self.root, self.editions, self.lost = root, editions, lost
+        self.lock = threading.RLock()
+        self.busy = False  # a build is waiting for its answers: its loss is the build's to report
+        self.process: subprocess.Popen | None = None
+        self.answers: Queue = Queue()
+        self.number = 0
+        self.stopped = False
+
+    @property
+    def pid(self) -> int | None:
+        process = self.process
+        return process.pid if process is not None and process.poll() is None else None
+
+    def start(self) -> None:
+        """A new renderer (the old one, if any, stopped first); it gets ready in the background."""
+        with self.lock:
+            if self.stopped:
+                return
+            self._stop_process()
+            env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
+            env["NO_COLOR"] = "1"
+            self.answers = Queue()
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "culturebook.preview.renderer", str(self.root),
+                 *self.editions], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                text=True, encoding="utf-8", start_new_session=True)
+            threading.Thread(target=self._read_answers, args=(self.process, self.answers),
+                             name="renderer answers", daemon=True).start()
+
+    def _read_answers(self, process: subprocess.Popen, answers: Queue) -> None:
+        """Put each answer of `process` in `answers`, then {"exit": status} when it ends; a
+        renderer that ends between builds is replaced at once, and `lost` told why."""
+        assert process.stdout is not None
+        with contextlib.suppress(ValueError, OSError):
+            for line in process.stdout:
+                with contextlib.suppress(ValueError):
+                    answers.put(json.loads(line))
+        code = process.wait()
+        answers.put({"exit": code})
+        with self.lock:
+            if process is not self.process or self.stopped or self.busy:
+                return
+            self.start()
+        self.lost(f"the renderer stopped ({_how(code)}); it was started again")
+
+    def build(self, first: str | None, made: Callable[[dict], None]) -> BuildReport:
+        """Build, telling `made` of each document as it is rendered; RendererLost when the
+        renderer dies or does not answer within HANG_LIMIT seconds (it is then replaced)."""
+        with self.lock:
+            if self.pid is None:
+                self.start()
+            process, answers, self.busy = self.process, self.answers, True
+        try:
+            return self._build(process, answers, first, made)
+        finally:
+            self.busy = False
+
+    def _build(self, process, answers: Queue, first: str | None, made: Callable[[dict], None],
+               ) -> BuildReport:
+        assert process is not None and process.stdin is not None
+        self.number += 1
+        try:
+            process.stdin.write(json.dumps({"build": self.number, "first": first}) + "\n")
+            process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.start()
+            raise RendererLost("the renderer had stopped; it was started again") from None
+        limit = time.monotonic() + START_LIMIT + HANG_LIMIT
+        while True:
+            try:
+                answer = answers.get(timeout=max(0.0, limit - time.monotonic()))
+            except Empty:
+                self.start()
+                raise RendererLost(f"the renderer did not answer in {HANG_LIMIT:.0f} s; it was "
+                                   "stopped and started again") from None
+            if "exit" in answer:
+                code = answer["exit"]
+                if self.stopped:
+                    raise RendererLost("the preview is stopping")
+                self.start()
+                raise RendererLost(f"the renderer stopped ({_how(code)}); it was started again")
+            if "ready" in answer:
+                limit = time.monotonic() + HANG_LIMIT
+            elif answer.get("made") and answer.get("build") == self.number:
+                limit = time.monotonic() + HANG_LIMIT
+                made(answer)
+            elif answer.get("done") == self.number:
+                return BuildReport(answer["ok"], tuple(map(problem_from, answer["problems"])),
+                                   answer["summary"], answer["seconds"], time.time(),
+                                   tuple(answer["made"]))
+
+    def stop(self) -> None:
+        """Stop the renderer for good: SIGINT to its session (like Ctrl-C: a build it is running
+        removes its temporary files), SIGKILL after STOP_GRACE seconds."""
+        with self.lock:
+            self.stopped = True
+            self._stop_process()
+
+    def _stop_process(self) -> None:
+        process, self.process = self.process, None
+        if process is None:
+            return
+        with contextlib.suppress(OSError):
+            process.stdin.close()  # type: ignore[union-attr]
+        signal_group(process.pid, signal.SIGINT)
+        try:
+            process.wait(STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            signal_group(process.pid, signal.SIGKILL)
+            process.wait()
+        signal_group(process.pid, signal.SIGKILL)  # anything it started
+
+
+def _how(code: int) -> str:
+    return f"signal {-code}" if code < 0 else f"status {code}"
+
+
+def signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
