@@ -19,6 +19,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,9 +31,17 @@ from queue import Empty, Queue
 from typing import TextIO
 
 from culturebook.build.pipeline import build
-from culturebook.build.run import Leaf, make_leaf
-from culturebook.errors import Location, Problem, ProjectError
+from culturebook.build.plan import Plan, stamp
+from culturebook.build.run import Leaf, make_leaf, project_for
+from culturebook.checks.project import Checked
+from culturebook.errors import Location, Problem, Problems, ProjectError
+from culturebook.files import cache_dir
 from culturebook.preview.pages import TARGET, BuildReport
+from culturebook.project.brand import load_brand
+from culturebook.project.content import load_content
+from culturebook.publish import load_manifest
+from culturebook.render.engine import Rendered, Renderer
+from culturebook.render.weasy import load_weasyprint
 
 HANG_LIMIT = 180.0  # seconds without an answer after which a build is taken to hang
 START_LIMIT = 120.0  # seconds a new renderer has to say it is ready
@@ -68,22 +77,100 @@ def leaf_order(leaves: dict[str, Leaf], first: str | None) -> list[str]:
                                            leaves[rel].kind != "poster", rel))
 
 
+class Draft:
+    """The document in view, made from the files as they are before the build checks them (its
+    pixels first, the checks after): what it was made from, and the PDF."""
+
+    def __init__(self, path: str, inputs: str, rendered: Rendered):
+        self.path, self.inputs, self.rendered = path, inputs, rendered
+
+
+def make_draft(root: Path, first: str | None, fonts: dict) -> Draft | None:
+    """The screen booklet or poster at `first` (a path under build/), laid out at once by a
+    renderer of its own; None when there is none, when what it is made from has not changed
+    since the last build, or when the content does not load (the build says why). `fonts` keeps
+    one FontConfiguration per theme, from one change to the next."""
+    match = re.fullmatch(r"([^/]+)/(booklet|posters/([^/]+))\.pdf", first or "")
+    if first is None or match is None:
+        return None
+    lang, slug = match[1], match[3]
+    problems = Problems()
+    try:
+        content = load_content(root, problems)
+        brand = load_brand(root, content.editions[0].theme, problems)
+        if problems.errors or lang not in [e.lang for e in content.editions]:
+            return None
+        renderer = Renderer(root, brand, cache_dir())
+        theme = renderer.theme_stamp
+        if theme in fonts:
+            renderer.__dict__["font_config"] = fonts[theme]  # functools.cached_property's place
+        checked = Checked(root, content, brand, [])
+        inputs = inputs_of(checked, renderer, lang, slug)
+        if inputs is None or load_manifest(root / "build").get(first, {}).get("inputs") == inputs:
+            return None
+        edition = content.edition(lang)
+        if slug is None:
+            rendered = renderer.booklet(edition)
+        else:
+            subject = next(s for name, _, s in renderer.poster_subjects(edition) if name == slug)
+            rendered = renderer.poster(edition, subject, edition.poster_size)
+        fonts.clear()
+        fonts[theme] = renderer.font_config
+    except (ProjectError, OSError):
+        return None  # the build finds it again, and reports it where it belongs
+    return Draft(first, inputs, rendered)
+
+
+def inputs_of(checked: Checked, renderer: Renderer, lang: str, slug: str | None) -> str | None:
+    """The digest of what the build makes a screen booklet (`slug` None) or poster from, as the
+    build's plan takes it (plan.Plan.digest; build/manifest.json's `inputs`)."""
+    edition = checked.content.edition(lang)
+    plan = Plan(renderer.root / "build", {}, stamp(checked))
+    if slug is None:
+        return plan.digest("booklet", renderer.booklet_html(edition))
+    subject = next((s for name, _, s in renderer.poster_subjects(edition) if name == slug), None)
+    if subject is None:
+        return None
+    return plan.digest("poster", renderer.poster_inputs(edition, subject, edition.poster_size))
+
+
+def drafted(draft: Draft | None, root: Path, leaf: Leaf) -> Rendered | None:
+    """The draft, when the build's own renderer makes the same document from the same inputs."""
+    if draft is None:
+        return None
+    checked, renderer = project_for(str(root), leaf.strict)
+    inputs = inputs_of(checked, renderer, leaf.lang, leaf.subject if leaf.kind == "poster" else None)
+    return draft.rendered if inputs == draft.inputs else None
+
+
 def build_once(root: Path, editions: list[str] | None, number: int, first: str | None,
-               answer: Callable[[dict], None]) -> dict:
-    """One build of the screen editions; every screen document is answered as soon as it is made."""
+               answer: Callable[[dict], None], fonts: dict | None = None) -> dict:
+    """One build of the screen editions; every screen document is answered as soon as it is made,
+    the one at `first` before the build checks the project."""
     started = time.perf_counter()
+
+    def send(rel: str, kind: str, lang: str, rendered: Rendered) -> None:
+        answer({"made": rel, "build": number, "kind": kind, "edition": lang,
+                "pdf": base64.b64encode(rendered.data).decode()})
+
+    draft = make_draft(root, first, {} if fonts is None else fonts)
+    if draft is not None:
+        lang, _, rest = draft.path.partition("/")
+        send(draft.path, "booklet" if rest == "booklet.pdf" else "poster", lang, draft.rendered)
 
     def render(leaves: dict[str, Leaf]) -> dict:
         ready, problems = {}, []
         for rel in leaf_order(leaves, first):
+            leaf = leaves[rel]
             try:
-                rendered = make_leaf(leaves[rel])
+                reused = drafted(draft, root, leaf) if rel == first else None
+                rendered = reused or make_leaf(leaf)
             except ProjectError as exc:  # the others are still made: every problem at once
                 problems += exc.problems
                 continue
             ready[rel] = rendered
-            answer({"made": rel, "build": number, "kind": leaves[rel].kind,
-                    "edition": leaves[rel].lang, "pdf": base64.b64encode(rendered.data).decode()})
+            if reused is None:
+                send(rel, leaf.kind, leaf.lang, rendered)
         if problems:
             raise ProjectError(list(dict.fromkeys(problems)))
         return ready
@@ -118,14 +205,13 @@ def main(argv: list[str]) -> int:
         with lock:
             answers.write(json.dumps(data, ensure_ascii=False) + "\n")
 
-    from culturebook.render.weasy import load_weasyprint
-
     try:
         load_weasyprint()  # the slow import once, before the first request
         answer({"ready": os.getpid()})
+        fonts: dict = {}  # the FontConfiguration of the theme, kept from one draft to the next
         for line in sys.stdin:
             request = json.loads(line)
-            answer(build_once(root, editions, request["build"], request.get("first"), answer))
+            answer(build_once(root, editions, request["build"], request.get("first"), answer, fonts))
     except (KeyboardInterrupt, BrokenPipeError):  # the preview stops: the build cleaned up
         return 130
     return 0

@@ -116,24 +116,45 @@ function take(state) {
   }
 }
 
-// The document most of whose pages are in view: the next build makes it first.
-const inView = new Map();
+// The document in view (the most of its pages' area on screen after a scroll), or the one the
+// pointer is on: the next build makes it first.
+function setView(path) {
+  if (path && path !== viewed) {
+    viewed = path;
+    fetch(`/view?path=${encodeURIComponent(path)}`, { cache: "no-store" }).catch(() => {});
+  }
+}
+
+const inView = new Map();  // img -> its area on screen
 const observer = new IntersectionObserver((entries) => {
-  for (const entry of entries) inView.set(entry.target, entry.intersectionRatio);
-  let best = "", most = 0;
-  for (const [img, ratio] of inView) {
-    if (!img.isConnected) inView.delete(img);
-    else if (ratio > most) [best, most] = [img.dataset.doc, ratio];
-  }
-  if (best && best !== viewed) {
-    viewed = best;
-    fetch(`/view?path=${encodeURIComponent(best)}`, { cache: "no-store" }).catch(() => {});
-  }
+  for (const entry of entries) inView.set(entry.target, entry.intersectionRect.width * entry.intersectionRect.height);
+  if (!viewed) setView(mostInView());
 }, { threshold: [0, 0.25, 0.5, 0.75, 1] });
+
+function mostInView() {
+  const areas = new Map();
+  for (const [img, area] of inView) {
+    if (!img.isConnected) inView.delete(img);
+    else areas.set(img.dataset.doc, (areas.get(img.dataset.doc) || 0) + area);
+  }
+  let best = "", most = 0;
+  for (const [doc, area] of areas) if (area > most) [best, most] = [doc, area];
+  return best;
+}
+
+let scrolled = 0;
+window.addEventListener("scroll", () => {
+  clearTimeout(scrolled);
+  scrolled = setTimeout(() => setView(mostInView()), 150);
+}, { passive: true });
 
 function watchView() {
   for (const img of document.querySelectorAll("#editions img")) observer.observe(img);
 }
+
+document.addEventListener("mouseover", (event) => {
+  if (event.target instanceof HTMLImageElement && event.target.dataset.doc) setView(event.target.dataset.doc);
+});
 
 function listen() {
   const events = new EventSource("/events");
