@@ -1,7 +1,7 @@
 """The preview's builds as they were before the warm renderer: each one a fresh
 `culturebook build bundle -q` process in a session of its own, its problems read back from the
-lines it prints. Kept for `culturebook preview --cold` and for the bench, which measures the
-warm renderer against it.
+lines it prints. Kept as `Preview(cold=True)` for the bench, which measures the warm renderer
+against it.
 """
 
 from __future__ import annotations
