@@ -27,6 +27,7 @@ from PIL import Image
 from culturebook.build.pipeline import build
 from culturebook.build.run import Leaf
 from culturebook.errors import Location, Problem
+from culturebook.files import cache_dir
 from culturebook.preview.cold import parse_problems
 from culturebook.preview.pages import encode_png
 from culturebook.preview.renderer import leaf_order
@@ -342,6 +343,43 @@ def test_a_killed_renderer_is_replaced_and_the_next_edit_is_built(built, tmp_pat
     assert processes_mentioning(str(root)) == []
 
 
+def test_a_renderer_that_stops_answering_is_replaced_and_the_next_edit_is_built(built, tmp_path):
+    """A hang, made by stopping the renderer (SIGSTOP) before an edit: the build's wait for an
+    answer ends at the renderer's limit (a few seconds here), which replaces it."""
+    root = copy_built(built, tmp_path / "project")
+    preview = Preview(root, [])
+    preview.renderer.hang_limit = 3
+    server = open_server(preview, free_port())
+    threads = [threading.Thread(target=server.serve_forever, daemon=True),
+               threading.Thread(target=preview.build_loop), threading.Thread(target=preview.watch_loop)]
+    preview.renderer.start()
+    preview.refresh()
+    preview.wanted.set()
+    for thread in threads:
+        thread.start()
+    try:
+        events = EventStream(server.server_port)
+        hung = events.wait_for(finished)["renderer"]
+        os.kill(hung, signal.SIGSTOP)
+        edit(root / "content" / "en.yaml", STATEMENT, "We say what we think, kindly and at once.")
+        lost = events.wait_for(lambda s: finished(s) and s["problems"])
+        assert [p["text"] for p in lost["problems"]] == [
+            "preview: the renderer did not answer in 3 s; it was stopped and started again"]
+        assert lost["renderer"] not in (None, hung) and not Path(f"/proc/{hung}").exists()
+        assert STATEMENT in documents_of(lost)["en/posters/candour.pdf"]["pages"][0]["alt"]
+        edit(root / "content" / "en.yaml", "kindly and at once", "kindly and right away")
+        state = events.wait_for(lambda s: finished(s) and "right away" in documents_of(s)
+                                ["en/posters/candour.pdf"]["pages"][0]["alt"])
+        assert state["build"]["ok"] and state["problems"] == []
+    finally:
+        preview.halt()
+        server.shutdown()
+        server.server_close()
+        for thread in threads[1:]:
+            thread.join(60)
+    assert processes_mentioning(str(root)) == []
+
+
 # --- bad input -------------------------------------------------------------------------------------
 
 
@@ -441,6 +479,8 @@ def test_ctrl_c_with_an_event_stream_open_stops_at_once_and_leaves_no_process(bu
     assert not Path(f"/proc/{renderer}").exists()  # reaped: not even a zombie is left
     assert processes_mentioning(str(root)) == []
     assert list((root / "build").rglob("*.tmp")) == []
+    # nor the copies of the theme's fonts WeasyPrint made for the renderer
+    assert list((cache_dir() / "font-copies").glob(f"{renderer}-*")) == []
 
 
 # --- the issue's scenario, in a real browser -------------------------------------------------------

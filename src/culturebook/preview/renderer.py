@@ -116,8 +116,8 @@ def make_draft(root: Path, first: str | None, fonts: dict) -> Draft | None:
             rendered = renderer.poster(edition, subject, edition.poster_size)
         fonts.clear()
         fonts[theme] = renderer.font_config
-    except (ProjectError, OSError):
-        return None  # the build finds it again, and reports it where it belongs
+    except Exception:  # noqa: BLE001 - the build finds it again, and reports it where it belongs
+        return None
     return Draft(first, inputs, rendered)
 
 
@@ -213,7 +213,9 @@ def main(argv: list[str]) -> int:
             request = json.loads(line)
             answer(build_once(root, editions, request["build"], request.get("first"), answer, fonts))
     except (KeyboardInterrupt, BrokenPipeError):  # the preview stops: the build cleaned up
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # and nothing stops the cleaning at exit
         return 130
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     return 0
 
 
@@ -228,6 +230,8 @@ class WarmRenderer:
         self.root, self.editions, self.lost = root, editions, lost
         self.lock = threading.RLock()
         self.busy = False  # a build is waiting for its answers: its loss is the build's to report
+        self.hang_limit = HANG_LIMIT
+        self.ready: set[int] = set()  # the renderers (by pid) that said they are ready
         self.process: subprocess.Popen | None = None
         self.answers: Queue = Queue()
         self.number = 0
@@ -258,10 +262,13 @@ class WarmRenderer:
         """Put each answer of `process` in `answers`, then {"exit": status} when it ends; a
         renderer that ends between builds is replaced at once, and `lost` told why."""
         assert process.stdout is not None
-        with contextlib.suppress(ValueError, OSError):
+        with contextlib.suppress(ValueError, OSError), process.stdout:
             for line in process.stdout:
                 with contextlib.suppress(ValueError):
-                    answers.put(json.loads(line))
+                    answer = json.loads(line)
+                    if "ready" in answer:
+                        self.ready.add(process.pid)
+                    answers.put(answer)
         code = process.wait()
         answers.put({"exit": code})
         with self.lock:
@@ -272,7 +279,7 @@ class WarmRenderer:
 
     def build(self, first: str | None, made: Callable[[dict], None]) -> BuildReport:
         """Build, telling `made` of each document as it is rendered; RendererLost when the
-        renderer dies or does not answer within HANG_LIMIT seconds (it is then replaced)."""
+        renderer dies or does not answer within `hang_limit` seconds (it is then replaced)."""
         with self.lock:
             if self.pid is None:
                 self.start()
@@ -292,13 +299,13 @@ class WarmRenderer:
         except (BrokenPipeError, OSError):
             self.start()
             raise RendererLost("the renderer had stopped; it was started again") from None
-        limit = time.monotonic() + START_LIMIT + HANG_LIMIT
+        limit = time.monotonic() + self.hang_limit + (0 if process.pid in self.ready else START_LIMIT)
         while True:
             try:
                 answer = answers.get(timeout=max(0.0, limit - time.monotonic()))
             except Empty:
                 self.start()
-                raise RendererLost(f"the renderer did not answer in {HANG_LIMIT:.0f} s; it was "
+                raise RendererLost(f"the renderer did not answer in {self.hang_limit:.0f} s; it was "
                                    "stopped and started again") from None
             if "exit" in answer:
                 code = answer["exit"]
@@ -307,9 +314,9 @@ class WarmRenderer:
                 self.start()
                 raise RendererLost(f"the renderer stopped ({_how(code)}); it was started again")
             if "ready" in answer:
-                limit = time.monotonic() + HANG_LIMIT
+                limit = time.monotonic() + self.hang_limit
             elif answer.get("made") and answer.get("build") == self.number:
-                limit = time.monotonic() + HANG_LIMIT
+                limit = time.monotonic() + self.hang_limit
                 made(answer)
             elif answer.get("done") == self.number:
                 return BuildReport(answer["ok"], tuple(map(problem_from, answer["problems"])),
@@ -317,8 +324,9 @@ class WarmRenderer:
                                    tuple(answer["made"]))
 
     def stop(self) -> None:
-        """Stop the renderer for good: SIGINT to its session (like Ctrl-C: a build it is running
-        removes its temporary files), SIGKILL after STOP_GRACE seconds."""
+        """Stop the renderer for good: an idle one ends when its stdin closes; one that is building
+        gets SIGINT to its session (like Ctrl-C: the build removes its temporary files); SIGKILL
+        after STOP_GRACE seconds."""
         with self.lock:
             self.stopped = True
             self._stop_process()
@@ -328,13 +336,16 @@ class WarmRenderer:
         if process is None:
             return
         with contextlib.suppress(OSError):
-            process.stdin.close()  # type: ignore[union-attr]
-        signal_group(process.pid, signal.SIGINT)
+            process.stdin.close()  # type: ignore[union-attr]  # an idle renderer ends at this
         try:
-            process.wait(STOP_GRACE)
+            process.wait(0 if self.busy else STOP_GRACE)
         except subprocess.TimeoutExpired:
-            signal_group(process.pid, signal.SIGKILL)
-            process.wait()
+            signal_group(process.pid, signal.SIGINT)  # a build: it stops and cleans up
+            try:
+                process.wait(STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                signal_group(process.pid, signal.SIGKILL)
+                process.wait()
         signal_group(process.pid, signal.SIGKILL)  # anything it started
 
 
