@@ -78,47 +78,53 @@ def leaf_order(leaves: dict[str, Leaf], first: str | None) -> list[str]:
 
 
 class Draft:
-    """The document in view, made from the files as they are before the build checks them (its
-    pixels first, the checks after): what it was made from, and the PDF."""
+    """A document of the edition in view, made from the files as they are before the build checks
+    them (its pixels first, the checks after): what it was made from, and the PDF."""
 
     def __init__(self, path: str, inputs: str, rendered: Rendered):
         self.path, self.inputs, self.rendered = path, inputs, rendered
 
 
-def make_draft(root: Path, first: str | None, fonts: dict) -> Draft | None:
-    """The screen booklet or poster at `first` (a path under build/), laid out at once by a
-    renderer of its own; None when there is none, when what it is made from has not changed
-    since the last build, or when the content does not load (the build says why). `fonts` keeps
-    one FontConfiguration per theme, from one change to the next."""
+def make_drafts(root: Path, first: str | None, fonts: dict, made: Callable[[Draft], None]) -> None:
+    """Lay out the screen documents of the edition in view that the change touched, before the
+    build checks the project: the one at `first` (a path under build/), then the edition's
+    posters, then its booklet; each is given to `made` as soon as it is laid out. A document
+    whose inputs are what the last build made it from is left alone, and nothing is made when the
+    content does not load (the build says why). `fonts` keeps one FontConfiguration per theme,
+    from one change to the next."""
     match = re.fullmatch(r"([^/]+)/(booklet|posters/([^/]+))\.pdf", first or "")
-    if first is None or match is None:
-        return None
-    lang, slug = match[1], match[3]
+    if match is None:
+        return
+    lang = match[1]
     problems = Problems()
     try:
         content = load_content(root, problems)
         brand = load_brand(root, content.editions[0].theme, problems)
         if problems.errors or lang not in [e.lang for e in content.editions]:
-            return None
+            return
         renderer = Renderer(root, brand, cache_dir())
         theme = renderer.theme_stamp
         if theme in fonts:
             renderer.__dict__["font_config"] = fonts[theme]  # functools.cached_property's place
         checked = Checked(root, content, brand, [])
-        inputs = inputs_of(checked, renderer, lang, slug)
-        if inputs is None or load_manifest(root / "build").get(first, {}).get("inputs") == inputs:
-            return None
         edition = content.edition(lang)
-        if slug is None:
-            rendered = renderer.booklet(edition)
-        else:
-            subject = next(s for name, _, s in renderer.poster_subjects(edition) if name == slug)
-            rendered = renderer.poster(edition, subject, edition.poster_size)
-        fonts.clear()
-        fonts[theme] = renderer.font_config
+        subjects = {slug: subject for slug, _, subject in renderer.poster_subjects(edition)}
+        documents: list[tuple[str, str | None]] = [(f"{lang}/posters/{s}.pdf", s) for s in subjects]
+        documents = sorted([*documents, (f"{lang}/booklet.pdf", None)], key=lambda d: d[0] != first)
+        last = load_manifest(root / "build")
+        for path, slug in documents:
+            inputs = inputs_of(checked, renderer, lang, slug)
+            if inputs is None or last.get(path, {}).get("inputs") == inputs:
+                continue
+            if slug is None:
+                rendered = renderer.booklet(edition)
+            else:
+                rendered = renderer.poster(edition, subjects[slug], edition.poster_size)
+            fonts.clear()
+            fonts[theme] = renderer.font_config
+            made(Draft(path, inputs, rendered))
     except Exception:  # noqa: BLE001 - the build finds it again, and reports it where it belongs
-        return None
-    return Draft(first, inputs, rendered)
+        return
 
 
 def inputs_of(checked: Checked, renderer: Renderer, lang: str, slug: str | None) -> str | None:
@@ -146,24 +152,28 @@ def drafted(draft: Draft | None, root: Path, leaf: Leaf) -> Rendered | None:
 def build_once(root: Path, editions: list[str] | None, number: int, first: str | None,
                answer: Callable[[dict], None], fonts: dict | None = None) -> dict:
     """One build of the screen editions; every screen document is answered as soon as it is made,
-    the one at `first` before the build checks the project."""
+    those of the edition in view (`first` first) before the build checks the project."""
     started = time.perf_counter()
 
     def send(rel: str, kind: str, lang: str, rendered: Rendered) -> None:
         answer({"made": rel, "build": number, "kind": kind, "edition": lang,
                 "pdf": base64.b64encode(rendered.data).decode()})
 
-    draft = make_draft(root, first, {} if fonts is None else fonts)
-    if draft is not None:
+    drafts: dict[str, Draft] = {}
+
+    def drafted_now(draft: Draft) -> None:
+        drafts[draft.path] = draft
         lang, _, rest = draft.path.partition("/")
         send(draft.path, "booklet" if rest == "booklet.pdf" else "poster", lang, draft.rendered)
+
+    make_drafts(root, first, {} if fonts is None else fonts, drafted_now)
 
     def render(leaves: dict[str, Leaf]) -> dict:
         ready, problems = {}, []
         for rel in leaf_order(leaves, first):
             leaf = leaves[rel]
             try:
-                reused = drafted(draft, root, leaf) if rel == first else None
+                reused = drafted(drafts.get(rel), root, leaf)
                 rendered = reused or make_leaf(leaf)
             except ProjectError as exc:  # the others are still made: every problem at once
                 problems += exc.problems
