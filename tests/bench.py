@@ -13,9 +13,10 @@ Side by side in one run, on a copy of the default project, in interleaved rounds
 Prints median seconds over the rounds, the ratio a/b (target: at most 0.3), the peak RSS of the culturebook
 process and the per-document breakdown of (b); then the engine's rows (tests/bench_engine.py): a build
 with nothing to do, one changed poster, N personalised booklets against N whole ones, peak memory and
-output sizes.
+output sizes; then the preview's rows (tests/bench_preview.py): edit to pixels, the warm renderer
+against the cold build process per change, median and p95 over N edits.
 
-    python tests/bench.py [--rounds N] [--warmup N] [--project DIR] [--people N]
+    python tests/bench.py [--rounds N] [--warmup N] [--project DIR] [--people N] [--edits N]
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from rich.table import Table
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from bench_engine import engine_rows  # noqa: E402
+from bench_preview import preview_rows, print_preview  # noqa: E402
 from bench_words import check_rows  # noqa: E402
 from conftest import REPO, copy_project  # noqa: E402
 
@@ -121,6 +123,8 @@ def main() -> int:
     parser.add_argument("--project", type=Path, default=REPO, help="project to copy (default: repo)")
     parser.add_argument("--people", type=int, default=200,
                         help="personalised booklets to make (default 200)")
+    parser.add_argument("--edits", type=int, default=20,
+                        help="edits per preview row and side (default 20)")
     args = parser.parse_args()
     console = Console(width=110, highlight=False)
 
@@ -177,6 +181,8 @@ def main() -> int:
         shutil.copytree(REPO / "tests" / "projects" / "shapes" / "content", shapes / "content")
         checks = {"default project": check_rows(root, max(args.rounds, 5)),
                   "tests/projects/shapes": check_rows(shapes, max(args.rounds, 5))}
+        console.print(f"[dim]preview rows: {args.edits} edits per row and side[/dim]")
+        preview = preview_rows(args.project.resolve(), args.edits, tmp)
 
     ours_s = [r.seconds for r in ours]
     theirs_s = [sum(r.seconds for r in rnd.values()) for rnd in theirs]
@@ -216,6 +222,7 @@ def main() -> int:
     console.print(detail)
     print_engine(console, engine)
     print_checks(console, checks)
+    print_preview(console, preview)
     console.print(f"[dim]{versions}; {os.cpu_count()} CPUs. The booklet HTML carries the "
                   "padding candidates culturebook lays out and then drops, so the CLI's booklets "
                   "have a few more pages than build/<lang>/booklet.pdf.[/dim]")

@@ -26,7 +26,8 @@ from culturebook.render.engine import Renderer
 def make_build(root: Path, target: str, parts: set[str], editions: list[str] | None, strict: bool,
                progress: Callable[..., None], force: bool, jobs: int | None,
                recipients: Path | None, cluster: str | None,
-               before) -> tuple[list[Artifact], list[Problem]]:
+               before, render: Callable[[dict], dict] | None = None,
+               ) -> tuple[list[Artifact], list[Problem]]:
     """pipeline.build past its check for a build with nothing to do: `before` is the fingerprint
     of the inputs taken then, recorded once the build is published."""
     out = root / "build"
@@ -39,7 +40,7 @@ def make_build(root: Path, target: str, parts: set[str], editions: list[str] | N
     with build_lock(out):
         written, problems, documents = _build_locked(
             root, checked, renderer, out, parts, editions, strict, progress, force,
-            jobs or os.cpu_count() or 1, people, cluster, prune=not rows.errors)
+            jobs or os.cpu_count() or 1, people, cluster, prune=not rows.errors, render=render)
         found = rows.warnings + problems + rows.errors
         left_out = sorted((p for p in found if not p.warning),
                           key=lambda p: (str(p.location.path), p.location.line, p.location.col))
@@ -90,7 +91,7 @@ def read_people(checked: Checked, path: Path | None, editions: list[str] | None,
 
 
 def _build_locked(root, checked, renderer, out, parts, editions, strict, progress, force, jobs,
-                  people=(), cluster=None, prune=False):
+                  people=(), cluster=None, prune=False, render=None):
     """The build, under its lock. With `prune`, personalised booklets of people no longer in the
     recipients CSV are removed (not when some rows had errors: theirs are kept as they were)."""
     chosen = [e for e in checked.content.editions if editions is None or e.lang in editions]
@@ -102,6 +103,8 @@ def _build_locked(root, checked, renderer, out, parts, editions, strict, progres
     leaves, total, ready = plan.leaves(), plan.total(), {}
     if cluster and leaves:  # even one: --cluster means the renders happen there
         ready = render_on_cluster(cluster, leaves, progress, total)
+    elif render is not None and leaves:  # the preview's warm renderer, in its own order
+        ready = render(leaves)
     elif jobs > 1 and len(leaves) > 1:
         ready = render_in_pool(leaves, jobs, progress, total)
     outputs = plan.run(ready, progress)

@@ -38,7 +38,8 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
           force: bool = False, jobs: int | None = None,
           recipients: Path | None = None,
           cluster: str | None = None,
-          print_file: bool = True) -> tuple[list[Artifact], list[Problem]]:
+          print_file: bool = True,
+          render: Callable[[dict], dict] | None = None) -> tuple[list[Artifact], list[Problem]]:
     """Build `target` for the chosen editions; return what was written and the problems that did
     not stop it: warnings, and (personalised booklets) the recipients' rows that were left out.
 
@@ -50,7 +51,11 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
 
     With `cluster` (a Dask scheduler's address) the documents that need no other document are
     rendered on that cluster instead of in local worker processes; everything else stays here.
-    Without `print_file`, personalised booklets are made without their print file."""
+    Without `print_file`, personalised booklets are made without their print file.
+
+    `render` (the preview's warm renderer) makes the documents that need no other document in
+    place of worker processes: given them ({path under build/: run.Leaf}), it returns the ones it
+    made ({path: Rendered}), in the order it chooses; the build makes the rest."""
 
     parts = PARTS[target] - (set() if print_file else {"personalised-print"})
     out = root / "build"
@@ -67,4 +72,4 @@ def build(root: Path, target: str = "all", editions: list[str] | None = None,
     from culturebook.build.making import make_build
 
     return make_build(root, target, parts, editions, strict, progress, force, jobs, recipients,
-                      cluster, before)
+                      cluster, before, render)

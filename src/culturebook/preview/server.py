@@ -1,261 +1,67 @@
 """The live preview: build/ -> a page on 127.0.0.1 showing every screen PDF as images, with the
 build's problems; content/, layouts/ and fonts/ are watched and rebuilt as they change.
 
-Builds run in a child process (`culturebook build bundle -q`) in a session of its own: a crash in
-the engine cannot take the server down, and stopping the preview stops the build and its workers
-with one signal to that session's process group. The page polls a small JSON state (see
-page/preview.js): every request stands alone, so there is no long-lived connection to keep
-the server from stopping, and a page left open across a restart of the preview simply resumes.
+Builds are made by the warm renderer (renderer.py), a child process in a session of its own that
+keeps the engine loaded: a crash in the engine cannot take the server down (the renderer is
+replaced, the last good pages stay), and stopping the preview stops it with one signal to that
+session's process group. Each document it makes is shown as soon as it is made, before the
+build is checked and published; the page hears of every change through server-sent events
+(events.py, /events) and /state.json answers the same state to scripts. `cold` keeps the
+previous way, a fresh `culturebook build bundle` process per change (cold.py), for comparison.
 """
 
 from __future__ import annotations
 
+import base64
 import errno
-import hashlib
 import http.server
-import io
 import json
 import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from culturebook.build.documents import SCREEN, edition_documents
-from culturebook.build.pipeline import PARTS
-from culturebook.errors import Location, Problem, Problems, ProjectError
-from culturebook.project.brand import load_brand
-from culturebook.project.content import load_content
+from culturebook.errors import Location, Problem
+from culturebook.preview.cold import cold_build
+from culturebook.preview.events import Events, event
+from culturebook.preview.pages import (
+    BuildReport,
+    Document,
+    draw_page,
+    in_order,
+    load_documents,
+    made_document,
+    page_state,
+    screen_documents,
+)
+from culturebook.preview.renderer import STOP_GRACE, RendererLost, WarmRenderer, signal_group
 from culturebook.project.folder import content_languages
 from culturebook.publish import load_manifest, settle
 
-TARGET = "bundle"  # the screen editions: booklet, posters and the bundle of both (SCREEN, in
-# the order listed; the bundle is not drawn)
 WATCHED = ("content", "layouts", "fonts")
-SCREEN_DPI = 96
-MAX_SIDE_PX = 1200  # a large poster is drawn smaller: the page shows it a few hundred pixels high
-ALT_CHARS = 300  # of a page's text, as its image's alternative text
-STOP_GRACE = 10.0  # seconds a build has to stop after SIGINT before it is killed
 PAGE_FILES = Path(__file__).with_name("page")
 FILES = {"/": ("index.html", "text/html; charset=utf-8"),
          "/preview.js": ("preview.js", "text/javascript; charset=utf-8"),
          "/preview.css": ("preview.css", "text/css; charset=utf-8")}
-
-_PROBLEM = re.compile(r"(?P<path>[^\s:][^:]*?)(?::(?P<line>\d+):(?P<col>\d+))?: "
-                      r"(?P<warning>warning: )?(?P<message>.+)")
-_SUMMARY = re.compile(r"\d+ problems? in \d+ files?|interrupted;|the traceback was saved|"
-                      r"stopped by the disk;|the new build was committed")
+_VIEWED = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)+\.pdf")  # a document's path under build/
 
 
 class Refused(Exception):
     """The preview cannot start; the message is one line saying why and what to do instead."""
 
 
-# --- what a build said ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BuildReport:
-    """One build's outcome: `ok` (documents may have changed) or not (the last good ones stay)."""
-
-    ok: bool
-    problems: tuple[Problem, ...]
-    summary: str  # e.g. "1 problem in 1 file; nothing was written"
-    seconds: float
-    finished: float  # time.time()
-
-
-def parse_problems(stderr: str) -> tuple[list[Problem], str]:
-    """The problem lines a `culturebook build` printed (`path:line:col: message`, each with an
-    optional `    hint: ...` line after it) and its closing summary line."""
-    problems: list[Problem] = []
-    summary = []
-    for line in stderr.splitlines():
-        if not line.strip():
-            continue
-        if line.startswith("    hint: ") and problems:
-            problems[-1] = Problem(problems[-1].location, problems[-1].message,
-                                   line.removeprefix("    hint: "), problems[-1].warning)
-        elif _SUMMARY.match(line):
-            summary.append(line)
-        elif match := _PROBLEM.fullmatch(line):
-            location = Location(Path(match["path"]), int(match["line"] or 0), int(match["col"] or 0))
-            problems.append(Problem(location, match["message"], "", bool(match["warning"])))
-        else:  # not a problem line (an internal error's report): shown as it is
-            problems.append(Problem(Location(Path("build")), line))
-    return problems, " ".join(summary)
-
-
-# --- what build/ holds ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PageView:
-    """One page of a document: its size in points and its text (the image's alternative text)."""
-
-    width: float
-    height: float
-    text: str
-
-
-@dataclass(frozen=True)
-class Document:
-    """A built PDF as the page shows it, with its bytes, so the page and its downloads stay as they
-    were built even while the next build replaces the file."""
-
-    kind: str
-    edition: str
-    path: str  # under build/
-    sha256: str
-    data: bytes = field(repr=False)
-    title: str
-    pages: tuple[PageView, ...]
-
-
-def screen_documents(root: Path, editions: list[str]) -> set[str] | None:
-    """The paths under build/ of the documents the preview's build writes for `editions`, as the
-    content now gives them; None when it cannot be read."""
-    problems = Problems()
-    try:
-        content = load_content(root, problems)
-        brand = load_brand(root, content.editions[0].theme, problems)
-    except ProjectError:
-        return None
-    return {document.path for edition in content.editions if edition.lang in editions
-            for document in edition_documents(brand, edition, PARTS[TARGET])}
-
-
-def load_documents(out: Path, editions: list[str], known: dict[str, Document],
-                   draw_lock: threading.Lock, listed: set[str] | None = None) -> list[Document]:
-    """The screen documents of `editions` that build/manifest.json lists (of those, the ones in
-    `listed`, when given), in the order shown; a file whose bytes are not what the manifest says
-    (a build is writing it) is left out."""
-    documents = []
-    for path, entry in load_manifest(out).items():
-        if entry.get("kind") not in SCREEN or entry.get("edition") not in editions:
-            continue
-        if listed is not None and path not in listed:  # a poster of a value no longer there
-            continue
-        sha = entry.get("sha256", "")
-        if sha in known:
-            documents.append(known[sha])
-            continue
-        try:
-            data = (out / path).read_bytes()
-        except OSError:
-            continue
-        if hashlib.sha256(data).hexdigest() != sha:
-            continue
-        with draw_lock:
-            title, pages = _read_pdf(data, entry["kind"] != "bundle")
-        documents.append(Document(entry["kind"], entry["edition"], path, sha, data, title, pages))
-    # As the booklet has them: the mission and vision poster before the values' posters.
-    documents.sort(key=lambda d: (editions.index(d.edition), SCREEN.index(d.kind),
-                                  not d.path.endswith("/mission-vision.pdf"), d.path))
-    return documents
-
-
-def _read_pdf(data: bytes, with_pages: bool) -> tuple[str, tuple[PageView, ...]]:
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(data)
-    try:
-        title = pdf.get_metadata_dict().get("Title", "")
-        pages = []
-        for index in range(len(pdf) if with_pages else 0):
-            page = pdf[index]
-            width, height = page.get_size()
-            textpage = page.get_textpage()
-            text = " ".join(textpage.get_text_range().split())
-            textpage.close()
-            page.close()
-            pages.append(PageView(width, height, text))
-        return title, tuple(pages)
-    finally:
-        pdf.close()
-
-
-def draw_page(document: Document, index: int) -> bytes:
-    """Page `index` of a document as a PNG at screen resolution (96 dpi, at most MAX_SIDE_PX on its
-    longer side). PDFium is not thread-safe: the caller holds the preview's draw lock."""
-    import pypdfium2 as pdfium
-
-    view = document.pages[index]
-    scale = min(SCREEN_DPI / 72, MAX_SIDE_PX / max(view.width, view.height))
-    pdf = pdfium.PdfDocument(document.data)
-    try:
-        page = pdf[index]
-        bitmap = page.render(scale=scale, rev_byteorder=True, may_draw_forms=True)
-        try:
-            return encode_png(bytes(bitmap.buffer), bitmap.width, bitmap.height, bitmap.stride,
-                              bitmap.n_channels)
-        finally:
-            bitmap.close()
-            page.close()
-    finally:
-        pdf.close()
-
-
-def encode_png(pixels: bytes, width: int, height: int, stride: int, channels: int) -> bytes:
-    """Rows of 8-bit RGB (3 channels) or RGBA (4) pixels, `stride` bytes apart, as a PNG file."""
-    from PIL import Image
-
-    mode = {3: "RGB", 4: "RGBA"}[channels]
-    image = Image.frombuffer(mode, (width, height), pixels, "raw", mode, stride, 1)
-    out = io.BytesIO()
-    image.save(out, "PNG", compress_level=6)
-    return out.getvalue()
-
-
-# --- the state the page polls ---------------------------------------------------------------------
-
-
-def page_state(version: int, building: bool, report: BuildReport | None, documents: list[Document],
-               editions: list[str], project: str) -> dict:
-    """What /state.json answers: everything the page draws, as plain data."""
-    shown = []
-    for lang in editions:
-        docs = [d for d in documents if d.edition == lang]
-        if not docs:
-            continue
-        title = next((d.title for d in docs if d.kind == "booklet"), "") or docs[0].title
-        shown.append({"lang": lang, "title": title, "documents": [{
-            "kind": d.kind, "path": d.path, "name": d.path.partition("/")[2],
-            "download": f"/download/{d.path}", "bytes": len(d.data),
-            "pages": [{"src": f"/page/{d.sha256}/{i + 1}.png", "width": round(p.width),
-                       "height": round(p.height),
-                       "alt": f"{d.path} page {i + 1}: {p.text[:ALT_CHARS]}"}
-                      for i, p in enumerate(d.pages)],
-        } for d in docs]})
-    return {
-        "version": version,
-        "project": project,
-        "building": building,
-        "build": None if report is None else {
-            "ok": report.ok, "summary": report.summary, "seconds": round(report.seconds, 1),
-            "finished": time.strftime("%H:%M:%S", time.localtime(report.finished))},
-        "problems": [{"text": p.format().partition("\n")[0], "hint": p.hint, "warning": p.warning,
-                      "path": str(p.location.path), "line": p.location.line, "col": p.location.col}
-                     for p in (report.problems if report else ())],
-        "editions": shown,
-    }
-
-
-# --- the preview: builds, watching, state ---------------------------------------------------------
-
-
 class Preview:
-    """A project's preview: its last good documents, the last build's problems, and the threads
-    that watch the sources and rebuild."""
+    """A project's preview: its last good documents (and those of the build running, as they are
+    made), the last build's problems, and the threads that watch the sources and rebuild."""
 
-    def __init__(self, root: Path, editions: list[str], say: Callable[[str], None] = lambda _: None):
+    def __init__(self, root: Path, editions: list[str], say: Callable[[str], None] = lambda _: None,
+                 cold: bool = False):
         self.root, self.out, self.say = root, root / "build", say
         self.chosen = editions
         self.editions: list[str] = editions  # those shown: set by each good build (see refresh)
@@ -267,14 +73,26 @@ class Preview:
         self.documents: list[Document] = []
         self.by_sha: dict[str, Document] = {}  # current and previous documents, for late requests
         self.images: dict[tuple[str, int], bytes] = {}
+        self.viewed: str | None = None  # the document in view on the page: made first
         self.wanted = threading.Event()
         self.stop = threading.Event()
-        self.process: subprocess.Popen | None = None
+        self.events = Events()
+        self.renderer = None if cold else WarmRenderer(root, editions, self.lost)
+        self.process: subprocess.Popen | None = None  # a cold build's
 
     def state(self) -> dict:
         with self.lock:
             return page_state(self.version, self.building, self.report, self.documents,
-                              self.editions, self.root.name)
+                              self.editions, self.root.name,
+                              None if self.renderer is None else self.renderer.pid)
+
+    def changed(self, **values) -> None:
+        """Set some of the state (building, report) and tell every open page."""
+        with self.lock:
+            for name, value in values.items():
+                setattr(self, name, value)
+            self.version += 1
+        self.events.publish("state", self.state())
 
     def image(self, sha: str, number: int) -> bytes | None:
         """The PNG of page `number` (1-based) of the document with this sha256, drawn once."""
@@ -295,8 +113,14 @@ class Preview:
         with self.lock:
             return next((d for d in self.documents if d.path == path), None)
 
+    def view(self, path: str) -> None:
+        """The page shows this document now: the next build makes it first."""
+        with self.lock:
+            self.viewed = path
+
     def refresh(self) -> None:
-        """Take the documents build/manifest.json now lists (after a good build, and at start)."""
+        """Take the documents build/manifest.json now lists (after a build, and at start): the
+        new build's, or the last good one's after a build that failed."""
 
         settle(self.out)  # a build's unfinished publish completed before reading it
         with self.lock:
@@ -309,11 +133,34 @@ class Preview:
                                    screen_documents(self.root, editions))
         with self.lock:
             self.editions = editions
-            kept = {d.sha256 for d in documents} | {d.sha256 for d in self.documents}
-            self.by_sha = {d.sha256: d for d in [*self.documents, *documents]}
-            self.images = {key: png for key, png in self.images.items() if key[0] in kept}
-            self.documents = documents
-            self.version += 1
+            self._take(documents)
+
+    def _take(self, documents: list[Document]) -> None:
+        """Show `documents` (the lock held), keeping the images of those still shown."""
+        kept = {d.sha256 for d in documents} | {d.sha256 for d in self.documents}
+        self.by_sha = {d.sha256: d for d in [*self.documents, *documents]}
+        self.images = {key: png for key, png in self.images.items() if key[0] in kept}
+        self.documents = documents
+        self.version += 1
+
+    def made(self, answer: dict) -> None:
+        """A document the renderer has just made: shown at once, in place of the one it replaces."""
+        document = made_document(answer["kind"], answer["edition"], answer["made"],
+                                 base64.b64decode(answer["pdf"]), self.draw_lock)
+        with self.lock:
+            if document.edition in self.editions:
+                others = [d for d in self.documents if d.path != document.path]
+                self._take(in_order([*others, document], self.editions))
+        self.events.publish("state", self.state())
+
+    def lost(self, message: str) -> None:
+        """The renderer died between builds (it has been started again): say so on the page."""
+        if self.stop.is_set():
+            return
+        problem = Problem(Location(Path("preview")), message, "the pages shown are the last good "
+                          "ones; the next change is built by the new renderer")
+        self.changed(report=BuildReport(False, (problem,), "", 0.0, time.time()))
+        self.say(problem.format())
 
     # -- building
 
@@ -324,49 +171,39 @@ class Preview:
             if self.stop.is_set():
                 return
             self.wanted.clear()
-            with self.lock:
-                self.building = True
-                self.version += 1
+            self.changed(building=True)
             try:
                 report = self.run_build()
                 if report is None:  # stopped
                     return
-                if report.ok:
-                    self.refresh()
+                self.refresh()  # a failed build's documents, shown as they were made, go
+            except RendererLost as exc:
+                if self.stop.is_set():
+                    return
+                report = BuildReport(False, (Problem(Location(Path("preview")), str(exc)),),
+                                     "the build did not finish", 0.0, time.time())
+                self.refresh()
             except Exception as exc:  # noqa: BLE001 - a bug here must not stop the previewing
                 problem = Problem(Location(Path("preview")), f"internal error: {type(exc).__name__}: {exc}")
                 report = BuildReport(False, (problem,), "", 0.0, time.time())
-            with self.lock:
-                self.building = False
-                self.report = report
-                self.version += 1
+            self.changed(building=False, report=report)
             self.say_report(report)
 
     def run_build(self) -> BuildReport | None:
-        """Run `culturebook build bundle -q` in a session of its own; None when the preview stopped."""
-        command = [sys.executable, "-m", "culturebook", "build", TARGET, "--project", str(self.root),
-                   "-q", *(f"--edition={lang}" for lang in self.chosen)]
-        env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "COLUMNS")}
-        env["NO_COLOR"] = "1"
-        started = time.perf_counter()
-        with self.lock:
-            if self.stop.is_set():
-                return None
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                            env=env, start_new_session=True)
-        try:
-            _, stderr = self.process.communicate()
-        finally:
+        """One build of the screen editions; None when the preview stopped."""
+        if self.renderer is not None:
             with self.lock:
-                code, self.process = self.process.returncode, None
-        if self.stop.is_set():
-            return None
-        problems, summary = parse_problems(stderr.decode("utf-8", "replace"))
-        if code not in (0, 1):
-            summary = summary or f"the build stopped with status {code}"
-        return BuildReport(code == 0, tuple(problems), summary, time.perf_counter() - started,
-                           time.time())
+                first = self.viewed
+            return self.renderer.build(first, self.made)
+        report = cold_build(self.root, self.chosen, self._started)
+        with self.lock:
+            self.process = None
+        return None if self.stop.is_set() else report
+
+    def _started(self, process: subprocess.Popen) -> bool:
+        with self.lock:
+            self.process = process
+            return not self.stop.is_set()
 
     def say_report(self, report: BuildReport) -> None:
         for problem in report.problems:
@@ -378,48 +215,43 @@ class Preview:
 
     def watch_loop(self) -> None:
         """Ask for a build when a file under content/, layouts/ or fonts/ changes. watchfiles
-        gathers an editor's several writes of one save (until 200 ms pass without one)."""
+        gathers an editor's several writes of one save (until 50 ms pass without one)."""
         import watchfiles
 
         folders = [self.root / name for name in WATCHED if (self.root / name).is_dir()]
         try:
-            for _ in watchfiles.watch(*folders, step=200, stop_event=self.stop, raise_interrupt=False):
+            for _ in watchfiles.watch(*folders, step=50, stop_event=self.stop, raise_interrupt=False):
                 self.wanted.set()
         except Exception as exc:  # noqa: BLE001 - e.g. out of inotify watches: say so on the page
             problem = Problem(Location(Path("preview")), f"stopped watching for changes: {exc}",
                               "restart the preview; the pages shown are not updated any more")
-            with self.lock:
-                self.report = BuildReport(False, (problem,), "", 0.0, time.time())
-                self.version += 1
+            self.changed(report=BuildReport(False, (problem,), "", 0.0, time.time()))
             self.say(problem.format())
 
     def halt(self) -> None:
-        """Stop the build that is running (SIGINT to its process group, like Ctrl-C, so it removes
-        its temporary files; SIGKILL if it has not stopped after STOP_GRACE seconds)."""
+        """Stop the renderer, or the cold build that is running (SIGINT to its process group,
+        like Ctrl-C, so it removes its temporary files; SIGKILL if it has not stopped after
+        STOP_GRACE seconds), and end every event stream."""
         self.stop.set()
         self.wanted.set()
+        self.events.close()
+        if self.renderer is not None:
+            self.renderer.stop()
         with self.lock:
             process = self.process
         if process is None:
             return
-        _signal_group(process.pid, signal.SIGINT)
+        signal_group(process.pid, signal.SIGINT)
         try:
             process.wait(STOP_GRACE)
         except subprocess.TimeoutExpired:
-            _signal_group(process.pid, signal.SIGKILL)
+            signal_group(process.pid, signal.SIGKILL)
             process.wait()
         # Its workers die with it (they are told to), but one may still be exiting: wait for the group.
         deadline = time.monotonic() + STOP_GRACE
         while _group_alive(process.pid) and time.monotonic() < deadline:
             time.sleep(0.05)
-        _signal_group(process.pid, signal.SIGKILL)
-
-
-def _signal_group(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+        signal_group(process.pid, signal.SIGKILL)
 
 
 def _group_alive(pgid: int) -> bool:
@@ -445,6 +277,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if path in FILES:
             name, kind = FILES[path]
             return self.send(200, (PAGE_FILES / name).read_bytes(), kind, "no-cache")
+        if path == "/events":  # open until the preview stops or the page goes
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.close_connection = True
+            return preview.events.stream(self.wfile, event("state", preview.state()))
+        if path == "/view":
+            viewed = parse_qs(url.query).get("path", [""])[0]
+            if _VIEWED.fullmatch(viewed) and ".." not in viewed:
+                preview.view(viewed)
+                return self.send(204, b"", "text/plain")
+            return self.send(400, b"not a document's path", "text/plain")
         if path == "/state.json":
             body = json.dumps(preview.state(), ensure_ascii=False).encode("utf-8")
             return self.send(200, body, "application/json", "no-store")
@@ -524,6 +369,8 @@ def serve(root: Path, port: int, editions: list[str], say: Callable[[str], None]
                threading.Thread(target=preview.build_loop, name="build"),
                threading.Thread(target=preview.watch_loop, name="watch")]
     try:
+        assert preview.renderer is not None
+        preview.renderer.start()  # it loads the engine while the last build's pages are read
         preview.refresh()  # the last build's pages at once, while the first build checks them
         preview.wanted.set()
         for thread in threads:

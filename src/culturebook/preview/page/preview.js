@@ -1,10 +1,12 @@
-// The preview's page: polls /state.json and redraws what changed. Page images are named by their
-// PDF's hash, so an unchanged page keeps its <img> (no reload, no flicker) and a changed one gets a
-// new address.
+// The preview's page: hears each new state from /events (server-sent events) and redraws what
+// changed. Page images are named by their PDF's hash, so an unchanged page keeps its <img> (no
+// reload, no flicker, the scroll position kept) and a changed one gets a new address. It tells the
+// preview which document is in view (/view), so that a change makes that one first.
 "use strict";
 
-const POLL_MS = 500;
+const RETRY_MS = 1000;
 let shown = -1;
+let viewed = "";
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -43,9 +45,10 @@ function problems(state) {
   list.replaceChildren(...items);
 }
 
-function image(page, kept) {
+function image(page, kept, doc) {
   const img = kept.get(page.src) || el("img", { src: page.src, width: page.width, height: page.height });
   img.alt = page.alt;
+  img.dataset.doc = doc.path;
   return img;
 }
 
@@ -56,7 +59,7 @@ function spreads(doc, kept) {
   for (let i = 1; i < pages.length; i += 2) groups.push(pages.slice(i, i + 2));
   const box = el("div", { class: "spreads" });
   groups.forEach((group, n) => {
-    const spread = el("div", { class: "spread" }, ...group.map((p) => image(p, kept)));
+    const spread = el("div", { class: "spread" }, ...group.map((p) => image(p, kept, doc)));
     if (n === 0 && pages.length > 1) {
       spread.classList.add("alone-right");
       const px = parseFloat(getComputedStyle(document.documentElement).getPropertyValue("--page-height"));
@@ -81,7 +84,7 @@ function edition(ed, kept) {
   if (booklet && booklet.pages.length) section.append(spreads(booklet, kept));
   const posters = el("div", { class: "posters" });
   for (const doc of ed.documents.filter((d) => d.kind === "poster")) {
-    posters.append(el("figure", {}, image(doc.pages[0], kept), el("figcaption", { lang: "en" }, doc.name)));
+    posters.append(el("figure", {}, image(doc.pages[0], kept, doc), el("figcaption", { lang: "en" }, doc.name)));
   }
   if (posters.childElementCount) section.append(posters);
   return section;
@@ -98,21 +101,70 @@ function draw(state) {
   main.replaceChildren(...sections);
 }
 
-async function poll() {
-  try {
-    const answer = await fetch("/state.json", { cache: "no-store" });
-    const state = await answer.json();
-    if (state.version !== shown) {
-      shown = state.version;
-      draw(state);
-    }
-  } catch (error) {
-    const line = document.getElementById("status");
-    line.className = "offline";
-    line.textContent = "the preview is not running (start it again with culturebook preview)";
-    shown = -1;
-  }
-  setTimeout(poll, POLL_MS);
+function offline() {
+  const line = document.getElementById("status");
+  line.className = "offline";
+  line.textContent = "the preview is not running (start it again with culturebook preview)";
+  shown = -1;
 }
 
-poll();
+function take(state) {
+  if (state.version !== shown) {
+    shown = state.version;
+    draw(state);
+    watchView();
+  }
+}
+
+// The document in view (the most of its pages' area on screen after a scroll), or the one the
+// pointer is on: the next build makes it first.
+function setView(path) {
+  if (path && path !== viewed) {
+    viewed = path;
+    fetch(`/view?path=${encodeURIComponent(path)}`, { cache: "no-store" }).catch(() => {});
+  }
+}
+
+const inView = new Map();  // img -> its area on screen
+const observer = new IntersectionObserver((entries) => {
+  for (const entry of entries) inView.set(entry.target, entry.intersectionRect.width * entry.intersectionRect.height);
+  if (!viewed) setView(mostInView());
+}, { threshold: [0, 0.25, 0.5, 0.75, 1] });
+
+function mostInView() {
+  const areas = new Map();
+  for (const [img, area] of inView) {
+    if (!img.isConnected) inView.delete(img);
+    else areas.set(img.dataset.doc, (areas.get(img.dataset.doc) || 0) + area);
+  }
+  let best = "", most = 0;
+  for (const [doc, area] of areas) if (area > most) [best, most] = [doc, area];
+  return best;
+}
+
+let scrolled = 0;
+window.addEventListener("scroll", () => {
+  clearTimeout(scrolled);
+  scrolled = setTimeout(() => setView(mostInView()), 150);
+}, { passive: true });
+
+function watchView() {
+  for (const img of document.querySelectorAll("#editions img")) observer.observe(img);
+}
+
+document.addEventListener("mouseover", (event) => {
+  if (event.target instanceof HTMLImageElement && event.target.dataset.doc) setView(event.target.dataset.doc);
+});
+
+function listen() {
+  const events = new EventSource("/events");
+  events.addEventListener("state", (message) => take(JSON.parse(message.data)));
+  events.onerror = () => {
+    // The preview stopped (or restarted): say so, and try again until it answers.
+    events.close();
+    offline();
+    setTimeout(listen, RETRY_MS);
+  };
+}
+
+listen();
