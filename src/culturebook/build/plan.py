@@ -321,7 +321,7 @@ def plan_personalised(renderer, edition: Edition, people: list, plan: Plan,
         for index, person in enumerate(batch):
             booklets[person.slug] = job = plan.job(
                 "personalised", lang, folder / f"{person.slug}.pdf", inputs[person.slug],
-                lambda made=made, index=index: Rendered(made.result.files[index], made.result.pages),
+                lambda made=made, index=index: Rendered(made.result.file(index), made.result.pages),
                 count=1)
             job.keep = _spliced(made, index, job, first)
     if print_file:
@@ -349,7 +349,7 @@ def _spliced(batch: Job, index: int, job: Job, first: list) -> Callable[[], bool
     none); the first one made is preflighted."""
 
     def keep() -> bool:
-        if batch.result.files[index] is None:
+        if batch.result.tails[index] is None:
             return False
         job.preflight, first[0] = first[0], False
         return True
