@@ -291,10 +291,11 @@ def plan_personalised(renderer, edition: Edition, people: list, plan: Plan,
     merge and, with `print_file`, every recipient's booklet in one print file
     (build/<lang>/print/personalised.pdf).
 
-    The shared pages are rendered once (per worker). The personal pages (cover and letter) are
-    laid out BATCH recipients to a document, in the order of the CSV, so that they share their
-    fonts; a booklet is therefore made from its batch's rows, and made again (with its batch) when
-    one of them or the shared booklet changed. The same CSV always gives the same bytes."""
+    The shared pages are rendered once (before the workers start: run.render_in_pool). The
+    personal pages (cover and letter) are laid out BATCH recipients to a document, in the order of
+    the CSV, so that they share their fonts; a booklet is therefore made from its batch's rows,
+    and made again (with its batch) when one of them or the shared booklet changed. The same CSV
+    always gives the same bytes."""
 
     lang, root, strict = edition.lang, str(renderer.root), renderer.strict
     mine = [p for p in people if p.language in ("", lang)]
