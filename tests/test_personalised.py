@@ -509,3 +509,32 @@ def test_a_chinese_name_in_an_english_only_project_is_set_in_the_themes_chinese_
     structure = read_structure(reader)
     assert ("王堃", "zh-Hans") in structure.languages
     assert ("欢迎加入！", "zh-Hans") in structure.languages
+
+
+def test_the_shared_pages_are_rendered_once_per_build_and_the_workers_change_no_byte(
+        project, tmp_path, monkeypatch):
+    import culturebook.render.letters
+    from culturebook.render.engine import Renderer
+
+    # One recipient to a batch: three batches per edition, shared out over two worker processes.
+    monkeypatch.setattr(culturebook.render.letters, "BATCH", 1)
+    made = tmp_path / "shared-booklets.txt"  # appended to by whichever process renders one
+    booklet = Renderer.booklet
+
+    def counted(self, edition, *args, **kwargs):
+        if kwargs.get("personalised"):
+            with made.open("a", encoding="utf-8") as out:
+                out.write(f"{edition.lang} {'print' if kwargs.get('print_edition') else 'screen'}\n")
+        return booklet(self, edition, *args, **kwargs)
+
+    monkeypatch.setattr(Renderer, "booklet", counted)
+    build(project, "personalised", recipients=PEOPLE, jobs=2)
+    assert sorted(made.read_text(encoding="utf-8").splitlines()) == [
+        "en print", "en screen", "zh-Hans print", "zh-Hans screen"]
+
+    alone = make_project(tmp_path / "alone", "personalised")
+    build(alone, "personalised", recipients=PEOPLE, jobs=1)
+    for lang in ("en", "zh-Hans"):
+        for name in [f"personalised/{slug}.pdf" for slug in SLUGS] + ["print/personalised.pdf"]:
+            assert (project / "build" / lang / name).read_bytes() == \
+                (alone / "build" / lang / name).read_bytes(), f"{lang}/{name}"

@@ -291,10 +291,11 @@ def plan_personalised(renderer, edition: Edition, people: list, plan: Plan,
     merge and, with `print_file`, every recipient's booklet in one print file
     (build/<lang>/print/personalised.pdf).
 
-    The shared pages are rendered once (per worker). The personal pages (cover and letter) are
-    laid out BATCH recipients to a document, in the order of the CSV, so that they share their
-    fonts; a booklet is therefore made from its batch's rows, and made again (with its batch) when
-    one of them or the shared booklet changed. The same CSV always gives the same bytes."""
+    The shared pages are rendered once (before the workers start: run.render_in_pool). The
+    personal pages (cover and letter) are laid out BATCH recipients to a document, in the order of
+    the CSV, so that they share their fonts; a booklet is therefore made from its batch's rows,
+    and made again (with its batch) when one of them or the shared booklet changed. The same CSV
+    always gives the same bytes."""
 
     lang, root, strict = edition.lang, str(renderer.root), renderer.strict
     mine = [p for p in people if p.language in ("", lang)]
@@ -321,7 +322,7 @@ def plan_personalised(renderer, edition: Edition, people: list, plan: Plan,
         for index, person in enumerate(batch):
             booklets[person.slug] = job = plan.job(
                 "personalised", lang, folder / f"{person.slug}.pdf", inputs[person.slug],
-                lambda made=made, index=index: Rendered(made.result.files[index], made.result.pages),
+                lambda made=made, index=index: Rendered(made.result.file(index), made.result.pages),
                 count=1)
             job.keep = _spliced(made, index, job, first)
     if print_file:
@@ -349,7 +350,7 @@ def _spliced(batch: Job, index: int, job: Job, first: list) -> Callable[[], bool
     none); the first one made is preflighted."""
 
     def keep() -> bool:
-        if batch.result.files[index] is None:
+        if batch.result.tails[index] is None:
             return False
         job.preflight, first[0] = first[0], False
         return True

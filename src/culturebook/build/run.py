@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import gc
 import multiprocessing
 import os
 import signal
@@ -112,16 +113,35 @@ def _preflight_part(checked: Checked, leaf: Leaf, rendered) -> tuple:
 
 def personal_booklets(renderer, checked: Checked, edition: Edition, recipients):
     """The booklets of a batch of recipients: their personal pages laid out in one document, each
-    spliced into the shared booklet. The shared booklet is rendered once per worker process and
-    kept, so that splicing happens beside the rendering rather than after it, in the build."""
+    spliced into the shared booklet, so that splicing happens beside the rendering rather than
+    after it, in the build."""
 
+    splicer = shared_booklet(renderer, edition)
+    pages = renderer.personal_pages(edition, letters(renderer, edition, recipients),
+                                    [person.cells["name"] for person in recipients])
+    head, tails = splicer.booklets(pages)
+    return PersonalBooklets(head, tuple(tails), len(splicer.base.pages), pages.problems)
+
+
+def shared_booklet(renderer, edition: Edition) -> Splicer:
+    """The shared booklet of an edition's personalised booklets, ready to splice: rendered on first
+    use and kept by the renderer (render_in_pool renders it before the workers start, so that they
+    all inherit the one copy)."""
     key = ("shared booklet", edition.lang)
     if key not in renderer.kept:
         renderer.kept[key] = Splicer(renderer.booklet(edition, personalised=True).data)
-    splicer = renderer.kept[key]
-    pages = renderer.personal_pages(edition, letters(renderer, edition, recipients),
-                                    [person.cells["name"] for person in recipients])
-    return PersonalBooklets(tuple(splicer.booklets(pages)), len(splicer.base.pages), pages.problems)
+    return renderer.kept[key]
+
+
+def _render_shared(leaves: list[Leaf]) -> None:
+    """Before workers are forked: render here what every worker would otherwise render for itself,
+    the shared booklet of each edition with personalised booklets to make. It costs one worker's
+    time rather than each worker's, and WeasyPrint, the fonts and the booklet are then in memory
+    the workers share with the build rather than in a copy of their own."""
+    for root, strict, lang in sorted({(leaf.root, leaf.strict, leaf.lang) for leaf in leaves
+                                      if leaf.kind == "personal-booklets"}):
+        checked, renderer = project_for(root, strict)
+        shared_booklet(renderer, next(e for e in checked.content.editions if e.lang == lang))
 
 
 def _marks_for(brand: Brand, root: str) -> Callable[[bytes], bytes]:
@@ -188,10 +208,14 @@ def render_in_pool(leaves: dict[str, Leaf], jobs: int, progress: Callable[..., N
     raised together."""
 
     context = multiprocessing.get_context("fork")
+    _render_shared(list(leaves.values()))
+    # What the build holds so far is shared with the workers until written to: a collection in a
+    # worker writes to every object it visits, copying its page. Frozen, the collector leaves them.
+    gc.freeze()
     pool = ProcessPoolExecutor(max_workers=min(jobs, len(leaves)), mp_context=context,
                                initializer=_worker_start)
     try:
-        futures = {pool.submit(make_leaf, leaf): rel for rel, leaf in leaves.items()}
+        futures = {pool.submit(_make_in_worker, leaf): rel for rel, leaf in leaves.items()}
         ready = collect(futures, as_completed(futures), progress, total)
     except BaseException:
         # Interrupted (Ctrl-C) or failed: stop the workers now rather than finish the queue.
@@ -208,8 +232,21 @@ def render_in_pool(leaves: dict[str, Leaf], jobs: int, progress: Callable[..., N
             pool._result_queue._writer.close()
         pool.shutdown(wait=False, cancel_futures=True)
         raise
+    finally:
+        gc.unfreeze()
     pool.shutdown()
     return ready
+
+
+def _make_in_worker(leaf: Leaf):
+    """make_leaf in a worker, which then hands the memory of the document's layout back to the
+    system: the next document may be laid out in another worker, and the memory of all workers
+    together is the build's."""
+    made = make_leaf(leaf)
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # glibc only
+        ctypes.CDLL(None).malloc_trim(0)
+    return made
 
 
 def collect(futures: dict, completed, progress: Callable[..., None], total: int) -> dict:

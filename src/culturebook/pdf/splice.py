@@ -30,11 +30,19 @@ class PersonalPages:
 @dataclass(frozen=True)
 class PersonalBooklets:
     """A batch of recipients' booklets, each of `pages` pages; None for a recipient whose pages
-    failed a check (in `problems`)."""
+    failed a check (in `problems`). The booklets of a batch begin with the same bytes (`head`: the
+    shared objects), so they are held, and sent from a worker, as that head once and each one's
+    own rest (`tails`): a fifth of the bytes, for a batch of 20."""
 
-    files: tuple[bytes | None, ...]
+    head: bytes
+    tails: tuple[bytes | None, ...]
     pages: int
     problems: tuple[Problem, ...]
+
+    def file(self, index: int) -> bytes | None:
+        """Recipient `index`'s booklet, whole; None when their pages failed a check."""
+        tail = self.tails[index]
+        return None if tail is None else self.head + tail
 
 
 class Splicer:
@@ -54,8 +62,9 @@ class Splicer:
         self.base = PdfReader(io.BytesIO(shared))
         self.header = shared[:shared.index(b"\n")].decode("latin-1")  # the version WeasyPrint wrote
 
-    def booklets(self, personal: PersonalPages) -> list[bytes | None]:
-        """Every booklet of a batch, None for a recipient without pages."""
+    def booklets(self, personal: PersonalPages) -> tuple[bytes, list[bytes | None]]:
+        """Every booklet of a batch as the bytes all of them begin with and each one's rest (None
+        for a recipient without pages)."""
         from pypdf import PdfReader, PdfWriter
         from pypdf.generic import DictionaryObject
 
@@ -90,7 +99,7 @@ class Splicer:
             trailer["/Info"] = writer._info.indirect_reference
         anew = set(replaced) | structure.replaced  # each booklet writes its own version of these
         shared = _reachable(list(trailer.values()), stop=anew)
-        packer = _Packer(data, spans, shared - anew)  # the shared objects' object stream, made once
+        packer = _Packer(data, spans, shared - anew, self.header)  # the shared part, made once
         files = []
         for index, mine in enumerate(versions):
             if mine is None:
@@ -98,13 +107,14 @@ class Splicer:
                 continue
             # (reachable() counts the shared objects it stops at: they are not this booklet's own)
             own = (_reachable(list(mine.values()), stop=shared) - shared) | set(mine)
-            files.append(packer.assemble(self.header, own, mine, trailer,
+            files.append(packer.assemble(own, mine, trailer,
                                          file_id(self.shared, [(personal, index)])))
-        return files
+        return packer.head, files
 
     def booklet(self, personal: PersonalPages, index: int = 0) -> bytes:
         """Recipient `index`'s booklet (of a batch of one, when that is all that is needed)."""
-        return self.booklets(personal)[index]
+        head, tails = self.booklets(personal)
+        return head + tails[index]
 
 
 class _Structure:
@@ -318,11 +328,14 @@ class _Packer:
     """Writes recipients' booklets from the objects of one batch file (`data`, whose objects are at
     `spans`), compactly: streams are copied as they are, and every other object goes into a
     compressed object stream: the objects all booklets share (`shared`) into one made once for the
-    batch, each booklet's own into another. A cross-reference stream lists them. (Loose objects,
+    batch, each booklet's own into another. A cross-reference stream lists them. Every booklet
+    begins with the same `head`: the header, the shared streams and the shared object stream; then
+    its own streams and objects. (Loose objects,
     as pypdf writes them, made a tagged booklet a third larger: its structure tree is hundreds of
     small dictionaries, and the table had a line for every object of the batch.)"""
 
-    def __init__(self, data: bytes, spans: dict[int, tuple[int, int]], shared: set[int]):
+    def __init__(self, data: bytes, spans: dict[int, tuple[int, int]], shared: set[int],
+                 header: str):
         self.data, self.spans = data, spans
         self.size = max(spans) + 1  # the batch's object numbers; then the two object streams
         self.streams = {n for n, (start, end) in spans.items()
@@ -331,27 +344,34 @@ class _Packer:
         packed = sorted(shared - self.streams)
         self.shared_stream = _object_stream(self.size, [(n, self._body(n)) for n in packed])
         self.in_shared = {n: i for i, n in enumerate(packed)}
+        head = io.BytesIO()
+        head.write(header.encode("latin-1") + b"\n%\xe2\xe3\xcf\xd3\n")
+        self.shared_offsets: dict[int, int] = {}
+        for number in self.shared_streams:
+            self.shared_offsets[number] = head.tell()
+            start, end = self.spans[number]
+            head.write(self.data[start:end])
+        self.shared_offsets[self.size] = head.tell()
+        head.write(self.shared_stream)
+        self.head = head.getvalue()
 
     def _body(self, number: int) -> bytes:
         """An object's bytes in the batch file, without `N 0 obj` and `endobj` around them."""
         start, end = self.spans[number]
         return self.data[start + len(b"%d 0 obj\n" % number):end - len(b"\nendobj\n")]
 
-    def assemble(self, header: str, own: set[int], replaced: dict, trailer: dict,
-                 identifier) -> bytes:
-        """A booklet of the shared objects and `own`, those in `replaced` written anew (the
-        object numbers stay the batch file's; those left out are free)."""
+    def assemble(self, own: set[int], replaced: dict, trailer: dict, identifier) -> bytes:
+        """What follows `head` in a booklet of the shared objects and `own`, those in `replaced`
+        written anew (the object numbers stay the batch file's; those left out are free)."""
         from pypdf.generic import ArrayObject, DictionaryObject, NameObject, NumberObject
 
         out = io.BytesIO()
-        out.write(header.encode("latin-1") + b"\n%\xe2\xe3\xcf\xd3\n")
-        offsets: dict[int, int] = {}
-        for number in [*self.shared_streams, *sorted(own & self.streams)]:
-            offsets[number] = out.tell()
+        base = len(self.head)  # offsets are in the whole file: head, then this
+        offsets = dict(self.shared_offsets)
+        for number in sorted(own & self.streams):
+            offsets[number] = base + out.tell()
             start, end = self.spans[number]
             out.write(self.data[start:end])
-        offsets[self.size] = out.tell()
-        out.write(self.shared_stream)
         bodies = []
         for number in sorted(own - self.streams):
             if number in replaced:
@@ -360,12 +380,12 @@ class _Packer:
                 bodies.append((number, written.getvalue()))
             else:
                 bodies.append((number, self._body(number)))
-        offsets[self.size + 1] = out.tell()
+        offsets[self.size + 1] = base + out.tell()
         out.write(_object_stream(self.size + 1, bodies))
         compressed = {n: (self.size, i) for n, i in self.in_shared.items()}
         compressed |= {n: (self.size + 1, i) for i, (n, _) in enumerate(bodies)}
         xref = self.size + 2
-        offsets[xref] = out.tell()
+        offsets[xref] = base + out.tell()
         # the third field: an object's place in its object stream, or a free entry's generation
         wide = max(2, (max((i for _, i in compressed.values()), default=0).bit_length() + 7) // 8)
         rows = bytearray()
