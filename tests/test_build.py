@@ -492,7 +492,7 @@ def test_posters_follow_the_configured_size_and_type_scales(built_root, checked,
 
 
 POOL_INTERRUPTED = r'''
-import gc, os, signal, struct, sys, threading
+import gc, os, signal, struct, sys, threading, types
 from concurrent.futures import ProcessPoolExecutor
 import multiprocessing
 from culturebook.build import run as build
@@ -513,7 +513,8 @@ signal.signal(signal.SIGINT, signal.default_int_handler)
 threading.Thread(target=lambda: (started.wait(), os.kill(os.getpid(), signal.SIGINT)),
                  daemon=True).start()
 try:
-    build.render_in_pool({"a.pdf": None}, 1, lambda *a, **k: None, 1)
+    build.render_in_pool({"a.pdf": types.SimpleNamespace(kind="booklet")}, 1,
+                         lambda *a, **k: None, 1)
 except KeyboardInterrupt:
     print("interrupted", flush=True)
     sys.exit(130)
