@@ -94,6 +94,18 @@ def stop_preview(process: subprocess.Popen) -> None:
     process.copier.join(30)  # the log holds every line the preview wrote
 
 
+def listening_preview(built: Path, tmp_path: Path) -> tuple[Path, int, subprocess.Popen, EventStream]:
+    """`culturebook preview` of a copy of the built project, once it listens, and its event stream
+    (the copy's root, the port, the process to stop with stop_preview, the events)."""
+    root = copy_built(built, tmp_path / "project")
+    port = free_port()
+    process = start_preview(root, port, tmp_path / "preview.log")
+    if not process.listening.wait(120):
+        stop_preview(process)
+        pytest.fail((tmp_path / "preview.log").read_text())
+    return root, port, process, EventStream(port)
+
+
 def processes_mentioning(text: str) -> list[str]:
     listing = subprocess.run(["ps", "-ww", "-eo", "pid,stat,args"], capture_output=True, text=True).stdout
     return [line for line in listing.splitlines()[1:]
@@ -274,12 +286,8 @@ def run_verify(root: Path) -> subprocess.CompletedProcess:
 
 
 def test_edits_are_pushed_as_events_and_only_the_documents_they_touch_are_made(built, tmp_path):
-    root = copy_built(built, tmp_path / "project")
-    port = free_port()
-    process = start_preview(root, port, tmp_path / "preview.log")
+    root, port, process, events = listening_preview(built, tmp_path)
     try:
-        assert process.listening.wait(120), (tmp_path / "preview.log").read_text()
-        events = EventStream(port)
         first = events.wait_for(finished)
         assert first["build"]["ok"]
         candour = documents_of(first)["en/posters/candour.pdf"]["pages"][0]["src"]
@@ -319,12 +327,8 @@ def test_edits_are_pushed_as_events_and_only_the_documents_they_touch_are_made(b
 
 
 def test_a_killed_renderer_is_replaced_and_the_next_edit_is_built(built, tmp_path):
-    root = copy_built(built, tmp_path / "project")
-    port = free_port()
-    process = start_preview(root, port, tmp_path / "preview.log")
+    root, port, process, events = listening_preview(built, tmp_path)
     try:
-        assert process.listening.wait(120), (tmp_path / "preview.log").read_text()
-        events = EventStream(port)
         state = events.wait_for(finished)
         killed = state["renderer"]
         os.kill(killed, signal.SIGKILL)
@@ -462,12 +466,8 @@ def test_ctrl_c_during_a_build_leaves_no_process_and_no_temporary_file(built, tm
 
 
 def test_ctrl_c_with_an_event_stream_open_stops_at_once_and_leaves_no_process(built, tmp_path):
-    root = copy_built(built, tmp_path / "project")
-    port = free_port()
-    process = start_preview(root, port, tmp_path / "preview.log")
+    root, port, process, events = listening_preview(built, tmp_path)
     try:
-        assert process.listening.wait(120), (tmp_path / "preview.log").read_text()
-        events = EventStream(port)
         renderer = events.wait_for(finished)["renderer"]
         assert Path(f"/proc/{renderer}").exists()
     finally:
