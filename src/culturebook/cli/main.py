@@ -12,6 +12,7 @@ import click
 
 from culturebook import __version__
 from culturebook.build.pipeline import TARGETS, build
+from culturebook.cli.doctor import doctor_command
 from culturebook.cli.output import (
     Progress,
     counted,
@@ -64,6 +65,9 @@ def print_version(ctx: click.Context, _param, value: bool) -> None:
 def main() -> None:
     """Build a company's culture publication: an A5 booklet, posters and a bundle, in every
     language of the content, as PDFs under build/."""
+
+
+main.add_command(doctor_command)
 
 
 @main.command("build")
