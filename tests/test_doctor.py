@@ -171,16 +171,25 @@ def test_each_system_gets_its_own_install_command_for_pango(tmp_path, kind, line
     assert pango.text.endswith("WeasyPrint needs Pango 1.44.0 or later; " + line)
 
 
-def test_a_missing_python_package_is_required_and_the_way_back_depends_on_the_installer():
+def environment(folder: Path, marker: str | None) -> str:
+    """A Python environment's folder as pipx (pipx_metadata.json), uv (uv-receipt.toml) or pip
+    (neither) leaves it."""
+    folder.mkdir(parents=True)
+    if marker:
+        (folder / marker).write_text("{}")
+    return str(folder)
+
+
+def test_a_missing_python_package_is_required_and_the_way_back_depends_on_the_installer(tmp_path):
     def version(name: str) -> str:
         if name == "pypdf":
             raise metadata.PackageNotFoundError(name)
         return "1.0"
 
-    for prefix, command in (("/home/a/.local/share/pipx/venvs/culturebook", "pipx reinstall culturebook"),
-                            ("/home/a/.local/share/uv/tools/culturebook",
-                             "uv tool install --reinstall culturebook"),
-                            ("/srv/env", "/srv/env/bin/python -m pip install culturebook")):
+    for marker, command in (("pipx_metadata.json", "pipx reinstall culturebook"),
+                            ("uv-receipt.toml", "uv tool install --reinstall culturebook"),
+                            (None, "/srv/env/bin/python -m pip install culturebook")):
+        prefix = environment(tmp_path / str(marker), marker)
         system = System("debian", prefix=prefix, python="/srv/env/bin/python")
         findings = check_python(system, version)
         assert [f.line for f in findings[1:]] == [
@@ -191,19 +200,20 @@ def test_a_missing_python_package_is_required_and_the_way_back_depends_on_the_in
 
 def test_the_cjk_fonts_package_is_found_with_its_version_or_named_with_the_line_that_adds_it(
         tmp_path, monkeypatch):
-    pipx = System("debian", prefix="/home/a/.local/share/pipx/venvs/culturebook")
+    pipx = System("debian", prefix=environment(tmp_path / "pipx", "pipx_metadata.json"))
     assert check_cjk_fonts(pipx).line == (
         "warning: CJK fonts: culturebook-fonts-cjk is not installed: Chinese editions need it unless "
         "the project's fonts/ has them; install it: pipx inject culturebook culturebook-fonts-cjk")
-    uv = System("debian", prefix="/home/a/.local/share/uv/tools/culturebook")
+    uv = System("debian", prefix=environment(tmp_path / "uv", "uv-receipt.toml"))
     assert check_cjk_fonts(uv).text.endswith("install it: uv tool install culturebook --with "
                                              "culturebook-fonts-cjk")
     # Installed: a package folder and its distribution's metadata on sys.path, as pip leaves them.
-    (tmp_path / "culturebook_fonts_cjk").mkdir()
-    (tmp_path / "culturebook_fonts_cjk" / "__init__.py").write_text("")
-    info = tmp_path / "culturebook_fonts_cjk-2.4.0.dist-info"
+    site = tmp_path / "site-packages"
+    (site / "culturebook_fonts_cjk").mkdir(parents=True)
+    (site / "culturebook_fonts_cjk" / "__init__.py").write_text("")
+    info = site / "culturebook_fonts_cjk-2.4.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: culturebook-fonts-cjk\nVersion: 2.4.0\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(site))
     assert check_cjk_fonts(pipx).line == "ok: CJK fonts: culturebook-fonts-cjk 2.4.0 (Chinese editions)"
     assert summary([check_cjk_fonts(pipx)]) == ("culturebook can build here (0 warnings)", 0)

@@ -78,7 +78,7 @@ GENERIC = {"pango": "Pango 1.44 or later", "harfbuzz": "HarfBuzz", "harfbuzz-sub
 class System:
     """Where doctor looks: the kind of system (debian, fedora, macos, windows or other), the folders
     libraries are opened from (None: the system's loader, as WeasyPrint does), PATH for the tools
-    (None: this process's), Python's prefix (says whether pipx or uv installed culturebook) and
+    (None: this process's), Python's environment (whether pipx or uv made it) and
     interpreter, and whether commands run as root (then apt-get and dnf need no sudo)."""
 
     kind: str
@@ -233,11 +233,12 @@ def check_python(system: System, version: Callable[[str], str] = metadata.versio
 
 
 def _installer(system: System) -> str:
-    """pipx, uv or pip: what made the environment culturebook runs in (read from its path)."""
-    parts = Path(system.prefix).parts
-    if "pipx" in parts and "venvs" in parts:
+    """pipx, uv or pip: what made the environment culturebook runs in, from the file each of them
+    leaves in the environments it makes."""
+    prefix = Path(system.prefix)
+    if (prefix / "pipx_metadata.json").is_file():
         return "pipx"
-    if "uv" in parts and "tools" in parts:
+    if (prefix / "uv-receipt.toml").is_file():
         return "uv"
     return "pip"
 
