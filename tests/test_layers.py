@@ -55,6 +55,8 @@ LAZY_ENTRIES = {
                                   "it loads the stages (make bench, row 2)",
     "culturebook.cli.output": "rich loads when something is first printed: a command that prints "
                               "nothing (-q, nothing to do) starts without it",
+    "culturebook.cli.doctor": "ctypes and importlib.metadata load when doctor runs: every other "
+                              "command starts without them (main.py imports doctor to register it)",
 }
 
 LONG = 550  # a module longer than this says in its docstring why it is one module ("Size: ...")

@@ -13,21 +13,22 @@ it at an empty folder and read the lines a user without the library would.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
-import platform
 import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from importlib import metadata, util
+from importlib import util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from culturebook.cli.output import out
+
+if TYPE_CHECKING:
+    from ctypes import CDLL
 
 # The names WeasyPrint 70 tries for each library (weasyprint/text/ffi.py), in its order: Windows'
 # DLL names, the bare names cffi hands to find_library, Linux's sonames, macOS's dylibs.
@@ -127,9 +128,11 @@ def install_line(system: System, what: str) -> str:
     return f"install it: {command}"
 
 
-def open_library(system: System, name: str) -> tuple[ctypes.CDLL, str] | None:
+def open_library(system: System, name: str) -> tuple[CDLL, str] | None:
     """The library `name` (a key of LIBRARIES) opened as WeasyPrint would, with the name it answered
     to; None when none of its names opens. With system.library_dirs, only files in those folders."""
+    import ctypes.util
+
     names = LIBRARIES[name]
     if system.library_dirs is not None:
         candidates = [str(folder / n) for folder in system.library_dirs for n in names
@@ -147,7 +150,9 @@ def open_library(system: System, name: str) -> tuple[ctypes.CDLL, str] | None:
     return None
 
 
-def _text(library: ctypes.CDLL, function: str) -> str:
+def _text(library: CDLL, function: str) -> str:
+    import ctypes
+
     call = getattr(library, function)
     call.restype = ctypes.c_char_p
     return call().decode()
@@ -199,7 +204,7 @@ def check_libraries(system: System) -> list[Finding]:
     return findings
 
 
-def _subsetter(system: System, subset: tuple[ctypes.CDLL, str] | None, hb_version: str) -> Finding:
+def _subsetter(system: System, subset: tuple[CDLL, str] | None, hb_version: str) -> Finding:
     """HarfBuzz's subsetter: WeasyPrint cuts the fonts it embeds down to the glyphs used with it
     when it is there and HarfBuzz is 4.1 or later, with fontTools otherwise (10-20 times slower
     for a Chinese font's thousands of glyphs)."""
@@ -215,9 +220,13 @@ def _subsetter(system: System, subset: tuple[ctypes.CDLL, str] | None, hb_versio
     return Finding("ok", f"HarfBuzz subsetter ({subset[1]}): the fonts in the PDFs are subset with it")
 
 
-def check_python(system: System, version: Callable[[str], str] = metadata.version) -> list[Finding]:
-    """Python and the packages culturebook renders with, with their versions."""
-    findings = [Finding("ok", f"Python {platform.python_version()} ({sys.executable})")]
+def check_python(system: System, version: Callable[[str], str] | None = None) -> list[Finding]:
+    """Python and the packages culturebook renders with, with their versions (from `version`:
+    by default, the packages' installed metadata)."""
+    from importlib import metadata
+
+    version = version or metadata.version
+    findings = [Finding("ok", f"Python {'.'.join(map(str, sys.version_info[:3]))} ({sys.executable})")]
     found, missing = [], []
     for name in PACKAGES:
         try:
@@ -249,8 +258,11 @@ def _reinstall(system: System) -> str:
 
 
 def check_cjk_fonts(system: System, find: Callable[[str], object] = util.find_spec,
-                    version: Callable[[str], str] = metadata.version) -> Finding:
+                    version: Callable[[str], str] | None = None) -> Finding:
     """The CJK fonts package (optional: the Chinese editions' fonts, when a project has none)."""
+    from importlib import metadata
+
+    version = version or metadata.version
     distribution, module = CJK
     if find(module) is not None:
         try:
