@@ -130,14 +130,16 @@ def test_without_the_subsetter_the_libraries_are_found_and_one_warning_says_how_
     for name in ("gobject", "pango", "pangoft2", "harfbuzz", "fontconfig"):  # not harfbuzz-subset
         soname = LIBRARIES[name][3]
         (tmp_path / soname).symlink_to(library_file(soname))
-    for kind, command in (("debian", "apt-get install libharfbuzz-subset0"),
-                          ("fedora", "dnf install harfbuzz"), ("macos", "brew install harfbuzz")):
+    for kind, file, command in (
+            ("debian", "libharfbuzz-subset.so.0", "apt-get install libharfbuzz-subset0"),
+            ("fedora", "libharfbuzz-subset.so.0", "dnf install harfbuzz"),
+            ("macos", "libharfbuzz-subset.0.dylib", "brew install harfbuzz")):
         findings = check_libraries(System(kind, library_dirs=(tmp_path,), root=True))
         assert [f.level for f in findings] == ["ok", "ok", "warning", "ok"]
         assert findings[0].line == (f"ok: Pango {debian_version('libpango-1.0-0')} "
                                     "(libpango-1.0.so.0, libpangoft2-1.0.so.0)")
         assert findings[2].line == (
-            "warning: HarfBuzz subsetter: not found (libharfbuzz-subset.so.0): fonts are subset with "
+            f"warning: HarfBuzz subsetter: not found ({file}): fonts are subset with "
             f"fontTools instead, 10-20 times slower for the Chinese editions' fonts; install it: {command}")
         assert summary(findings) == ("culturebook can build here (1 warning)", 0)
 
@@ -159,17 +161,22 @@ def test_the_system_is_told_from_os_release_and_the_platform(tmp_path, os_releas
     assert detect_system(release, platform).kind == kind
 
 
-@pytest.mark.parametrize(("kind", "line"), [
-    ("debian", "install it: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"),
-    ("fedora", "install it: sudo dnf install pango"),
-    ("macos", "install it: brew install pango"),
-    ("windows", "install it: in the MSYS2 UCRT64 shell: pacman -S mingw-w64-ucrt-x86_64-pango"),
-    ("other", "install Pango 1.44 or later with your system's package manager"),
+@pytest.mark.parametrize(("kind", "files", "line"), [
+    ("debian", "libpango-1.0.so.0, libpangoft2-1.0.so.0, libgobject-2.0.so.0",
+     "install it: sudo apt-get install libpango-1.0-0 libpangoft2-1.0-0"),
+    ("fedora", "libpango-1.0.so.0, libpangoft2-1.0.so.0, libgobject-2.0.so.0",
+     "install it: sudo dnf install pango"),
+    ("macos", "libpango-1.0.dylib, libpangoft2-1.0.dylib, libgobject-2.0.0.dylib",
+     "install it: brew install pango"),
+    ("windows", "libpango-1.0-0.dll, libpangoft2-1.0-0.dll, libgobject-2.0-0.dll",
+     "install it: in the MSYS2 UCRT64 shell: pacman -S mingw-w64-ucrt-x86_64-pango"),
+    ("other", "libpango-1.0.so.0, libpangoft2-1.0.so.0, libgobject-2.0.so.0",
+     "install Pango 1.44 or later with your system's package manager"),
 ])
-def test_each_system_gets_its_own_install_command_for_pango(tmp_path, kind, line):
+def test_each_system_gets_its_own_file_names_and_install_command_for_pango(tmp_path, kind, files, line):
     pango = check_libraries(System(kind, library_dirs=(tmp_path,)))[0]
-    assert pango.level == "missing"
-    assert pango.text.endswith("WeasyPrint needs Pango 1.44.0 or later; " + line)
+    assert pango.line == (f"missing: Pango: not found ({files}); WeasyPrint needs Pango 1.44.0 or "
+                          f"later; {line}")
 
 
 def environment(folder: Path, marker: str | None) -> str:

@@ -59,20 +59,19 @@ INSTALL = {
     "debian": {"pango": "apt-get install libpango-1.0-0 libpangoft2-1.0-0",
                "harfbuzz": "apt-get install libharfbuzz0b",
                "harfbuzz-subset": "apt-get install libharfbuzz-subset0",
-               "fontconfig": "apt-get install fontconfig", "gs": "apt-get install ghostscript",
-               "chromium": "apt-get install chromium"},
+               "fontconfig": "apt-get install fontconfig", "gs": "apt-get install ghostscript"},
     "fedora": {"pango": "dnf install pango", "harfbuzz": "dnf install harfbuzz",
                "harfbuzz-subset": "dnf install harfbuzz", "fontconfig": "dnf install fontconfig",
-               "gs": "dnf install ghostscript", "chromium": "dnf install chromium"},
+               "gs": "dnf install ghostscript"},
     "macos": {"pango": "brew install pango", "harfbuzz": "brew install harfbuzz",
               "harfbuzz-subset": "brew install harfbuzz", "fontconfig": "brew install fontconfig",
-              "gs": "brew install ghostscript", "chromium": "brew install --cask chromium"},
+              "gs": "brew install ghostscript"},
     "windows": {"pango": _MSYS + "pango", "harfbuzz": _MSYS + "harfbuzz",
                 "harfbuzz-subset": _MSYS + "harfbuzz", "fontconfig": _MSYS + "fontconfig",
-                "gs": _MSYS + "ghostscript", "chromium": "install Chromium or Google Chrome"},
+                "gs": _MSYS + "ghostscript"},
 }
 GENERIC = {"pango": "Pango 1.44 or later", "harfbuzz": "HarfBuzz", "harfbuzz-subset": "HarfBuzz's "
-           "libharfbuzz-subset", "fontconfig": "fontconfig", "gs": "Ghostscript", "chromium": "Chromium"}
+           "libharfbuzz-subset", "fontconfig": "fontconfig", "gs": "Ghostscript"}
 
 
 @dataclass(frozen=True)
@@ -150,6 +149,11 @@ def open_library(system: System, name: str) -> tuple[CDLL, str] | None:
     return None
 
 
+def _file_name(system: System, name: str) -> str:
+    """The file name of library `name` on this kind of system, for the line that says it is missing."""
+    return LIBRARIES[name][{"windows": 5, "macos": 4}.get(system.kind, 3)]
+
+
 def _text(library: CDLL, function: str) -> str:
     import ctypes
 
@@ -174,7 +178,7 @@ def check_libraries(system: System) -> list[Finding]:
     found = {name: open_library(system, name) for name in LIBRARIES}
     findings = []
     pango, pangoft2 = found["pango"], found["pangoft2"]
-    missing = [LIBRARIES[n][3] for n in ("pango", "pangoft2", "gobject") if found[n] is None]
+    missing = [_file_name(system, n) for n in ("pango", "pangoft2", "gobject") if found[n] is None]
     least = ".".join(map(str, PANGO_LEAST))
     if pango is None or pangoft2 is None or missing:
         findings.append(Finding("missing", f"Pango: not found ({', '.join(missing)}); WeasyPrint needs "
@@ -189,14 +193,14 @@ def check_libraries(system: System) -> list[Finding]:
     harfbuzz = found["harfbuzz"]
     hb_version = _text(harfbuzz[0], "hb_version_string") if harfbuzz else ""
     if harfbuzz is None:
-        findings.append(Finding("missing", f"HarfBuzz: not found ({LIBRARIES['harfbuzz'][3]}); "
+        findings.append(Finding("missing", f"HarfBuzz: not found ({_file_name(system, 'harfbuzz')}); "
                                 f"{install_line(system, 'harfbuzz')}"))
     else:
         findings.append(Finding("ok", f"HarfBuzz {hb_version} ({harfbuzz[1]})"))
     findings.append(_subsetter(system, found["harfbuzz-subset"], hb_version))
     fontconfig = found["fontconfig"]
     if fontconfig is None:
-        findings.append(Finding("missing", f"fontconfig: not found ({LIBRARIES['fontconfig'][3]}); "
+        findings.append(Finding("missing", f"fontconfig: not found ({_file_name(system, 'fontconfig')}); "
                                 f"{install_line(system, 'fontconfig')}"))
     else:
         major, rest = divmod(fontconfig[0].FcGetVersion(), 10000)
@@ -211,7 +215,7 @@ def _subsetter(system: System, subset: tuple[CDLL, str] | None, hb_version: str)
     slower = ("fonts are subset with fontTools instead, 10-20 times slower for the Chinese "
               "editions' fonts")
     if subset is None or not hasattr(subset[0], "hb_subset_or_fail"):
-        return Finding("warning", f"HarfBuzz subsetter: not found ({LIBRARIES['harfbuzz-subset'][3]}): "
+        return Finding("warning", f"HarfBuzz subsetter: not found ({_file_name(system, 'harfbuzz-subset')}): "
                        f"{slower}; {install_line(system, 'harfbuzz-subset')}")
     least = ".".join(map(str, SUBSET_HARFBUZZ_LEAST))
     if hb_version and _version(hb_version) < SUBSET_HARFBUZZ_LEAST:
