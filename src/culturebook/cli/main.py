@@ -27,6 +27,7 @@ from culturebook.cli.output import (
     print_written,
     reporting,
 )
+from culturebook.cli.themes import themes_command
 from culturebook.cli.usage import Choice, Group, ProjectFolder
 from culturebook.errors import ProjectError, by_file
 from culturebook.project.folder import content_languages, find_project
@@ -341,9 +342,9 @@ def preview_command(project: Path | None, port: int, editions: tuple[str, ...], 
 def new_command(folder: Path, example: str, name: str | None, languages: str | None,
                 debug: bool) -> None:
     """Make a new project in FOLDER (new or empty): content to replace with yours, a theme of
-    its own that extends the default one, the fonts, a Makefile and a README that says what to
-    edit first. It builds at once: cd FOLDER && culturebook build."""
-    from culturebook.project.scaffold import languages_of, new_project
+    its own that extends the default one, a Makefile and a README that says what to edit
+    first. It builds at once: cd FOLDER && culturebook build."""
+    from culturebook.project.scaffold import languages_of, new_project, usable_languages
 
     chosen = [lang.strip() for lang in languages.split(",") if lang.strip()] if languages else None
     offered = languages_of(example)
@@ -355,6 +356,8 @@ def new_command(folder: Path, example: str, name: str | None, languages: str | N
         raise click.BadParameter("give the organisation's name, on one line", param_hint="--name")
     with reporting(Path.cwd(), debug):
         made = new_project(folder, example, name and name.strip(), chosen)
+    for line in [] if chosen else usable_languages(offered)[1]:
+        out.print(line)
     shown = os.path.relpath(made)
     out.print(f"made {shown}: a {example} project. Next: cd {shown} && culturebook build; "
               f"then edit content/ (see {shown}/README.md)")
@@ -544,3 +547,4 @@ def _root(project: Path | None) -> Path:
     return project.resolve() if project else find_project(Path.cwd())
 
 
+main.add_command(themes_command)
