@@ -178,3 +178,31 @@ def test_an_english_project_builds_without_the_package_but_not_with_chinese_in_i
         "    hint: the theme's Noto Sans CJK SC is not installed: install cjk-nowhere: pipx inject "
         "culturebook cjk-nowhere (or pip install cjk-nowhere)"]
     assert not (root / "build" / "en" / "booklet.pdf").exists()
+
+
+def test_themes_outside_a_project_lists_culturebook_s_own(tmp_path):
+    listed = run_cli("themes", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    rows = [re.split(r"\s{2,}", line) for line in listed.stdout.splitlines()]
+    default = (REPO / "layouts" / "default" / "theme.yaml").read_text(encoding="utf-8")
+    description = re.search(r"(?m)^description: (.*)$", default)[1]
+    assert ["default", __version__, f"shipped with culturebook {__version__}", description] in rows
+    assert [row[0] for row in rows if not row[0].startswith("fonts: ")] == ["default"]
+
+
+def test_a_build_s_fingerprint_sees_an_installed_theme_change(make_project, tmp_path, monkeypatch):
+    """A theme or font package outside the project is read by the build: a change to it must not
+    leave the last build standing as "nothing to do" (nor the preview unwatched)."""
+    from culturebook.build.fingerprint import take
+    from culturebook.project.themes import outside_folders
+
+    root = make_project()
+    site = tmp_path / "site"
+    package = _package(site, "plain", "1.0", "name: Plain\nextends: default\n")
+    monkeypatch.syspath_prepend(str(site))
+    assert package.resolve() in outside_folders(root)
+    assert (SHIPPED / "default").resolve() in outside_folders(tmp_path / "elsewhere")
+    before = take(root, "options")
+    (package / "theme.yaml").write_text("name: Plain\nextends: default\n# a longer file\n")
+    assert take(root, "options").digest != before.digest
+
