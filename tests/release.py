@@ -5,9 +5,11 @@ virtualenv in a temporary folder outside the repository, installs the dependenci
 requirements/run.lock (by their hashes) and then the culturebook wheel alone (--no-deps), and,
 with the current folder outside the repository and no PYTHONPATH:
 
-- `culturebook new zh --languages zh-Hans` must be refused in one line naming the CJK package
-  (exit 1, nothing made), and an English project whose text has Chinese characters must build
-  nothing (the glyph check's error);
+- `culturebook new zh --languages zh-Hans` and `culturebook new t --example tencent` (whose
+  English text has Chinese too) must be refused in one line naming the CJK package (exit 1,
+  nothing made), `culturebook new en` must leave out the Chinese edition and say so, and that
+  English project, given Chinese characters in its text, must build nothing (the glyph check's
+  error);
 - with the culturebook-fonts-cjk wheel installed too, `culturebook new x --example tencent`,
   `culturebook build all` and `culturebook verify` must succeed, and every PDF must be the same,
   byte for byte, as that of the same project made and built by the culturebook of this
@@ -77,6 +79,11 @@ def main(dist: Path) -> None:
         expected = ("zh: the zh-Hans edition needs Noto Sans CJK SC, from the culturebook-fonts-cjk "
                     "package, which is not installed; nothing was made")
         if refused.stderr.splitlines()[0] != expected or (work / "zh").exists():
+            sys.exit(f"unexpected answer: {refused.stderr}")
+        refused = run([tool, "new", "t", "--example", "tencent"], work, env, expect=1)
+        expected = ("t: the en edition has Han characters, which Noto Sans CJK SC sets, from the "
+                    "culturebook-fonts-cjk package, which is not installed; nothing was made")
+        if refused.stderr.splitlines()[0] != expected or (work / "t").exists():
             sys.exit(f"unexpected answer: {refused.stderr}")
         step("without the CJK fonts: an English project with a Chinese word stops at the glyph check")
         made = run([tool, "new", "en"], work, env)  # every language it can build: English

@@ -356,7 +356,7 @@ def new_command(folder: Path, example: str, name: str | None, languages: str | N
         raise click.BadParameter("give the organisation's name, on one line", param_hint="--name")
     with reporting(Path.cwd(), debug):
         made = new_project(folder, example, name and name.strip(), chosen)
-    for line in [] if chosen else usable_languages(offered)[1]:
+    for line in [] if chosen else usable_languages(example, offered)[1]:
         out.print(line)
     shown = os.path.relpath(made)
     out.print(f"made {shown}: a {example} project. Next: cd {shown} && culturebook build; "

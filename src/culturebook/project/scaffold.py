@@ -21,10 +21,12 @@ from pathlib import Path
 
 from culturebook import __version__
 from culturebook.errors import Location, Problem, Problems, ProjectError
+from culturebook.files import cache_dir
 from culturebook.project.brand import THEME, load_brand
+from culturebook.project.glyphs import coverage, missing_scripts
 from culturebook.project.schema import LABEL_KEYS
 from culturebook.project.themes import SHIPPED, install_hint
-from culturebook.project.yamlsource import load_yaml
+from culturebook.project.yamlsource import Node, load_yaml
 
 SKELETON = Path(__file__).parent / "skeleton"
 EXAMPLE = SHIPPED / "example"  # the example project's content/
@@ -47,16 +49,16 @@ def new_project(folder: Path, example: str = "blank", name: str | None = None,
                                         "installed with culturebook", "install culturebook again "
                                         "(pipx install --force culturebook)")])
     example_languages = languages_of(example)
-    languages = languages or usable_languages(example_languages)[0]
+    languages = languages or usable_languages(example, example_languages)[0]
     unknown = [lang for lang in languages if lang not in example_languages]
     if unknown:
         raise ProjectError([Problem(Location(folder), f"the {example} project has no texts in "
                                     f"{', '.join(unknown)}", "choose from "
                                     + ", ".join(example_languages)
                                     + "; add a language later by copying a content file")])
-    for lang, (family, package) in _unset(languages).items():
-        raise ProjectError([Problem(Location(folder), f"the {lang} edition needs {family}, from the "
-                                    f"{package} package, which is not installed; nothing was made",
+    for lang, (why, package) in _unset(example, languages).items():
+        raise ProjectError([Problem(Location(folder), f"the {lang} edition {why}, from the {package} "
+                                    "package, which is not installed; nothing was made",
                                     install_hint(package))])
     name = name or ("Tencent" if example == "tencent" else "Example Co")
     theme = _slug(name) or "brand"
@@ -144,26 +146,44 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def usable_languages(languages: list[str]) -> tuple[list[str], list[str]]:
+def usable_languages(example: str, languages: list[str]) -> tuple[list[str], list[str]]:
     """Those of `languages` whose fonts are installed (all of them when none is), and the lines
     that say which were left out and why: a new project by default has every language it can
     build, and `culturebook new --languages` asks for the others' package by name."""
-    unset = _unset(languages)
+    unset = _unset(example, languages)
     usable = [lang for lang in languages if lang not in unset]
     if not usable:
         return languages, []
-    return usable, [f"left out {lang}: it needs {family}, from the {package} package; "
-                    f"{install_hint(package)}" for lang, (family, package) in unset.items()]
+    return usable, [f"left out {lang}: it {why}, from the {package} package; {install_hint(package)}"
+                    for lang, (why, package) in unset.items()]
 
 
-def _unset(languages: list[str]) -> dict[str, tuple[str, str]]:
-    """The languages among `languages` whose own fonts come with a package that is not installed:
-    (family, package) for each."""
+def _unset(example: str, languages: list[str]) -> dict[str, tuple[str, str]]:
+    """The languages among `languages` that need a font from a package that is not installed, and
+    why ("needs <family>", or "has <script> characters, which <family> sets": the example's English
+    text names the values in Chinese too), with the package."""
     brand = load_brand(SHIPPED.parent / "no-project", "default", Problems())
+    if not brand.missing:
+        return {}
     missing = {face.family: face.package for face in brand.missing}
     unset = {}
     for lang in languages:
         family = next((f for f in brand.families_for(lang) if f in missing), None)
         if family is not None:
-            unset[lang] = (family, missing[family])
+            unset[lang] = (f"needs {family}", missing[family])
+            continue
+        source = (SKELETON if example == "blank" else EXAMPLE) / f"{lang}.yaml"
+        covered = coverage(brand, lang, cache_dir() / "cmaps")
+        gaps = missing_scripts(" ".join(_texts(load_yaml(source))), covered)
+        if gaps:
+            family, package = next(iter(missing.items()))
+            unset[lang] = (f"has {gaps[0].what} characters, which {family} sets", package)
     return unset
+
+
+def _texts(node: Node) -> list[str]:
+    """Every text value of a YAML file, in order."""
+    if isinstance(node.value, str):
+        return [node.value]
+    children = node.value.values() if isinstance(node.value, dict) else node.value or []
+    return [text for child in children for text in _texts(child)]
