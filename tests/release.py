@@ -10,10 +10,11 @@ with the current folder outside the repository and no PYTHONPATH:
   nothing made), `culturebook new en` must leave out the Chinese edition and say so, and that
   English project, given Chinese characters in its text, must build nothing (the glyph check's
   error);
-- with the culturebook-fonts-cjk wheel installed too, `culturebook new x --example tencent`,
-  `culturebook build all` and `culturebook verify` must succeed, and every PDF must be the same,
-  byte for byte, as that of the same project made and built by the culturebook of this
-  repository (the interpreter running this script, its src/ first on the path).
+- with the culturebook-fonts-cjk wheel installed too, `culturebook new x --example tencent` (and
+  `--example blank`, the default), `culturebook build all` and `culturebook verify` must succeed,
+  and every PDF must be the same, byte for byte, as that of the same project made and built by
+  the culturebook of this repository (the interpreter running this script, its src/ first on the
+  path).
 
 It prints what it does and how long each step took, and exits 1 at the first difference.
 """
@@ -101,27 +102,30 @@ def main(dist: Path) -> None:
             sys.exit("a booklet was written with characters no font has")
 
         run([*pip, "--no-deps", wheels["culturebook_fonts_cjk"]], work)
-        installed, repo_made = work / "installed", work / "repository"
-        for where in (installed, repo_made):
-            where.mkdir()
-        step("installed: culturebook new x --example tencent && culturebook build all && verify")
-        run([tool, "new", "x", "--example", "tencent"], installed, env)
-        run([tool, "build", "all"], installed / "x", env)
-        run([tool, "verify"], installed / "x", env)
-        step("repository: the same project, made and built by this repository's culturebook")
         here = clean_env({"PYTHONPATH": str(REPO / "src")})
-        run([sys.executable, "-m", "culturebook", "new", "x", "--example", "tencent"], repo_made, here)
-        run([sys.executable, "-m", "culturebook", "build", "all"], repo_made / "x", here)
-
-        ours, theirs = pdfs(installed / "x" / "build"), pdfs(repo_made / "x" / "build")
-        step(f"comparing {len(ours)} PDFs byte for byte")
-        if not ours or sorted(ours) != sorted(theirs):
-            sys.exit(f"different PDFs: installed {sorted(ours)}, repository {sorted(theirs)}")
-        differ = [name for name in ours if ours[name] != theirs[name]]
-        if differ:
-            sys.exit(f"{len(differ)} of {len(ours)} PDFs differ: {', '.join(differ)}")
+        total = 0
+        for example in ("tencent", "blank"):  # the shipped content, and the blank project's texts
+            installed, repo_made = work / "installed" / example, work / "repository" / example
+            for where in (installed, repo_made):
+                where.mkdir(parents=True)
+            step(f"installed: culturebook new x --example {example} && culturebook build all && verify")
+            run([tool, "new", "x", "--example", example], installed, env)
+            run([tool, "build", "all"], installed / "x", env)
+            run([tool, "verify"], installed / "x", env)
+            step("repository: the same project, made and built by this repository's culturebook")
+            new = [sys.executable, "-m", "culturebook", "new", "x", "--example", example]
+            run(new, repo_made, here)
+            run([sys.executable, "-m", "culturebook", "build", "all"], repo_made / "x", here)
+            ours, theirs = pdfs(installed / "x" / "build"), pdfs(repo_made / "x" / "build")
+            step(f"comparing {len(ours)} PDFs byte for byte")
+            if not ours or sorted(ours) != sorted(theirs):
+                sys.exit(f"different PDFs: installed {sorted(ours)}, repository {sorted(theirs)}")
+            differ = [name for name in ours if ours[name] != theirs[name]]
+            if differ:
+                sys.exit(f"{len(differ)} of {len(ours)} PDFs differ: {', '.join(differ)}")
+            total += len(ours)
         sizes = {p.name: p.stat().st_size for p in wheels.values()}
-        step(f"ok: {len(ours)} PDFs identical; wheels: "
+        step(f"ok: {total} PDFs identical; wheels: "
              + ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in sizes.items()))
 
 
