@@ -73,7 +73,10 @@ def main(dist: Path) -> None:
         run([*pip, "--require-hashes", "--no-deps", "-r", REPO / "requirements" / "run.lock"], work)
         run([*pip, "--no-deps", wheels["culturebook"]], work)
         tool = venv / "bin" / "culturebook"
-        env = clean_env({"PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"})
+        # Each side its own cache (culturebook keeps layout plans, cmaps, parsed stylesheets there),
+        # so the repository's build owes nothing to the installed one's.
+        env = clean_env({"PATH": f"{venv / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
+                         "XDG_CACHE_HOME": str(work / "cache-installed")})
 
         step("without the CJK fonts: new --languages zh-Hans is refused by name")
         refused = run([tool, "new", "zh", "--languages", "zh-Hans"], work, env, expect=1)
@@ -102,7 +105,7 @@ def main(dist: Path) -> None:
             sys.exit("a booklet was written with characters no font has")
 
         run([*pip, "--no-deps", wheels["culturebook_fonts_cjk"]], work)
-        here = clean_env({"PYTHONPATH": str(REPO / "src")})
+        here = clean_env({"PYTHONPATH": str(REPO / "src"), "XDG_CACHE_HOME": str(work / "cache-repository")})
         total = 0
         for example in ("tencent", "blank"):  # the shipped content, and the blank project's texts
             installed, repo_made = work / "installed" / example, work / "repository" / example
