@@ -140,6 +140,7 @@ fonts:
     - {family: Inter Display, file: Inter/InterDisplay-SemiBold.otf, weight: 600}
     - {family: Inter Display, file: Inter/InterDisplay-Bold.otf, weight: 700}
     - {family: Noto Sans CJK SC, file: Elsewhere/NotoSansCJKsc-Regular.otf, package: cjk-nowhere}
+    - {family: Noto Sans CJK SC, file: Elsewhere/NotoSansCJKsc-Bold.otf, weight: 700, package: cjk-nowhere}
 """
 
 
@@ -156,6 +157,7 @@ def test_a_font_of_a_package_not_installed_is_an_error_for_the_edition_that_need
         "Sans CJK SC sets the zh-Hans edition and comes with the cjk-nowhere package, which is not "
         "installed",
         "    hint: install cjk-nowhere: pipx inject culturebook cjk-nowhere (or pip install cjk-nowhere)"]
+    assert sum(line.startswith("layouts/") for line in lines) == 1  # one line for the family, not per face
 
 
 def test_an_english_project_builds_without_the_package_but_not_with_chinese_in_its_text(tmp_path):

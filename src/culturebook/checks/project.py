@@ -55,9 +55,8 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     problems = Problems()
     content = load_content(root, problems)
     brand = load_brand(root, content.editions[0].theme, problems)
-    check_missing_fonts(brand.missing, {family: [e.lang for e in content.editions if family in
-                                                 brand.families_for(e.lang)] for family in
-                                        {face.family for face in brand.missing}}, problems)
+    check_missing_fonts(brand.missing, {e.lang: brand.families_for(e.lang) for e in content.editions},
+                        problems)
     for edition in content.editions:
         check_labels(brand, edition, problems)
         check_glyphs(edition, brand, problems, cache_dir() / "cmaps")

@@ -145,14 +145,18 @@ def install_hint(package: str) -> str:
     return f"install {package}: pipx inject culturebook {package} (or pip install {package})"
 
 
-def check_missing_fonts(missing: tuple[Missing, ...], needed: dict[str, list[str]],
+def check_missing_fonts(missing: tuple[Missing, ...], families: dict[str, list[str]],
                         problems: Problems) -> None:
     """An error at each face whose package is not installed and whose family an edition's own
-    stack names (`needed`: family -> the languages that set text in it). A face no edition needs
-    is left out quietly: a character only it has is then the glyph check's error."""
+    stack names (`families`: each edition's language -> its stacks' families). A face no edition
+    needs is left out quietly: a character only it has is then the glyph check's error. One line
+    per family, at its first face (Regular and Bold come with the same package)."""
+    seen = set()
     for face in missing:
-        if needed.get(face.family):
-            editions = ", ".join(needed[face.family])
+        needed = [lang for lang, names in families.items() if face.family in names]
+        if needed and face.family not in seen:
+            seen.add(face.family)
+            editions = ", ".join(needed)
             problems.error(face.loc, f"font file {face.file} not found: {face.family} sets the "
                            f"{editions} edition{'s' if ',' in editions else ''} and comes with "
                            f"the {face.package} package, which is not installed",
