@@ -18,7 +18,8 @@ PROFILE_PACKAGES := argyll icc-profiles-free
 TEST_PACKAGES := poppler-utils ghostscript mupdf-tools qpdf chromium chromium-driver $(PROFILE_PACKAGES)
 
 .PHONY: booklet posters bundle print archive all personalised share check verify preview test properties fuzz \
-	test-fast interruptions bench lint docs pictures profile proof clean lock setup setup-test
+	test-fast interruptions bench lint docs pictures profile proof clean lock setup setup-test dist \
+	release-check
 
 booklet: setup
 	$(CB) build booklet $(ARGS)
@@ -116,6 +117,18 @@ profile:
 	@sh .ci/system-packages $(PROFILE_PACKAGES)
 	$(PYTHON) profiles/make-profile $(ARGS)
 
+# The sdists and wheels of culturebook and culturebook-fonts-cjk in dist/ (needs PyPI for setuptools).
+dist: setup-test
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m build --outdir dist packages/fonts-cjk
+
+# The release artefacts checked: twine check, the wheels installed in a fresh virtualenv outside the
+# repository (dependencies from requirements/run.lock), culturebook new + build all + verify there,
+# and every PDF byte for byte the same as this repository's culturebook makes (tests/release.py).
+release-check: dist
+	$(PY) tests/release.py dist
+
 # Everything under build/ but the send log: after a clean, share --send must still know who has had
 # their copy.
 clean:
@@ -130,7 +143,7 @@ setup-test: setup $(VENV)/.installed-test test-packages
 $(VENV)/.installed: requirements/run.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/run.lock
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --no-deps -e . -e packages/fonts-cjk
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test.lock

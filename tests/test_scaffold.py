@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from conftest import page_text, read_pdf
+from culturebook import __version__
+from culturebook.project.themes import font_packages
 from projectkit import run_cli, snapshot
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,8 +27,10 @@ def test_a_blank_project_builds_at_once_with_the_name_on_the_cover(tmp_path):
     assert sorted(p.name for p in (root / "content").iterdir()) == ["en.yaml", "publication.yaml"]
     theme = (root / "layouts" / "acme-labs" / "theme.yaml").read_text(encoding="utf-8")
     assert "extends: default" in theme and 'name: "Acme \\"Labs\\""' in theme
-    # The fonts, with their licences, are the project's own: it builds the same anywhere.
-    assert snapshot(root / "fonts") == snapshot(REPO / "fonts")
+    # The default theme and its fonts are culturebook's, not copies: the project's theme records
+    # the version of the default theme it was made with.
+    assert not (root / "fonts").exists() and not (root / "layouts" / "default").exists()
+    assert f'\nextends-version: "{__version__}"\n' in theme
     assert "## What to edit first" in (root / "README.md").read_text(encoding="utf-8")
     assert run_cli("check", cwd=root).returncode == 0
     built = run_cli("build", "booklet", "-q", cwd=root)
@@ -38,6 +42,12 @@ def test_a_blank_project_builds_at_once_with_the_name_on_the_cover(tmp_path):
 @pytest.mark.slow
 def test_the_example_project_is_the_shipped_content_under_a_theme_of_its_own(tmp_path):
     made = run_cli("new", "kit", "--example", "tencent", "--languages", "zh-Hans,en", cwd=tmp_path)
+    if not font_packages():  # the CJK fonts not installed (make setup installs them): asked for
+        assert made.returncode == 1 and not (tmp_path / "kit").exists()
+        assert made.stderr.splitlines()[0] == (
+            "kit: the zh-Hans edition needs Noto Sans CJK SC, from the culturebook-fonts-cjk package, "
+            "which is not installed; nothing was made")
+        return
     assert made.returncode == 0, made.stderr
     root = tmp_path / "kit"
     settings = (root / "content" / "publication.yaml").read_text(encoding="utf-8")
@@ -101,3 +111,20 @@ def test_the_theme_guides_rebrand_passes_check_and_its_contrast_example_is_what_
         encoding="utf-8")
     result = run_cli("check", cwd=root)
     assert result.returncode == 1 and result.stderr.splitlines()[:2] == shown.splitlines()
+
+
+def test_a_project_made_with_a_newer_default_theme_than_installed_is_one_line_at_its_pin(tmp_path):
+    """After a downgrade (or a project shared with someone whose culturebook is older), check says
+    which version the theme was made with; after an upgrade, a warning (tests/test_themes.py)."""
+    assert run_cli("new", "acme", "--name", "Acme", "--languages", "en", cwd=tmp_path).returncode == 0
+    root = tmp_path / "acme"
+    theme = root / "layouts" / "acme" / "theme.yaml"
+    theme.write_text(theme.read_text(encoding="utf-8").replace(
+        f'extends-version: "{__version__}"', 'extends-version: "99.0"'), encoding="utf-8")
+    result = run_cli("check", cwd=root)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        f"layouts/acme/theme.yaml:8:18: theme 'default' is {__version__} here (shipped with "
+        "culturebook " f"{__version__}), older than the 99.0 this theme was made with",
+        "    hint: upgrade it: pipx upgrade culturebook (or pip install -U culturebook)",
+        "1 problem in 1 file; nothing was written"]

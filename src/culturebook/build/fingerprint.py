@@ -3,8 +3,9 @@
 A build plans every document from the content (parsing YAML, filling templates) to learn what
 changed; on a project where nothing did, that is most of its time. So each successful build also
 records a fingerprint of everything it could have read: the size and modification time of every
-file under content/, layouts/ and fonts/ (and of the recipients CSV), the installed versions of
-the tools, the environment that changes output (SOURCE_DATE_EPOCH) and the options. Under it, it
+file under content/, layouts/ and fonts/ and in the folders of the installed themes and fonts (and
+of the recipients CSV), the installed versions of the tools, the environment that changes output
+(SOURCE_DATE_EPOCH) and the options. Under it, it
 records the size and time of every document the build left in build/, and the problems it
 reported. The next build with the same fingerprint and the same documents in place has nothing to
 do: it reports those problems again, and reads nothing else.
@@ -29,6 +30,7 @@ from pathlib import Path
 from culturebook import __version__
 from culturebook.errors import Location, Problem
 from culturebook.files import write_atomic
+from culturebook.project.themes import outside_folders
 
 RECORD = ".last-builds.json"  # in build/, beside manifest.json
 KEEP = 8  # fingerprints kept: one per kind of build a user alternates between
@@ -52,7 +54,8 @@ def take(root: Path, options: str, extra: list[Path] = ()) -> Fingerprint:
         spec = importlib.util.find_spec(name)
         info = os.stat(spec.origin) if spec and spec.origin else None
         lines.append(f"{name}:{info and (info.st_size, info.st_mtime_ns)}")
-    files = [p for folder in SOURCES for p in sorted((root / folder).rglob("*"))] + list(extra)
+    folders = [root / folder for folder in SOURCES] + outside_folders(root)  # installed themes, fonts
+    files = [p for folder in folders for p in sorted(folder.rglob("*"))] + list(extra)
     for path in files:
         try:
             info = path.stat()

@@ -25,6 +25,7 @@ from culturebook.project.content import load_content
 from culturebook.project.glyphs import check_glyphs
 from culturebook.project.imagefile import check_theme_images
 from culturebook.project.recipients import Recipient
+from culturebook.project.themes import check_missing_fonts
 from culturebook.render import colours
 from culturebook.render.colours import ColourUse
 from culturebook.render.engine import Renderer
@@ -54,6 +55,8 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     problems = Problems()
     content = load_content(root, problems)
     brand = load_brand(root, content.editions[0].theme, problems)
+    check_missing_fonts(brand.missing, {e.lang: brand.families_for(e.lang) for e in content.editions},
+                        problems)
     for edition in content.editions:
         check_labels(brand, edition, problems)
         check_glyphs(edition, brand, problems, cache_dir() / "cmaps")

@@ -32,7 +32,7 @@ def check_stylesheets(brand: Brand, problems: Problems, strict: bool,
             except (OSError, ValueError):
                 said = None
             if said is None:
-                said = _parse_stylesheet(sheet, text, root)
+                said = _parse_stylesheet(sheet, text, root, brand)
                 if stored is not None:
                     stored.parent.mkdir(parents=True, exist_ok=True)
                     stored.write_text(json.dumps(said))
@@ -51,12 +51,12 @@ def check_stylesheets(brand: Brand, problems: Problems, strict: bool,
                        "WeasyPrint does not understand this; it is left out")
 
 
-def _parse_stylesheet(sheet: Path, text: str, root: Path) -> tuple[list[str], list[str]]:
+def _parse_stylesheet(sheet: Path, text: str, root: Path, brand: Brand) -> tuple[list[str], list[str]]:
     """The URLs WeasyPrint was refused and the messages it logged while parsing a stylesheet."""
     load_weasyprint()
     from weasyprint import CSS
 
-    fetcher: Any = ConfinedFetcher(root)  # WeasyPrint's URLFetcher, made by ConfinedFetcher.__new__
+    fetcher: Any = ConfinedFetcher(root, brand)  # WeasyPrint's URLFetcher, made by ConfinedFetcher.__new__
     with LogCapture() as capture:
         CSS(string=text, base_url=str(sheet), url_fetcher=fetcher)
     return list(fetcher.refused), capture.messages(fetcher.refused)

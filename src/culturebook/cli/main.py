@@ -23,23 +23,22 @@ from culturebook.cli.output import (
     print_findings,
     print_problems,
     print_proofed,
-    print_shared,
     print_stats,
     print_written,
     reporting,
 )
-from culturebook.cli.usage import Choice, Group, ProjectFolder
+from culturebook.cli.sharing import share_command
+from culturebook.cli.themes import themes_command
+from culturebook.cli.usage import (
+    Choice,
+    Group,
+    check_editions,
+    debug_option,
+    project_option,
+    project_root,
+    strict_option,
+)
 from culturebook.errors import ProjectError, by_file
-from culturebook.project.folder import content_languages, find_project
-
-project_option = click.option(
-    "--project", "project", type=ProjectFolder(),
-    default=None,
-    help="Project folder (holds content/, layouts/, fonts/). Default: the current folder "
-    "or the nearest parent with content/publication.yaml.")
-strict_option = click.option("--strict", is_flag=True,
-                             help="Treat warnings (untranslated fields, CSS) as errors.")
-debug_option = click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
 
 
 def print_version(ctx: click.Context, _param, value: bool) -> None:
@@ -119,8 +118,8 @@ def build_command(target: str, editions: tuple[str, ...], project: Path | None, 
         if given and target != "personalised":
             raise click.BadParameter(f"is for 'build personalised', not 'build {target}'",
                                      param_hint=hint)
-    root = _root(project)
-    _check_editions(root, editions)
+    root = project_root(project)
+    check_editions(root, editions)
     started = time.perf_counter()
     with reporting(root, debug), Progress(quiet, verbose) as progress:
         artifacts, warnings = build(root, target, list(editions) or None, strict, progress, force,
@@ -165,7 +164,7 @@ def check_command(project: Path | None, strict: bool, debug: bool) -> None:
     """
     from culturebook.checks.project import check_layouts, check_project
 
-    root = _root(project)
+    root = project_root(project)
     with reporting(root, debug):
         try:
             checked = check_project(root, strict)
@@ -212,7 +211,7 @@ def preflight_command(pdfs: tuple[Path, ...], project: Path | None, strict: bool
     from culturebook.errors import Location, os_problem
     from culturebook.preflight.report import failed, run_preflight, totals
 
-    root = _root(project)
+    root = project_root(project)
     unwritten = []
     with reporting(root, debug):
         try:
@@ -267,8 +266,8 @@ def proof_command(documents: tuple[str, ...], editions: tuple[str, ...], dpi: in
     except NoGhostscript as exc:
         err.print(escape(str(exc)), crop=False)
         sys.exit(1)
-    root = _root(project)
-    _check_editions(root, editions)
+    root = project_root(project)
+    check_editions(root, editions)
     started = time.perf_counter()
     with reporting(root, debug), Progress(quiet) as progress:
         proofed, warnings = make_proofs(root, list(editions) or None, documents, dpi,
@@ -292,7 +291,7 @@ def verify_command(project: Path | None, debug: bool) -> None:
     """
     from culturebook.publish import reading, verify
 
-    root = _root(project)
+    root = project_root(project)
     with reporting(root, debug), reading(root / "build"):
         problems, listed = verify(root / "build")
     print_problems(problems, root)
@@ -321,8 +320,8 @@ def preview_command(project: Path | None, port: int, editions: tuple[str, ...], 
     """
     from culturebook.preview.server import Refused, serve
 
-    root = _root(project)
-    _check_editions(root, editions)
+    root = project_root(project)
+    check_editions(root, editions)
     with reporting(root, debug):
         try:
             serve(root, port, list(editions), lambda line: err.print(escape(line), crop=False))
@@ -345,9 +344,9 @@ def preview_command(project: Path | None, port: int, editions: tuple[str, ...], 
 def new_command(folder: Path, example: str, name: str | None, languages: str | None,
                 debug: bool) -> None:
     """Make a new project in FOLDER (new or empty): content to replace with yours, a theme of
-    its own that extends the default one, the fonts, a Makefile and a README that says what to
-    edit first. It builds at once: cd FOLDER && culturebook build."""
-    from culturebook.project.scaffold import languages_of, new_project
+    its own that extends the default one, a Makefile and a README that says what to edit
+    first. It builds at once: cd FOLDER && culturebook build."""
+    from culturebook.project.scaffold import languages_of, new_project, usable_languages
 
     chosen = [lang.strip() for lang in languages.split(",") if lang.strip()] if languages else None
     offered = languages_of(example)
@@ -359,6 +358,8 @@ def new_command(folder: Path, example: str, name: str | None, languages: str | N
         raise click.BadParameter("give the organisation's name, on one line", param_hint="--name")
     with reporting(Path.cwd(), debug):
         made = new_project(folder, example, name and name.strip(), chosen)
+    for line in [] if chosen else usable_languages(example, offered)[1]:
+        out.print(line)
     shown = os.path.relpath(made)
     out.print(f"made {shown}: a {example} project. Next: cd {shown} && culturebook build; "
               f"then edit content/ (see {shown}/README.md)")
@@ -384,167 +385,5 @@ def reference_command(output: Path | None) -> None:
         raise click.ClickException(f"{output}: cannot write it: {exc.strerror}") from None
 
 
-@main.command("share")
-@click.option("--edition", "editions", multiple=True, metavar="LANG",
-              help="Share only this edition (repeatable). Default: every language.")
-@click.option("--to", "to", multiple=True, metavar="ADDR",
-              help="Send to this address (repeatable), in the first edition chosen.")
-@click.option("--recipients", type=click.Path(path_type=Path), default=None, metavar="CSV",
-              help="Send to each row of a recipients CSV (name, email, optional language), "
-              "each with their own personalised booklet where one was built.")
-@click.option("--send", is_flag=True, help="Send the messages. Without it, only list who would "
-              "get what (a dry run).")
-@click.option("--host", default=None, help="SMTP server. Default: share: smtp: host: in "
-              "content/publication.yaml.")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="SMTP port. Default: "
-              "share: smtp: port: (587).")
-@click.option("--security", type=Choice(("starttls", "tls", "none"), "security"),
-              default=None,
-              help="starttls, tls (implicit, port 465) or none. Default: share: smtp: security:.")
-@click.option("--rate", type=click.FloatRange(min=0), default=None, metavar="N",
-              help="At most N messages a minute (0: no limit). Default: share: rate:.")
-@click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True, metavar="N",
-              help="Tries after the first for a transient failure (4xx, dropped connection).")
-@click.option("--retry-wait", type=click.FloatRange(min=0), default=2.0, show_default=True,
-              metavar="SECONDS", help="Wait before the first retry; doubled for each next one.")
-@click.option("--resend-in-doubt", is_flag=True, help="Send again the messages the send log has "
-              "in doubt (a run stopped at once while the server was answering: it may have them).")
-@project_option
-@click.option("-q", "--quiet", is_flag=True, help="Print only problems and the summary.")
-@debug_option
-def share_command(editions: tuple[str, ...], to: tuple[str, ...], recipients: Path | None,
-                  send: bool, host: str | None, port: int | None, security: str | None,
-                  rate: float | None, retries: int, retry_wait: float, resend_in_doubt: bool,
-                  project: Path | None, quiet: bool, debug: bool) -> None:
-    """Prepare the screen editions for email and, with --send, send them.
-
-    Builds what is out of date (as build bundle does), then writes build/<lang>/share/: the PDFs
-    (images at 150 ppi, duplicates merged, the title in the title bar, bookmarks open) under
-    names a person keeps, personalised/ booklets where they were built, a cover thumbnail, and a
-    ready-to-open draft <name>.eml. Messages over share: budget: are an error, or split over
-    numbered messages with share: split: true.
-
-    With --to or --recipients it lists who would get what; --send sends it. The SMTP login comes
-    only from the environment variables CULTUREBOOK_SMTP_USER and CULTUREBOOK_SMTP_PASSWORD,
-    never from options or files. build/share-sent.jsonl records each message as the server
-    accepts it, so a run that was interrupted sends nobody a second copy when run again.
-    Ctrl-C lets the message on its way finish; a second Ctrl-C stops at once, and that message
-    is "in doubt": later runs leave it out until --resend-in-doubt. Exit status 1 when any
-    message failed or was left out in doubt; 130 when Ctrl-C stopped the run.
-    """
-    from culturebook.build.pipeline import build
-    from culturebook.checks.project import check_project
-    from culturebook.share.drafts import write_share
-
-    if send and not to and recipients is None:
-        raise click.UsageError("--send needs --to ADDR or --recipients CSV")
-    if to and recipients is not None:
-        raise click.UsageError("give --to or --recipients, not both")
-    from culturebook.project.fieldtypes import ADDRESS_RE
-
-    for address in to:
-        if not ADDRESS_RE.fullmatch(address.strip()):
-            raise click.BadParameter(f"'{address}' is not an email address", param_hint="--to")
-    root = _root(project)
-    languages = _check_editions(root, editions)
-    chosen = list(editions) or None
-    with reporting(root, debug), Progress(quiet) as progress:
-        _, warnings = build(root, "bundle", chosen, progress=progress)
-        checked = check_project(root)
-        shares = write_share(root, checked, chosen, progress)
-    print_problems([w for w in warnings if w.warning], root)
-    if not quiet:
-        print_shared(shares)
-    if not to and recipients is None:
-        return
-    _share_send(root, checked, shares, chosen or languages, to, recipients, send, host, port,
-                security, rate, retries, retry_wait, resend_in_doubt, quiet, debug)
-
-
-def _share_send(root, checked, shares, editions, to, recipients, send, host, port, security,
-                rate, retries, retry_wait, resend_in_doubt, quiet, debug) -> None:
-    """Print who gets what (share.send); with `send`, send it and print how each message went.
-    Exit 1 when anyone's message failed or was left out in doubt."""
-    from culturebook.share.mail import LOG, Retry, SendError
-    from culturebook.share.message import human_size
-    from culturebook.share.send import Busy, log_path, plan_sending, send_all_planned, server_for, standing
-
-    with reporting(root, debug):
-        sending = plan_sending(checked, shares, editions, to, recipients)
-    deliveries, failed, rows = sending.deliveries, sending.failed, sending.rows
-    print_problems(rows.items, root)
-    for line in failed:
-        click.echo(line, err=True)
-    log = log_path(root)
-    if not send:
-        now = standing(deliveries, log, resend_in_doubt)
-        for state, d in now.states:
-            out.print(f"{state}: {d.to} ({d.lang}, message {d.part}/{d.parts}, "
-                      f"{human_size(len(d.data))}): {', '.join(d.files)}", crop=False, markup=False)
-        out.print(f"dry run: {counted(now.pending, 'message')} to send, {now.sent} already sent"
-                  f"{f', {now.held} in doubt' if now.held else ''}; add --send to send them")
-        sys.exit(1 if failed or rows.errors or now.held else 0)
-    server = server_for(sending.settings, host, port, security)
-    if server is None:
-        raise click.UsageError("no SMTP server: set share: smtp: host: in "
-                               "content/publication.yaml or pass --host")
-
-    def report(event: str, delivery, detail: str) -> None:
-        where = f"{delivery.to} ({delivery.lang}, message {delivery.part}/{delivery.parts})"
-        if event == "sent" and not quiet:
-            out.print(f"sent: {where} {delivery.message_id}", crop=False, markup=False)
-        elif event == "failed":
-            click.echo(f"{delivery.to}: not sent: {detail}", err=True)
-        elif event == "retry" and not quiet:
-            click.echo(f"{where}: {detail}", err=True)
-        elif event == "in doubt":
-            click.echo(f"{where}: not sent: in doubt, a run stopped while the server was "
-                       "answering may have sent it; --resend-in-doubt sends it", err=True)
-        elif event == "finishing":
-            click.echo(f"stopping once the server has answered for {where}; Ctrl-C again stops "
-                       "at once", err=True)
-
-    def stopped(why: str, status: int) -> None:
-        so_far = standing(deliveries, log)
-        click.echo(f"{why}: {so_far.sent} of {counted(len(deliveries), 'message')} sent so far"
-                   f"{f', {so_far.held} in doubt' if so_far.held else ''} (build/{LOG}); run the "
-                   "same command again to send the rest", err=True)
-        sys.exit(status)
-
-    with reporting(root, debug):  # anything unforeseen: one line, the traceback saved
-        try:
-            outcome = send_all_planned(root, sending, server, report, Retry(retries, retry_wait),
-                                       rate, resend_in_doubt)
-        except Busy as exc:
-            click.echo(str(exc), err=True)
-            sys.exit(1)
-        except SendError as exc:
-            click.echo(exc.message, err=True)
-            if exc.hint:
-                click.echo(f"    hint: {exc.hint}", err=True)
-            stopped("stopped", 1)
-        except KeyboardInterrupt:
-            stopped("interrupted", 130)
-    problems = len(outcome.failed) + len(failed) + len(rows.errors)
-    doubt = f", {len(outcome.in_doubt)} in doubt" if outcome.in_doubt else ""
-    summary = (f"sent {counted(len(outcome.sent), 'message')}, {len(outcome.skipped)} already sent, "
-               f"{problems} failed{doubt} (build/{LOG})")
-    problems += len(outcome.in_doubt)
-    click.echo(summary, err=bool(problems))
-    sys.exit(1 if problems else 0)
-
-
-def _check_editions(root: Path, editions) -> list[str]:
-    """The content's languages; --edition must name one of them (a usage error otherwise)."""
-    languages = content_languages(root)
-    for lang in editions:
-        if languages and lang not in languages:
-            raise click.BadParameter(f"'{lang}' is not one of the content's languages "
-                                     f"({', '.join(languages)})", param_hint="--edition")
-    return languages
-
-
-def _root(project: Path | None) -> Path:
-    return project.resolve() if project else find_project(Path.cwd())
-
-
+main.add_command(share_command)
+main.add_command(themes_command)

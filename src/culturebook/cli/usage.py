@@ -9,6 +9,8 @@ from pathlib import Path
 
 import click
 
+from culturebook.project.folder import content_languages, find_project
+
 
 class Unknown(click.UsageError):
     """A word the command line does not know (a target, a command, a choice): it is printed as
@@ -113,3 +115,28 @@ def usage_error(exc: click.UsageError) -> None:
     else:
         hint = f"{noun}s: {', '.join(known)}"
     click.echo(f'{where}: unknown {noun} "{word}"\n    hint: {hint}', err=True)
+
+
+project_option = click.option(
+    "--project", "project", type=ProjectFolder(),
+    default=None,
+    help="Project folder (holds content/, layouts/, fonts/). Default: the current folder "
+    "or the nearest parent with content/publication.yaml.")
+strict_option = click.option("--strict", is_flag=True,
+                             help="Treat warnings (untranslated fields, CSS) as errors.")
+debug_option = click.option("--debug", is_flag=True, help="Show a traceback for internal errors.")
+
+
+def check_editions(root: Path, editions) -> list[str]:
+    """The content's languages; --edition must name one of them (a usage error otherwise)."""
+    languages = content_languages(root)
+    for lang in editions:
+        if languages and lang not in languages:
+            raise click.BadParameter(f"'{lang}' is not one of the content's languages "
+                                     f"({', '.join(languages)})", param_hint="--edition")
+    return languages
+
+
+def project_root(project: Path | None) -> Path:
+    """The project folder: --project's, else the one around the current folder."""
+    return project.resolve() if project else find_project(Path.cwd())

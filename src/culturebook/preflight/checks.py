@@ -84,8 +84,14 @@ def _merge(check: str, error: bool, items: Iterable[tuple[int, str]]) -> list[Fi
 
 def check_fonts(doc: Document, expect: Expect) -> list[Finding]:
     """Every font embedded, subset, and one of the project's fonts/."""
-    fonts_dir = expect.fonts_dir if expect.fonts_dir and expect.fonts_dir.is_dir() else None
-    names = font_names(fonts_dir) if fonts_dir else None
+    folders = expect.fonts_dir if isinstance(expect.fonts_dir, tuple) else (expect.fonts_dir,)
+    fonts_dir = tuple(d for d in folders if d is not None and d.is_dir())
+    names = None
+    for folder in fonts_dir:  # the theme's fonts may be in several installed packages
+        more = font_names(folder)
+        names = more if names is None else (names[0] | more[0], names[1] | more[1])
+    shown = "the theme's font folders" if isinstance(expect.fonts_dir, tuple) else \
+        f"{fonts_dir[0].name}/" if fonts_dir else ""
     first: dict[object, tuple[int, PdfFont]] = {}
     for number, scan in enumerate(doc.scans, 1):
         for key, font in scan.fonts.items():
@@ -104,7 +110,7 @@ def check_fonts(doc: Document, expect: Expect) -> list[Finding]:
                                     "whole, not subset (no ABCDEF+ prefix)"))
         if fonts_dir and names is not None and not from_fonts(font.name, *names):
             findings.append(Finding("fonts", True, page, f"page {page}: font {label} is not one of "
-                                    f"the fonts in {fonts_dir.name}/"))
+                                    f"the fonts in {shown}"))
     return findings
 
 

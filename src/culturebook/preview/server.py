@@ -42,6 +42,7 @@ from culturebook.preview.pages import (
 )
 from culturebook.preview.renderer import STOP_GRACE, RendererLost, WarmRenderer, signal_group
 from culturebook.project.folder import content_languages
+from culturebook.project.themes import outside_folders
 from culturebook.publish import load_manifest, settle
 
 WATCHED = ("content", "layouts", "fonts")
@@ -219,6 +220,7 @@ class Preview:
         import watchfiles
 
         folders = [self.root / name for name in WATCHED if (self.root / name).is_dir()]
+        folders += outside_folders(self.root)  # themes and fonts installed as packages
         try:
             for _ in watchfiles.watch(*folders, step=50, stop_event=self.stop, raise_interrupt=False):
                 self.wanted.set()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from culturebook.errors import Location, Problem, Problems, ProjectError, bad_file_name
 from culturebook.errors import shortened as _cut
+from culturebook.project import themes
 from culturebook.project.fieldtypes import (
     SLUG,
     Choice,
@@ -37,6 +38,8 @@ FACE = Struct("font face", (
     Field("file", Text(), "Font file, relative to the project's fonts/ folder.", required=True),
     Field("weight", INTEGER, "Weight, 100-900.", default="400"),
     Field("style", Choice(("normal", "italic")), "normal or italic.", default="normal"),
+    Field("package", Text(), "The package that supplies the file (e.g. culturebook-fonts-cjk): an "
+          "edition that needs the face asks for it by name; no edition that does not."),
 ))
 
 STACK = Struct("font stack", (
@@ -129,6 +132,9 @@ THEME = Struct("theme", (
     Field("name", Text(), "Theme name.", required=True),
     Field("description", Text(), "One line on the theme."),
     Field("extends", SLUG, "A theme whose templates, stylesheets and settings this one starts from."),
+    Field("version", Text(), "The theme's version (a theme package's is its distribution's)."),
+    Field("extends-version", Text(), "The version of the extended theme this one was made with: "
+          "an older one installed is an error, a newer one a warning."),
     Field("colours", MapOf(COLOUR, filled=True), "Named colours: --colour-<name> in CSS."),
     Field("booklet", MapOf(LENGTH), "Booklet page size and margins: --booklet-<name>."),
     Field("type", MapOf(LENGTH), "Type sizes: --type-<name>."),
@@ -186,6 +192,7 @@ class Brand:
     contrast: tuple[dict, ...] = ()  # text colour, background, size (body or large)
     fit: dict = dataclasses.field(default_factory=dict)  # per, roles: {name: {max, min, lines}}
     pages: dict = dataclasses.field(default_factory=dict)  # values (grids), chapter-opens-right, min-fill
+    missing: tuple = ()  # faces of a package not installed: themes.Missing, an error where needed
 
     def fit_roles(self, lang: str) -> dict[str, dict]:
         """The fitted-text roles for `lang`: <role>-<lang> (or -<primary subtag>) over <role>."""
@@ -388,20 +395,17 @@ def _quote(family: str) -> str:
 
 def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
     """Read layouts/<theme>/theme.yaml (following `extends:`) and check its fonts exist."""
-    layouts = project_root.resolve() / "layouts"
     chain: list[tuple[Path, dict]] = []
     nodes: list[Node] = []  # each theme's manifest as written, for the places of its settings
     name = theme
     while name:
-        theme_dir = layouts / name
-        manifest = theme_dir / "theme.yaml"
-        if not manifest.is_file():
-            hint = "themes: " + ", ".join(sorted(p.name for p in layouts.iterdir() if p.is_dir())) \
-                if layouts.is_dir() else "create layouts/<theme>/theme.yaml"
+        found = themes.find_theme(project_root, name)
+        if found is None:
             extends = _setting(nodes[-1:], "extends")
             where = (extends.loc if extends is not None else Location(chain[-1][0] / "theme.yaml")) \
-                if chain else Location(project_root / "content/publication.yaml")
-            raise ProjectError([Problem(where, f"theme '{name}' not found ({manifest})", hint)])
+                if chain else themes.theme_line(project_root)
+            raise ProjectError([Problem(where, *themes.not_found(name))])
+        theme_dir, manifest = found.folder, found.folder / "theme.yaml"
         if any(d == theme_dir for d, _ in chain):
             raise ProjectError([Problem(Location(manifest), f"theme '{name}' extends itself")])
         node = load_yaml(manifest)
@@ -409,6 +413,8 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
         if data is None:
             problems.error(Location(manifest, 1, 1), "theme manifest is empty")
             data = {}
+        if chain and (pin := _setting(nodes[-1:], "extends-version")) is not None:
+            themes.check_pin(pin, found, themes.theme_version(found, data), problems)
         chain.append((theme_dir, data))
         nodes.append(node)
         name = data.get("extends")
@@ -419,11 +425,12 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
         merged = _merge(merged, data)
     fonts = merged.get("fonts", {})
     fonts_dir = project_root.resolve() / "fonts"
+    folders = themes.font_folders(project_root, [d for d, _ in chain])
     manifest = chain[0][0] / "theme.yaml"
     # Lists are replaced whole by an extending theme: the faces (and each stack) are those of
     # the first theme in the chain that sets them, and are reported where it sets them.
     face_nodes = _setting(nodes, "fonts", "faces") or []
-    faces = []
+    faces, missing = [], []
     for n, face in enumerate(fonts.get("faces", [])):
         where = _setting([face_nodes[n]], "file") if n < len(face_nodes) else None
         loc = where.loc if where is not None else Location(manifest)
@@ -435,9 +442,11 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
         file = (fonts_dir / face["file"]).resolve()
         if not file.is_relative_to(fonts_dir):
             problems.error(loc, f"font '{face['file']}' is outside fonts/")
-        elif not file.is_file():
-            problems.error(loc, f"font file fonts/{face['file']} not found",
-                           "fonts are vendored in the project's fonts/ folder")
+        elif not file.is_file() and (file := themes.find_font(folders, face["file"])) is None:
+            if face.get("package"):  # not installed: an error where an edition needs it (checks)
+                missing.append(themes.Missing(face["family"], face["file"], loc, face["package"]))
+            else:
+                problems.error(loc, f"font file fonts/{face['file']} not found", themes.FONT_HINT)
         elif (wrong := font_file_problem(file)) is not None:
             problems.error(loc, f"font file fonts/{face['file']} {wrong}",
                            "copy the font file again from where it came from")
@@ -471,6 +480,7 @@ def load_brand(project_root: Path, theme: str, problems: Problems) -> Brand:
         contrast=tuple(merged.get("contrast") or ()),
         fit=merged.get("fit") or {},
         pages=merged.get("pages") or {},
+        missing=tuple(missing),
     )
     _check_output_profile(brand, manifest, problems)
     problems.raise_if_errors()

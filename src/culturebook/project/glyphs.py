@@ -19,6 +19,7 @@ from culturebook.errors import Problems
 from culturebook.project.brand import Brand
 from culturebook.project.content import Edition
 from culturebook.project.scripts import script_name
+from culturebook.project.themes import install_hint
 
 # Characters that are never drawn from a font: line breaks, tabs, soft hyphens, joiners, and the
 # variation selectors (U+FE0F after ❤ and the like), which HarfBuzz hides when a font lacks them.
@@ -129,9 +130,17 @@ def check_glyphs(edition: Edition, brand: Brand, problems: Problems,
             # The same source text printed by another edition too (untranslated, or a value's
             # name beneath its translation) is the same line: reported once.
             if not any(p.location == where and p.message == message for p in problems.items):
-                problems.error(where, message)
+                problems.error(where, message, _not_installed(brand))
     if len(problems.items) == before:
         _note_checked(marker)
+
+
+def _not_installed(brand: Brand) -> str:
+    """A hint naming the theme's fonts whose package is not installed: most likely what would
+    have set the characters."""
+    missing = {face.family: face.package for face in brand.missing}
+    return "; ".join(f"the theme's {family} is not installed: {install_hint(package)}"
+                     for family, package in missing.items())
 
 
 def _checked_marker(edition: Edition, brand: Brand, cache_dir: Path | None) -> Path | None:

@@ -1,10 +1,12 @@
 """`culturebook new`: a new project in one command, ready to build.
 
-A new project holds its content, a theme of its own that extends the default theme, the default
-theme itself and the fonts (hard links where the filesystem allows, else copies: a project must
-hold its fonts to be built the same everywhere), a Makefile and a README that says what to edit
-first. The texts of a blank project are in skeleton/, as files with $placeholders; the example
-project is the content this culturebook ships with.
+A new project holds its content, a theme of its own that extends the default theme and records
+the version it was made with (`extends-version:`), a Makefile and a README that says what to edit
+first. The default theme and its fonts are not copied: they are culturebook's own (shipped/), and
+the CJK fonts are the culturebook-fonts-cjk package's; the pin makes an upgrade of either a line
+at check time instead of a silent change of the PDFs, and a project stays a few files of its own
+rather than 34 MB of copies. The texts of a blank project are in skeleton/, as files with
+$placeholders; the example project is the content culturebook ships with (shipped/example).
 """
 
 from __future__ import annotations
@@ -17,13 +19,17 @@ import string
 import tempfile
 from pathlib import Path
 
+from culturebook import __version__
 from culturebook.errors import Location, Problem, Problems, ProjectError
-from culturebook.project.brand import THEME
+from culturebook.files import cache_dir
+from culturebook.project.brand import THEME, load_brand
+from culturebook.project.glyphs import coverage, missing_scripts
 from culturebook.project.schema import LABEL_KEYS
-from culturebook.project.yamlsource import load_yaml
+from culturebook.project.themes import SHIPPED, install_hint
+from culturebook.project.yamlsource import Node, load_yaml
 
 SKELETON = Path(__file__).parent / "skeleton"
-HOME = Path(__file__).resolve().parents[3]  # the project culturebook ships: content/, layouts/, fonts/
+EXAMPLE = SHIPPED / "example"  # the example project's content/
 BLANK_LANGUAGES = ("en", "zh-Hans")  # those the blank project has texts for
 
 
@@ -37,19 +43,23 @@ def new_project(folder: Path, example: str = "blank", name: str | None = None,
         raise ProjectError([Problem(Location(folder), f"{what}; culturebook new makes a project "
                                     "in a new or empty folder", "name a new folder, e.g. "
                                     f"culturebook new {folder.name}-culture")])
-    for part in ("layouts/default", "fonts"):
-        if not (HOME / part).is_dir():
-            raise ProjectError([Problem(Location(HOME / part), "the default theme and fonts are not "
-                                        "installed with culturebook", "install culturebook from its "
-                                        "repository (pip install -e .)")])
+    for part in (SHIPPED / "default" / "theme.yaml", EXAMPLE / "publication.yaml"):
+        if not part.is_file():
+            raise ProjectError([Problem(Location(part), "the default theme or example is not "
+                                        "installed with culturebook", "install culturebook again "
+                                        "(pipx install --force culturebook)")])
     example_languages = languages_of(example)
-    languages = languages or example_languages
+    languages = languages or usable_languages(example, example_languages)[0]
     unknown = [lang for lang in languages if lang not in example_languages]
     if unknown:
         raise ProjectError([Problem(Location(folder), f"the {example} project has no texts in "
                                     f"{', '.join(unknown)}", "choose from "
                                     + ", ".join(example_languages)
                                     + "; add a language later by copying a content file")])
+    for lang, (why, package) in _unset(example, languages).items():
+        raise ProjectError([Problem(Location(folder), f"the {lang} edition {why}, from the {package} "
+                                    "package, which is not installed; nothing was made",
+                                    install_hint(package))])
     name = name or ("Tencent" if example == "tencent" else "Example Co")
     theme = _slug(name) or "brand"
     try:
@@ -59,7 +69,7 @@ def new_project(folder: Path, example: str = "blank", name: str | None = None,
         raise ProjectError([Problem(Location(folder), f"cannot make a folder here: {exc.strerror}",
                                     "name a folder you can write to")]) from None
     try:
-        values = {"name": name, "theme": theme, "languages": ", ".join(languages),
+        values = {"name": name, "theme": theme, "languages": ", ".join(languages), "version": __version__,
                   "first": languages[0], "date": dt.date.today().isoformat(),
                   "language_list": " and ".join(languages), "labels": _label_lines()}
         quoted = {**values, "name": _yaml_quoted(name)}  # inside "double quotes" in the YAML files
@@ -71,8 +81,6 @@ def new_project(folder: Path, example: str = "blank", name: str | None = None,
         else:
             _example(content, languages, theme, name)
         _fill(SKELETON / "theme.yaml", work / "layouts" / theme / "theme.yaml", quoted)
-        shutil.copytree(HOME / "layouts" / "default", work / "layouts" / "default")
-        shutil.copytree(HOME / "fonts", work / "fonts", copy_function=_link_or_copy)
         for file in ("Makefile", "README.md"):
             _fill(SKELETON / file, work / file, values)
         if folder.exists():
@@ -87,7 +95,7 @@ def new_project(folder: Path, example: str = "blank", name: str | None = None,
 def _label_lines() -> str:
     """The labels a project can translate, as YAML with the default theme's English words."""
 
-    theme = THEME.convert(load_yaml(HOME / "layouts" / "default" / "theme.yaml"), "", Problems())
+    theme = THEME.convert(load_yaml(SHIPPED / "default" / "theme.yaml"), "", Problems())
     english = (theme.get("labels") or {}).get("en", {})
     return "\n".join(f"  {key}: {_yaml_value(english.get(key, ''))}" for key in LABEL_KEYS)
 
@@ -101,7 +109,7 @@ def languages_of(example: str) -> list[str]:
     if example == "blank":
         return list(BLANK_LANGUAGES)
     match = re.search(r"(?m)^languages:\s*\[([^\]]*)\]",
-                      (HOME / "content" / "publication.yaml").read_text(encoding="utf-8"))
+                      (EXAMPLE / "publication.yaml").read_text(encoding="utf-8"))
     return [lang.strip() for lang in match.group(1).split(",")] if match else []
 
 
@@ -114,17 +122,17 @@ def _fill(template: Path, target: Path, values: dict) -> None:
 def _example(content: Path, languages: list[str], theme: str, name: str) -> None:
     """The shipped content, for the chosen languages, set to use the new theme (and, when a name
     is given, that organisation's name)."""
-    settings = (HOME / "content" / "publication.yaml").read_text(encoding="utf-8")
+    settings = (EXAMPLE / "publication.yaml").read_text(encoding="utf-8")
     settings = re.sub(r"(?m)^languages:.*?(\s+#.*)?$", lambda m: f"languages: [{', '.join(languages)}]"
                       + (m.group(1) or ""), settings, count=1)
     settings = re.sub(r"(?m)^theme:.*$", f"theme: {theme}", settings, count=1)
     (content / "publication.yaml").write_text(settings, encoding="utf-8")
     for lang in languages:
-        text = (HOME / "content" / f"{lang}.yaml").read_text(encoding="utf-8")
+        text = (EXAMPLE / f"{lang}.yaml").read_text(encoding="utf-8")
         text = re.sub(r"(?m)^organisation:.*$", lambda _: f'organisation: "{_yaml_quoted(name)}"',
                       text, count=1)
         (content / f"{lang}.yaml").write_text(text, encoding="utf-8")
-    for extra in (HOME / "content").iterdir():
+    for extra in EXAMPLE.iterdir():
         if extra.suffix not in (".yaml",) and extra.is_file():
             shutil.copy2(extra, content / extra.name)
 
@@ -138,8 +146,44 @@ def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
-def _link_or_copy(source: str, target: str) -> None:
-    try:
-        os.link(source, target)
-    except OSError:  # another filesystem, or links not allowed
-        shutil.copy2(source, target)
+def usable_languages(example: str, languages: list[str]) -> tuple[list[str], list[str]]:
+    """Those of `languages` whose fonts are installed (all of them when none is), and the lines
+    that say which were left out and why: a new project by default has every language it can
+    build, and `culturebook new --languages` asks for the others' package by name."""
+    unset = _unset(example, languages)
+    usable = [lang for lang in languages if lang not in unset]
+    if not usable:
+        return languages, []
+    return usable, [f"left out {lang}: it {why}, from the {package} package; {install_hint(package)}"
+                    for lang, (why, package) in unset.items()]
+
+
+def _unset(example: str, languages: list[str]) -> dict[str, tuple[str, str]]:
+    """The languages among `languages` that need a font from a package that is not installed, and
+    why ("needs <family>", or "has <script> characters, which <family> sets": the example's English
+    text names the values in Chinese too), with the package."""
+    brand = load_brand(SHIPPED.parent / "no-project", "default", Problems())
+    if not brand.missing:
+        return {}
+    missing = {face.family: face.package for face in brand.missing}
+    unset = {}
+    for lang in languages:
+        family = next((f for f in brand.families_for(lang) if f in missing), None)
+        if family is not None:
+            unset[lang] = (f"needs {family}", missing[family])
+            continue
+        source = (SKELETON if example == "blank" else EXAMPLE) / f"{lang}.yaml"
+        covered = coverage(brand, lang, cache_dir() / "cmaps")
+        gaps = missing_scripts(" ".join(_texts(load_yaml(source))), covered)
+        if gaps:
+            family, package = next(iter(missing.items()))
+            unset[lang] = (f"has {gaps[0].what} characters, which {family} sets", package)
+    return unset
+
+
+def _texts(node: Node) -> list[str]:
+    """Every text value of a YAML file, in order."""
+    if isinstance(node.value, str):
+        return [node.value]
+    children = node.value.values() if isinstance(node.value, dict) else node.value or []
+    return [text for child in children for text in _texts(child)]

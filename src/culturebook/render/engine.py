@@ -83,7 +83,11 @@ class Renderer(Filling, Measuring):
         self.brand = brand
         self.strict = strict
         self.cache = cache
-        fonts = self.root / "fonts"
+        # The project's fonts/ and the folders of the theme's font files that are elsewhere (the
+        # default theme's, a font package's): fontconfig sees these and nothing else.
+        own = self.root / "fonts"
+        fonts = list(dict.fromkeys([own] * own.is_dir() + [face.file.resolve().parent for face in
+                                   brand.faces if not face.file.resolve().is_relative_to(own)]))
         key = hashlib.sha256(str(fonts).encode()).hexdigest()[:16]
         setup_fontconfig(fonts, cache / "fontconfig" / key)
         self.env = template_environment(brand, cache, self.root / "content")
@@ -303,7 +307,7 @@ class Renderer(Filling, Measuring):
         load_weasyprint()
         from weasyprint import HTML
 
-        fetcher = ConfinedFetcher(self.root)
+        fetcher = ConfinedFetcher(self.root, self.brand)
         with LogCapture() as capture:
             document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
                             url_fetcher=fetcher).render(font_config=self.font_config)
@@ -356,7 +360,7 @@ class Renderer(Filling, Measuring):
                 from weasyprint.css import get_all_computed_styles
 
                 document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
-                                url_fetcher=ConfinedFetcher(self.root))
+                                url_fetcher=ConfinedFetcher(self.root, self.brand))
                 with LogCapture():
                     known["style"] = get_all_computed_styles(document, font_config=self.font_config)
                 again = document.etree_element  # the same HTML parsed again: the same order
@@ -381,7 +385,7 @@ class Renderer(Filling, Measuring):
         from weasyprint.css import get_all_computed_styles
 
         document = HTML(string=html, base_url=str(self.brand.dirs[0]) + "/",
-                        url_fetcher=ConfinedFetcher(self.root))
+                        url_fetcher=ConfinedFetcher(self.root, self.brand))
         with LogCapture():  # what it would log, `layout` and check_stylesheets report
             style_for = get_all_computed_styles(document, font_config=self.font_config)
             return colour_uses(document, style_for, template)

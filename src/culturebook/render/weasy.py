@@ -42,14 +42,15 @@ def _running(pid: int) -> bool:
     return True
 
 
-def setup_fontconfig(fonts_dir: Path, cache_dir: Path) -> Path:
-    """Point fontconfig at a configuration that lists only the project's fonts (before Pango loads);
-    return the configuration file."""
+def setup_fontconfig(fonts_dir: Path | list[Path], cache_dir: Path) -> Path:
+    """Point fontconfig at a configuration that lists only the project's fonts (the folders given)
+    before Pango loads; return the configuration file."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     conf = cache_dir / "fonts.conf"
+    folders = [fonts_dir] if isinstance(fonts_dir, Path) else fonts_dir
     text = (
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
-        f"  <dir>{_xml(str(fonts_dir.resolve()))}</dir>\n"
+        + "".join(f"  <dir>{_xml(str(folder.resolve()))}</dir>\n" for folder in folders) +
         f"  <cachedir>{_xml(str((cache_dir / 'cache').resolve()))}</cachedir>\n"
         "</fontconfig>\n"
     )
@@ -177,9 +178,11 @@ def _deflated(data: bytes, level: int) -> bytes:
 
 
 class ConfinedFetcher:
-    """A WeasyPrint URL fetcher that serves files inside the project and refuses everything else."""
+    """A WeasyPrint URL fetcher that serves files inside the project (and the folders of its
+    brand's themes and font files, wherever they are installed) and refuses everything else."""
 
-    def __new__(cls, root: Path):
+    def __new__(cls, root: Path, brand=None):
+        roots = (root, *_brand_folders(brand))
         load_weasyprint()
         from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -192,7 +195,7 @@ class ConfinedFetcher:
                 if url.startswith("data:"):
                     return super().fetch(url, headers)
                 path = file_path(url)
-                if path is None or not path.resolve().is_relative_to(root):
+                if path is None or not any(path.resolve().is_relative_to(r) for r in roots):
                     self.refused.append(url)
                     raise ValueError(f"refused: {url}")
                 data = path.read_bytes()
@@ -200,6 +203,15 @@ class ConfinedFetcher:
                 return URLFetcherResponse(url, data, {"Content-Type": mime})
 
         return _Fetcher()
+
+
+def _brand_folders(brand) -> tuple[Path, ...]:
+    """The folders of a Brand's themes and font files, resolved (a shipped theme is a symlink in
+    a development install)."""
+    if brand is None:
+        return ()
+    folders = [d.resolve() for d in brand.dirs] + [face.file.resolve().parent for face in brand.faces]
+    return tuple(dict.fromkeys(folders))
 
 
 def file_path(url: str) -> Path | None:
