@@ -131,6 +131,7 @@ $(VENV)/.installed: requirements/run.lock pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/run.lock
 	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --no-deps -e themes/editorial  # the editorial theme, as a theme package
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test.lock

@@ -128,6 +128,7 @@ CONTRAST = Struct("contrast pair", (
 THEME = Struct("theme", (
     Field("name", Text(), "Theme name.", required=True),
     Field("description", Text(), "One line on the theme."),
+    Field("version", Text(), "The theme's version (a theme package's equals its distribution's)."),
     Field("extends", SLUG, "A theme whose templates, stylesheets and settings this one starts from."),
     Field("colours", MapOf(COLOUR, filled=True), "Named colours: --colour-<name> in CSS."),
     Field("booklet", MapOf(LENGTH), "Booklet page size and margins: --booklet-<name>."),
