@@ -139,11 +139,13 @@ setup: $(VENV)/.installed system-packages
 setup-test: setup $(VENV)/.installed-test test-packages
 
 # Every machine installs the same versions, checked by their hashes: requirements/*.lock, written
-# from pyproject.toml by `make lock`. culturebook itself is installed editable on top, without deps.
-$(VENV)/.installed: requirements/run.lock pyproject.toml
+# from pyproject.toml by `make lock`. culturebook itself is installed editable on top, without deps,
+# with its CJK fonts package (packages/fonts-cjk) and the editorial theme's package (themes/editorial).
+$(VENV)/.installed: requirements/run.lock pyproject.toml packages/fonts-cjk/pyproject.toml \
+		themes/editorial/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements/run.lock
-	$(PY) -m pip install --quiet --no-deps -e . -e packages/fonts-cjk
+	$(PY) -m pip install --quiet --no-deps -e . -e packages/fonts-cjk -e themes/editorial
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed requirements/test.lock

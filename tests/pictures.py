@@ -89,6 +89,7 @@ def main() -> int:
     proof_picture()
     preview_picture()
     themes_picture()
+    editorial_picture()
     fitted_picture()
     shapes_picture()
     print(f"wrote {len(list(DOCS.glob('*.png')))} pictures in {DOCS}")
@@ -143,6 +144,26 @@ def themes_picture() -> None:
         shown = [*pages(default, 1, 1, 40), *pages(default, 6, 7, 40),
                  *pages(acme, 1, 1, 40), *pages(acme, 6, 7, 40)]
         row(shown, gap=20).save(DOCS / "themes.png", optimize=True)
+
+
+def editorial_picture() -> None:
+    """docs/themes.md's picture of the editorial theme (themes/editorial): this repository's
+    project in it, the English cover, values spread and first chapter, and the value poster in
+    both editions."""
+    from test_editorial import editorial_project
+
+    with tempfile.TemporaryDirectory() as tmp:
+        project = editorial_project(Path(tmp) / "editorial")
+        for target in ("booklet", "posters"):
+            subprocess.run([sys.executable, "-m", "culturebook", "build", target, "-q",
+                            "--project", str(project)], check=True)
+        booklet = project / "build" / "en" / "booklet.pdf"
+        # A2 at 14 dpi stands about as tall as A5 at 40 dpi.
+        posters = [pages(project / "build" / lang / "posters" / "integrity.pdf", 1, 1, 14)[0]
+                   for lang in ("en", "zh-Hans")]
+        shown = [*pages(booklet, 1, 1, 40), *pages(booklet, 6, 7, 40), *pages(booklet, 9, 9, 40),
+                 *posters]
+        row(shown, gap=20).save(DOCS / "theme-editorial.png", optimize=True)
 
 
 def fitted_picture() -> None:
