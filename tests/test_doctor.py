@@ -209,11 +209,14 @@ def test_a_missing_python_package_is_required_and_the_way_back_depends_on_the_in
 def test_the_cjk_fonts_package_is_found_with_its_version_or_named_with_the_line_that_adds_it(
         tmp_path, monkeypatch):
     pipx = System("debian", prefix=environment(tmp_path / "pipx", "pipx_metadata.json"))
-    assert check_cjk_fonts(pipx).line == (
+    def nowhere(module):  # an environment without the package (the dev venv has it, editable)
+        return None
+
+    assert check_cjk_fonts(pipx, nowhere).line == (
         "warning: CJK fonts: culturebook-fonts-cjk is not installed: Chinese editions need it unless "
         "the project's fonts/ has them; install it: pipx inject culturebook culturebook-fonts-cjk")
     uv = System("debian", prefix=environment(tmp_path / "uv", "uv-receipt.toml"))
-    assert check_cjk_fonts(uv).text.endswith("install it: uv tool install culturebook --with "
+    assert check_cjk_fonts(uv, nowhere).text.endswith("install it: uv tool install culturebook --with "
                                              "culturebook-fonts-cjk")
     # Installed: a package folder and its distribution's metadata on sys.path, as pip leaves them.
     site = tmp_path / "site-packages"

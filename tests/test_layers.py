@@ -55,6 +55,8 @@ LAZY_ENTRIES = {
                                   "it loads the stages (make bench, row 2)",
     "culturebook.cli.output": "rich loads when something is first printed: a command that prints "
                               "nothing (-q, nothing to do) starts without it",
+    "culturebook.cli.sharing": "the share command loads the build, the checks and the mail stages "
+                               "when it runs: main.py imports it to register it",
     "culturebook.cli.doctor": "ctypes and importlib.metadata load when doctor runs: every other "
                               "command starts without them (main.py imports doctor to register it)",
 }

@@ -4,6 +4,7 @@ project, the themes or a font package; the extends-version pin; `culturebook the
 from __future__ import annotations
 
 import re
+from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
@@ -189,7 +190,9 @@ def test_themes_outside_a_project_lists_culturebook_s_own(tmp_path):
     default = (REPO / "layouts" / "default" / "theme.yaml").read_text(encoding="utf-8")
     description = re.search(r"(?m)^description: (.*)$", default)[1]
     assert ["default", __version__, f"shipped with culturebook {__version__}", description] in rows
-    assert [row[0] for row in rows if not row[0].startswith("fonts: ")] == ["default"]
+    # Then only the themes of the installed packages (the dev venv has the editorial theme's).
+    packaged = sorted(ep.name for ep in entry_points(group="culturebook.themes"))
+    assert [row[0] for row in rows if not row[0].startswith("fonts: ")] == [*packaged, "default"]
 
 
 def test_a_build_s_fingerprint_sees_an_installed_theme_change(make_project, tmp_path, monkeypatch):
