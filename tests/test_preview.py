@@ -251,6 +251,10 @@ def test_the_endpoints_serve_the_page_the_state_page_images_and_downloads(built,
         status, kind, pdf = get(base + "/download/en/booklet.pdf")
         assert (status, kind) == (200, "application/pdf")
         assert pdf == (root / "build" / "en" / "booklet.pdf").read_bytes()
+        # drawn at the height the page shows it at (preview.js asks with ?h=)
+        status, kind, png = get(base + booklet["pages"][0]["src"] + "?h=340")
+        with Image.open(io.BytesIO(png)) as image:
+            assert (status, image.height, image.width) == (200, 340, 240)  # A5: 340 * 148 / 210
         past_the_end = booklet["pages"][0]["src"].replace("/1.png", "/13.png")
         for missing in ("/page/" + "0" * 64 + "/1.png", past_the_end, "/download/../content/en.yaml",
                         "/download/en/nothing.pdf", "/build/manifest.json"):
