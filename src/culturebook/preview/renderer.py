@@ -191,9 +191,10 @@ def build_once(root: Path, editions: list[str] | None, number: int, first: str |
                 continue
             ready[rel] = rendered
             if leaf.kind == "booklet":  # where the next draft of this booklet starts
-                settled = reused and draft.plan if draft else None
-                SETTLED[leaf.lang] = settled or project_for(str(root), leaf.strict)[1].kept.get(
-                    ("plan", leaf.lang, False), SETTLED.get(leaf.lang))
+                fresh = project_for(str(root), leaf.strict)[1].kept.get(("plan", leaf.lang, False))
+                if reused is not None and draft is not None:  # the draft was paginated afresh
+                    fresh = draft.plan
+                SETTLED[leaf.lang] = fresh or SETTLED.get(leaf.lang)
             if reused is None and (draft is None or draft.rendered.data != rendered.data):
                 send(rel, leaf.kind, leaf.lang, rendered)
         if problems:

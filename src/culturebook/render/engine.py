@@ -116,14 +116,17 @@ class Renderer(Filling, Measuring):
                                           exitpriority=1)
             return config
 
-        # What the configuration holds: the faces (theme.yaml's and any @font-face of the
-        # stylesheets) and the files they name; not the colours.
-        sheets = [p.read_bytes() for d in self.brand.dirs for p in sorted(d.rglob("*.css"))]
-        files = [f"{f.file}:{f.file.stat().st_size}:{f.file.stat().st_mtime_ns}"
-                 for f in self.brand.faces if f.file.is_file()]
-        key = hashlib.sha256(b"\0".join([str(self.root).encode(), self.brand.font_face_css().encode(),
-                                         *sheets, *map(str.encode, files)])).hexdigest()
-        return kept_font_config(key, made)
+        def fonts() -> str:
+            # What the configuration holds: the faces (theme.yaml's and any @font-face of the
+            # stylesheets) and the files they name; not the colours.
+            sheets = [p.read_bytes() for d in self.brand.dirs for p in sorted(d.rglob("*.css"))]
+            files = [f"{f.file}:{f.file.stat().st_size}:{f.file.stat().st_mtime_ns}"
+                     for f in self.brand.faces if f.file.is_file()]
+            return hashlib.sha256(b"\0".join([str(self.root).encode(),
+                                              self.brand.font_face_css().encode(), *sheets,
+                                              *map(str.encode, files)])).hexdigest()
+
+        return kept_font_config(fonts, made)
 
     # --- documents --------------------------------------------------------------------------
 

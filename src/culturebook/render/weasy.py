@@ -17,6 +17,8 @@ import zlib
 from pathlib import Path
 from urllib.request import url2pathname
 
+import tinycss2
+
 from culturebook.errors import Location, Problems
 
 
@@ -230,7 +232,6 @@ def keep_between_builds() -> None:
     global _KEPT_FONTS
     if _KEPT_FONTS is None:
         _KEPT_FONTS = {}
-    import tinycss2
 
     if getattr(tinycss2.parse_stylesheet, "kept", False):
         return
@@ -260,12 +261,13 @@ def keep_between_builds() -> None:
     tinycss2.parse_stylesheet_bytes = parse_stylesheet_bytes
 
 
-def kept_font_config(key: str, make):
-    """The FontConfiguration for the fonts `key` names: made by `make` (a new one each time,
-    unless keep_between_builds was called; then the one made last for the same key, and only
-    the latest set of fonts is kept)."""
+def kept_font_config(fonts, make):
+    """A FontConfiguration made by `make`: a new one each time, unless keep_between_builds was
+    called; then the one made last for the same fonts (`fonts()` names them), and only the latest
+    set of fonts is kept."""
     if _KEPT_FONTS is None:
         return make()
+    key = fonts()
     if key not in _KEPT_FONTS:
         _KEPT_FONTS.clear()  # its folder of font copies goes with it, when nothing uses it
         _KEPT_FONTS[key] = make()
