@@ -9,7 +9,11 @@ author is looking at first), and `{"done": n, "ok": ..., "problems": [...], ...}
 has been checked, preflighted and published. Each build is `culturebook build bundle` itself
 (pipeline.build: check, plan, make, preflight and publish under the build lock, so build/ and its
 manifest are what the command would write), run in this process with its documents made here in
-the chosen order instead of in forked workers. A renderer that dies or stops answering is the
+the chosen order instead of in forked workers. The booklet's draft starts from the pagination
+plan the last build settled on (one layout where a fresh plan takes about three); the build
+paginates it afresh, as a command does, and sends its booklet when it differs from the draft. The
+fonts and the parsed stylesheets are kept from one build to the next while they stay the same
+(render.weasy.keep_between_builds). A renderer that dies or stops answering is the
 server's to notice and replace: a crash in the engine never takes the preview down.
 """
 
