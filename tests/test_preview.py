@@ -251,6 +251,10 @@ def test_the_endpoints_serve_the_page_the_state_page_images_and_downloads(built,
         status, kind, pdf = get(base + "/download/en/booklet.pdf")
         assert (status, kind) == (200, "application/pdf")
         assert pdf == (root / "build" / "en" / "booklet.pdf").read_bytes()
+        # drawn at the height the page shows it at (preview.js asks with ?h=)
+        status, kind, png = get(base + booklet["pages"][0]["src"] + "?h=340")
+        with Image.open(io.BytesIO(png)) as image:
+            assert (status, image.height, image.width) == (200, 340, 240)  # A5: 340 * 148 / 210
         past_the_end = booklet["pages"][0]["src"].replace("/1.png", "/13.png")
         for missing in ("/page/" + "0" * 64 + "/1.png", past_the_end, "/download/../content/en.yaml",
                         "/download/en/nothing.pdf", "/build/manifest.json"):
@@ -543,3 +547,55 @@ def test_edit_break_and_fix_seen_in_headless_chromium(built, tmp_path, record_pr
     finally:
         stop_preview(process)
     assert process.returncode == 0
+
+
+LONG_CHAPTER = "Everything else follows from that.\n" + "\n".join(
+    f"      Paragraph {n}: we keep the small things small, and we finish each of them well, "
+    "because the people who use them notice every detail we skip." for n in range(1, 40))
+
+
+@pytest.mark.slow
+def test_the_warm_renderer_publishes_what_a_cold_build_writes_whatever_the_edits_before(built, tmp_path):
+    """The warm renderer keeps the fonts and the parsed stylesheets from one build to the next, and
+    drafts the booklet from the pagination the last build settled on; yet after each edit (a
+    value's statement, the theme's brand colour, a chapter long enough to take a page of its
+    own, which a fresh plan paginates otherwise: the draft is replaced) the build publishes,
+    byte for byte, what `culturebook build bundle` writes from the same files in a fresh
+    process with a cache of its own."""
+    from culturebook.preview.renderer import WarmRenderer
+
+    root = copy_built(built, tmp_path / "warm")
+    theme = root / "layouts" / "default" / "theme.yaml"
+    en = root / "content" / "en.yaml"
+    edits = [lambda: edit(en, STATEMENT, "We say what we think, kindly and at once."),
+             lambda: edit(en, "kindly and at once.", "kindly, early and often."),
+             lambda: edit(theme, 'brand: "#0052D9"', 'brand: "#7A1F5C"'),
+             lambda: edit(en, "Everything else follows from that.", LONG_CHAPTER)]
+    cold_cache = tmp_path / "cold-cache"
+    renderer = WarmRenderer(root, ["en"])
+    renderer.start()
+    made: list[str] = []
+    try:
+        for number, change in enumerate(edits, 1):
+            change()
+            made.clear()
+            report = renderer.build("en/booklet.pdf", lambda answer: made.append(answer["made"]))
+            assert report.ok, report.problems
+            assert made[0] == "en/booklet.pdf"  # the booklet in view, drafted first
+            if number == 2:  # drafted from the last build's plan, which a fresh plan confirms
+                assert made.count("en/booklet.pdf") == 1
+            if number == 4:  # the long chapter takes a page of its own: the draft is replaced
+                assert made.count("en/booklet.pdf") == 2
+            cold = tmp_path / f"cold-{number}"
+            make_project(cold, "minimal")
+            shutil.copytree(root / "content", cold / "content", dirs_exist_ok=True)
+            shutil.copytree(root / "layouts", cold / "layouts", dirs_exist_ok=True)
+            subprocess.run([sys.executable, "-m", "culturebook", "build", "bundle", "-q", "--project",
+                            str(cold)], check=True, env={**os.environ, "XDG_CACHE_HOME": str(cold_cache)})
+            manifest = json.loads((root / "build" / "manifest.json").read_text())
+            paths = sorted(a["path"] for a in manifest["artifacts"])
+            assert "en/booklet.pdf" in paths
+            for path in paths:
+                assert (root / "build" / path).read_bytes() == (cold / "build" / path).read_bytes(), path
+    finally:
+        renderer.stop()

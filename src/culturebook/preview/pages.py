@@ -132,13 +132,16 @@ def read_pdf(data: bytes, with_pages: bool) -> tuple[str, tuple[PageView, ...]]:
         pdf.close()
 
 
-def draw_page(document: Document, index: int) -> bytes:
-    """Page `index` of a document as a PNG at screen resolution (96 dpi, at most MAX_SIDE_PX on its
-    longer side). PDFium is not thread-safe: the caller holds the preview's draw lock."""
+def draw_page(document: Document, index: int, height: int | None = None) -> bytes:
+    """Page `index` of a document as a PNG `height` pixels high (the size the page shows it at),
+    else at screen resolution (96 dpi, at most MAX_SIDE_PX on its longer side). PDFium is not
+    thread-safe: the caller holds the preview's draw lock."""
     import pypdfium2 as pdfium
 
     view = document.pages[index]
     scale = min(SCREEN_DPI / 72, MAX_SIDE_PX / max(view.width, view.height))
+    if height is not None:
+        scale = min(height, MAX_SIDE_PX * 2) / view.height
     pdf = pdfium.PdfDocument(document.data)
     try:
         page = pdf[index]

@@ -9,7 +9,11 @@ author is looking at first), and `{"done": n, "ok": ..., "problems": [...], ...}
 has been checked, preflighted and published. Each build is `culturebook build bundle` itself
 (pipeline.build: check, plan, make, preflight and publish under the build lock, so build/ and its
 manifest are what the command would write), run in this process with its documents made here in
-the chosen order instead of in forked workers. A renderer that dies or stops answering is the
+the chosen order instead of in forked workers. The booklet's draft starts from the pagination
+plan the last build settled on (one layout where a fresh plan takes about three); the build
+paginates it afresh, as a command does, and sends its booklet when it differs from the draft. The
+fonts and the parsed stylesheets are kept from one build to the next while they stay the same
+(render.weasy.keep_between_builds). A renderer that dies or stops answering is the
 server's to notice and replace: a crash in the engine never takes the preview down.
 """
 
@@ -41,7 +45,7 @@ from culturebook.project.brand import load_brand
 from culturebook.project.content import load_content
 from culturebook.publish import load_manifest
 from culturebook.render.engine import Rendered, Renderer
-from culturebook.render.weasy import load_weasyprint
+from culturebook.render.weasy import keep_between_builds, load_weasyprint
 
 HANG_LIMIT = 180.0  # seconds without an answer after which a build is taken to hang
 START_LIMIT = 120.0  # seconds a new renderer has to say it is ready
@@ -79,19 +83,27 @@ def leaf_order(leaves: dict[str, Leaf], first: str | None) -> list[str]:
 
 class Draft:
     """A document of the edition in view, made from the files as they are before the build checks
-    them (its pixels first, the checks after): what it was made from, and the PDF."""
+    them (its pixels first, the checks after): what it was made from, and the PDF. A `paginated`
+    draft is a booklet laid out from the pagination plan the last build settled on rather than
+    from a fresh plan: the build lays it out again from a fresh plan, and shows that booklet in
+    its place when they differ."""
 
-    def __init__(self, path: str, inputs: str, rendered: Rendered):
-        self.path, self.inputs, self.rendered = path, inputs, rendered
+    def __init__(self, path: str, inputs: str, rendered: Rendered, paginated: bool = False):
+        self.path, self.inputs, self.rendered, self.paginated = path, inputs, rendered, paginated
+        self.plan: object = None  # a booklet's, when it was paginated afresh
 
 
-def make_drafts(root: Path, first: str | None, fonts: dict, made: Callable[[Draft], None]) -> None:
+# The pagination plan (render.paginate.Plan) each edition's screen booklet last settled on in a
+# build, from a fresh plan: where the next change's draft of the booklet starts.
+SETTLED: dict[str, object] = {}
+
+
+def make_drafts(root: Path, first: str | None, made: Callable[[Draft], None]) -> None:
     """Lay out the screen documents of the edition in view that the change touched, before the
     build checks the project: the one at `first` (a path under build/), then the edition's
     posters, then its booklet; each is given to `made` as soon as it is laid out. A document
     whose inputs are what the last build made it from is left alone, and nothing is made when the
-    content does not load (the build says why). `fonts` keeps one FontConfiguration per theme,
-    from one change to the next."""
+    content does not load (the build says why)."""
     match = re.fullmatch(r"([^/]+)/(booklet|posters/([^/]+))\.pdf", first or "")
     if match is None:
         return
@@ -103,9 +115,6 @@ def make_drafts(root: Path, first: str | None, fonts: dict, made: Callable[[Draf
         if problems.errors or lang not in [e.lang for e in content.editions]:
             return
         renderer = Renderer(root, brand, cache_dir())
-        theme = renderer.theme_stamp
-        if theme in fonts:
-            renderer.__dict__["font_config"] = fonts[theme]  # functools.cached_property's place
         checked = Checked(root, content, brand, [])
         edition = content.edition(lang)
         subjects = {slug: subject for slug, _, subject in renderer.poster_subjects(edition)}
@@ -116,13 +125,17 @@ def make_drafts(root: Path, first: str | None, fonts: dict, made: Callable[[Draf
             inputs = inputs_of(checked, renderer, lang, slug)
             if inputs is None or last.get(path, {}).get("inputs") == inputs:
                 continue
+            start = None
             if slug is None:
-                rendered = renderer.booklet(edition)
+                # A booklet whose plan no build has stored starts from the last one settled on:
+                # one layout pass where a fresh plan takes three; the build checks it (drafted).
+                start = None if renderer.plan_stored(edition) else SETTLED.get(lang)
+                rendered = renderer.booklet(edition, start=start)  # type: ignore[arg-type]
             else:
                 rendered = renderer.poster(edition, subjects[slug], edition.poster_size)
-            fonts.clear()
-            fonts[theme] = renderer.font_config
-            made(Draft(path, inputs, rendered))
+            draft = Draft(path, inputs, rendered, paginated=start is not None)
+            draft.plan = renderer.kept.get(("plan", lang, False))  # a fresh plan's (else None)
+            made(draft)
     except Exception:  # noqa: BLE001 - the build finds it again, and reports it where it belongs
         return
 
@@ -141,8 +154,9 @@ def inputs_of(checked: Checked, renderer: Renderer, lang: str, slug: str | None)
 
 
 def drafted(draft: Draft | None, root: Path, leaf: Leaf) -> Rendered | None:
-    """The draft, when the build's own renderer makes the same document from the same inputs."""
-    if draft is None:
+    """The draft, when the build's own renderer makes the same document from the same inputs
+    (not a booklet paginated from the last plan: the build paginates it afresh)."""
+    if draft is None or draft.paginated:
         return None
     checked, renderer = project_for(str(root), leaf.strict)
     inputs = inputs_of(checked, renderer, leaf.lang, leaf.subject if leaf.kind == "poster" else None)
@@ -150,7 +164,7 @@ def drafted(draft: Draft | None, root: Path, leaf: Leaf) -> Rendered | None:
 
 
 def build_once(root: Path, editions: list[str] | None, number: int, first: str | None,
-               answer: Callable[[dict], None], fonts: dict | None = None) -> dict:
+               answer: Callable[[dict], None]) -> dict:
     """One build of the screen editions; every screen document is answered as soon as it is made,
     those of the edition in view (`first` first) before the build checks the project."""
     started = time.perf_counter()
@@ -166,20 +180,26 @@ def build_once(root: Path, editions: list[str] | None, number: int, first: str |
         lang, _, rest = draft.path.partition("/")
         send(draft.path, "booklet" if rest == "booklet.pdf" else "poster", lang, draft.rendered)
 
-    make_drafts(root, first, {} if fonts is None else fonts, drafted_now)
+    make_drafts(root, first, drafted_now)
 
     def render(leaves: dict[str, Leaf]) -> dict:
         ready, problems = {}, []
         for rel in leaf_order(leaves, first):
             leaf = leaves[rel]
+            draft = drafts.get(rel)
             try:
-                reused = drafted(drafts.get(rel), root, leaf)
+                reused = drafted(draft, root, leaf)
                 rendered = reused or make_leaf(leaf)
             except ProjectError as exc:  # the others are still made: every problem at once
                 problems += exc.problems
                 continue
             ready[rel] = rendered
-            if reused is None:
+            if leaf.kind == "booklet":  # where the next draft of this booklet starts
+                fresh = project_for(str(root), leaf.strict)[1].kept.get(("plan", leaf.lang, False))
+                if reused is not None and draft is not None:  # the draft was paginated afresh
+                    fresh = draft.plan
+                SETTLED[leaf.lang] = fresh or SETTLED.get(leaf.lang)
+            if reused is None and (draft is None or draft.rendered.data != rendered.data):
                 send(rel, leaf.kind, leaf.lang, rendered)
         if problems:
             raise ProjectError(list(dict.fromkeys(problems)))
@@ -217,11 +237,11 @@ def main(argv: list[str]) -> int:
 
     try:
         load_weasyprint()  # the slow import once, before the first request
+        keep_between_builds()  # the fonts and the parsed stylesheets, while they stay the same
         answer({"ready": os.getpid()})
-        fonts: dict = {}  # the FontConfiguration of the theme, kept from one draft to the next
         for line in sys.stdin:
             request = json.loads(line)
-            answer(build_once(root, editions, request["build"], request.get("first"), answer, fonts))
+            answer(build_once(root, editions, request["build"], request.get("first"), answer))
     except (KeyboardInterrupt, BrokenPipeError):  # the preview stops: the build cleaned up
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # and nothing stops the cleaning at exit
         return 130

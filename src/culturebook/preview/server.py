@@ -73,7 +73,7 @@ class Preview:
         self.report: BuildReport | None = None
         self.documents: list[Document] = []
         self.by_sha: dict[str, Document] = {}  # current and previous documents, for late requests
-        self.images: dict[tuple[str, int], bytes] = {}
+        self.images: dict[tuple[str, int, int | None], bytes] = {}  # (sha, page, height)
         self.viewed: str | None = None  # the document in view on the page: made first
         self.wanted = threading.Event()
         self.stop = threading.Event()
@@ -95,19 +95,20 @@ class Preview:
             self.version += 1
         self.events.publish("state", self.state())
 
-    def image(self, sha: str, number: int) -> bytes | None:
-        """The PNG of page `number` (1-based) of the document with this sha256, drawn once."""
+    def image(self, sha: str, number: int, height: int | None = None) -> bytes | None:
+        """The PNG of page `number` (1-based) of the document with this sha256, `height` pixels
+        high (None: at 96 dpi), drawn once at each size asked for."""
         with self.lock:
             document = self.by_sha.get(sha)
-            cached = self.images.get((sha, number))
+            cached = self.images.get((sha, number, height))
         if cached is not None:
             return cached
         if document is None or not 1 <= number <= len(document.pages):
             return None
         with self.draw_lock:
-            png = draw_page(document, number - 1)
+            png = draw_page(document, number - 1, height)
         with self.lock:
-            self.images[(sha, number)] = png
+            self.images[(sha, number, height)] = png
         return png
 
     def download(self, path: str) -> Document | None:
@@ -296,7 +297,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             body = json.dumps(preview.state(), ensure_ascii=False).encode("utf-8")
             return self.send(200, body, "application/json", "no-store")
         if match := re.fullmatch(r"/page/([0-9a-f]{64})/(\d{1,4})\.png", path):
-            png = preview.image(match[1], int(match[2]))
+            asked = parse_qs(url.query).get("h", [""])[0]  # the height the page shows it at
+            height = min(max(int(asked), 16), 4000) if asked.isdigit() and len(asked) < 6 else None
+            png = preview.image(match[1], int(match[2]), height)
             if png is not None:  # named by the PDF's hash: the same address is always the same image
                 return self.send(200, png, "image/png", "public, max-age=31536000, immutable")
         if path.startswith("/download/"):

@@ -53,6 +53,7 @@ from culturebook.render.weasy import (
     LogCapture,
     file_path,
     font_copies_folder,
+    kept_font_config,
     load_weasyprint,
     report_refused,
     setup_fontconfig,
@@ -112,17 +113,30 @@ class Renderer(Filling, Measuring):
         load_weasyprint()
         from weasyprint.text.fonts import FontConfiguration
 
-        config = FontConfiguration()
-        config._folder = font_copies_folder(self.cache)  # WeasyPrint 70 fills it on first use
-        multiprocessing.util.Finalize(config, shutil.rmtree, args=(str(config._folder), True),
-                                      exitpriority=1)
-        return config
+        def made():
+            config = FontConfiguration()
+            config._folder = font_copies_folder(self.cache)  # WeasyPrint 70 fills it on first use
+            multiprocessing.util.Finalize(config, shutil.rmtree, args=(str(config._folder), True),
+                                          exitpriority=1)
+            return config
+
+        def fonts() -> str:
+            # What the configuration holds: the faces (theme.yaml's and any @font-face of the
+            # stylesheets) and the files they name; not the colours.
+            sheets = [p.read_bytes() for d in self.brand.dirs for p in sorted(d.rglob("*.css"))]
+            files = [f"{f.file}:{f.file.stat().st_size}:{f.file.stat().st_mtime_ns}"
+                     for f in self.brand.faces if f.file.is_file()]
+            return hashlib.sha256(b"\0".join([str(self.root).encode(),
+                                              self.brand.font_face_css().encode(), *sheets,
+                                              *map(str.encode, files)])).hexdigest()
+
+        return kept_font_config(fonts, made)
 
     # --- documents --------------------------------------------------------------------------
 
     def booklet(self, edition: Edition, print_edition: bool = False,
                 personalised: bool = False, recipient: dict | None = None,
-                archive: tuple[Path, ...] = ()) -> Rendered:
+                archive: tuple[Path, ...] = (), start: paginate.Plan | None = None) -> Rendered:
         """The A5 booklet, padded with intentional pages to a multiple of four.
 
         Its pages follow the content (booklet_document), and its `fill` lists how each page is
@@ -135,24 +149,28 @@ class Renderer(Filling, Measuring):
         content files it was made from), it is the archival edition instead: PDF/A-3a, those files
         embedded in it.
         """
-        kept = self.booklet_document(edition, print_edition, personalised, recipient)
+        kept = self.booklet_document(edition, print_edition, personalised, recipient, start)
         written = self.write(kept, edition, print_edition, tagged=not print_edition, sources=archive)
         return dataclasses.replace(written, fill=tuple((f.kind, f.fill) for f in page_fills(kept)))
 
     def booklet_document(self, edition: Edition, print_edition: bool = False,
-                         personalised: bool = False, recipient: dict | None = None):
+                         personalised: bool = False, recipient: dict | None = None,
+                         start: paginate.Plan | None = None):
         """The booklet laid out (the pages it keeps) and checked: every frame, every word of the
         content on its page; not yet written.
 
         Its pagination follows the content (paginate.refine): a first pass runs every chapter on
         and measures them, later passes open the long ones on a right-hand page, fill a verso left
         blank with a highlight, and run a section on where a break would leave too empty a page.
-        The plan an edition settles on is kept, so its other booklets start from it."""
+        The plan an edition settles on is kept, so its other booklets start from it. A booklet
+        laid out from a `start` plan of other content (the preview's draft) keeps nothing: where
+        it settles may depend on where it started, so only its own draft uses it
+        (kept[("draft plan", lang)])."""
         if recipient or personalised:
             recipient = {**(recipient or PLACEHOLDER_RECIPIENT), "index": 0}
         known = ("plan", edition.lang, bool(recipient))
         stored = self._stored_plan(edition, bool(recipient))
-        plan = self.kept.get(known) or _read_plan(stored) or paginate.Plan()
+        plan = start or self.kept.get(known) or _read_plan(stored) or paginate.Plan()
         chapters = [f"chapter-{c.get('id')}" for c in edition.data.get("chapters") or []]
         highlights = len(edition.data.get("highlights") or [])
         for _ in range(MAX_LAYOUT_PASSES):
@@ -184,7 +202,9 @@ class Renderer(Filling, Measuring):
             if better == plan:
                 break
             plan = better
-        if self.kept.get(known) != plan:
+        if start is not None:
+            self.kept[("draft plan", edition.lang)] = plan
+        elif self.kept.get(known) != plan:
             self.kept[known] = plan
             _write_plan(stored, plan)
         check_frames(document, edition, "its page of the booklet")
@@ -207,6 +227,10 @@ class Renderer(Filling, Measuring):
         check_words(kept, edition, f"the {edition.lang} booklet",
                     lambda element, root: element not in left_out and shown(element, root))
         return kept
+
+    def plan_stored(self, edition: Edition) -> bool:
+        """Whether a build has stored the plan of this edition's screen booklet as it is now."""
+        return self._stored_plan(edition, False).is_file()
 
     def _stored_plan(self, edition: Edition, personalised: bool) -> Path:
         """Where the plan an edition's booklet settled on is kept on disk: by the theme's files and

@@ -4,6 +4,7 @@ fetcher confined to the project, what it logs captured to be reported as problem
 from __future__ import annotations
 
 import ctypes.util
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -15,6 +16,8 @@ import tempfile
 import zlib
 from pathlib import Path
 from urllib.request import url2pathname
+
+import tinycss2
 
 from culturebook.errors import Location, Problems
 
@@ -219,3 +222,65 @@ def file_path(url: str) -> Path | None:
         return None
 
     return Path(url2pathname(re.sub(r"^file://(localhost)?", "", url.split("?")[0])))
+
+
+# --- a long-lived process: what one change leaves as it was is kept for the next ----------------
+
+_KEPT_FONTS: dict[str, object] | None = None  # None: each Renderer makes its own configuration
+
+
+def keep_between_builds() -> None:
+    """From now on, in this process (the preview's renderer, which builds again and again), keep
+    what a change that leaves the fonts and stylesheets as they were cannot alter:
+
+    - one FontConfiguration per set of fonts (kept_font_config), shared by every Renderer, so a
+      theme's colour edit neither copies its font files again nor empties Pango's caches of them;
+    - tinycss2's parse of each stylesheet by its exact text, so the theme's CSS is read once
+      rather than at every layout pass (WeasyPrint parses every stylesheet of every document it
+      lays out). The parsed rules are handed out as a new list each time and never changed.
+
+    Both give a layout what a fresh process would: the same fonts, the same parse of the same
+    text (the preview's tests compare its PDFs with a cold build's, byte for byte)."""
+    global _KEPT_FONTS
+    if _KEPT_FONTS is None:
+        _KEPT_FONTS = {}
+
+    if getattr(tinycss2.parse_stylesheet, "kept", False):
+        return
+    parse, parse_bytes = tinycss2.parse_stylesheet, tinycss2.parse_stylesheet_bytes
+
+    @functools.lru_cache(maxsize=256)
+    def parsed(css: str, skip_comments: bool, skip_whitespace: bool) -> tuple:
+        return tuple(parse(css, skip_comments, skip_whitespace))
+
+    @functools.lru_cache(maxsize=64)
+    def parsed_bytes(css: bytes, protocol: str | None, environment: object,
+                     skip_comments: bool, skip_whitespace: bool) -> tuple:
+        rules, encoding = parse_bytes(css, protocol, environment, skip_comments, skip_whitespace)
+        return tuple(rules), encoding
+
+    def parse_stylesheet(css, skip_comments=False, skip_whitespace=False):
+        return list(parsed(css, skip_comments, skip_whitespace))
+
+    def parse_stylesheet_bytes(css_bytes, protocol_encoding=None, environment_encoding=None,
+                               skip_comments=False, skip_whitespace=False):
+        rules, encoding = parsed_bytes(css_bytes, protocol_encoding, environment_encoding,
+                                       skip_comments, skip_whitespace)
+        return list(rules), encoding
+
+    parse_stylesheet.kept = True  # type: ignore[attr-defined]
+    tinycss2.parse_stylesheet = parse_stylesheet
+    tinycss2.parse_stylesheet_bytes = parse_stylesheet_bytes
+
+
+def kept_font_config(fonts, make):
+    """A FontConfiguration made by `make`: a new one each time, unless keep_between_builds was
+    called; then the one made last for the same fonts (`fonts()` names them), and only the latest
+    set of fonts is kept."""
+    if _KEPT_FONTS is None:
+        return make()
+    key = fonts()
+    if key not in _KEPT_FONTS:
+        _KEPT_FONTS.clear()  # its folder of font copies goes with it, when nothing uses it
+        _KEPT_FONTS[key] = make()
+    return _KEPT_FONTS[key]

@@ -45,8 +45,18 @@ function problems(state) {
   list.replaceChildren(...items);
 }
 
+// Pages are drawn at the size they are shown: the height the stylesheet gives them, in device
+// pixels, rounded up to 10 so that a zoom of a few percent reuses the images drawn.
+function shownHeight(doc) {
+  const name = doc.kind === "poster" ? "--poster-height" : "--page-height";
+  const px = parseFloat(getComputedStyle(document.documentElement).getPropertyValue(name)) || 340;
+  return Math.ceil((px * (window.devicePixelRatio || 1)) / 10) * 10;
+}
+
 function image(page, kept, doc) {
-  const img = kept.get(page.src) || el("img", { src: page.src, width: page.width, height: page.height });
+  const img = kept.get(page.src) ||
+    el("img", { src: `${page.src}?h=${shownHeight(doc)}`, width: page.width, height: page.height });
+  img.dataset.src = page.src;
   img.alt = page.alt;
   img.dataset.doc = doc.path;
   return img;
@@ -95,7 +105,7 @@ function draw(state) {
   status(state);
   problems(state);
   const main = document.getElementById("editions");
-  const kept = new Map([...main.querySelectorAll("img")].map((img) => [img.getAttribute("src"), img]));
+  const kept = new Map([...main.querySelectorAll("img")].map((img) => [img.dataset.src, img]));
   const sections = state.editions.map((ed) => edition(ed, kept));
   if (!sections.length) sections.push(el("p", { class: "empty" }, "No pages yet: nothing has been built."));
   main.replaceChildren(...sections);
