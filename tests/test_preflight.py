@@ -221,7 +221,7 @@ def test_default_build_passes(built_root):
     assert len(manifest) == 16  # 7 documents and the archive, per edition
     for artifact in manifest:
         expect = expect_for(artifact["path"], settings, artifact["kind"], artifact["edition"])
-        assert not expect.print and expect.fonts_dir == built_root / "fonts"
+        assert not expect.print and expect.fonts_dir == ((built_root / "fonts").resolve(),)
         data = (built_root / "build" / artifact["path"]).read_bytes()
         assert preflight_pdf(data, expect) == [], artifact["path"]
 

@@ -29,7 +29,8 @@ from culturebook.build.run import Leaf
 from culturebook.errors import Location, Problem
 from culturebook.files import cache_dir
 from culturebook.preview.cold import parse_problems
-from culturebook.preview.pages import encode_png
+from culturebook.preview.editor import EDITORS, editor_link, editor_template
+from culturebook.preview.pages import BuildReport, encode_png, page_state
 from culturebook.preview.renderer import leaf_order
 from culturebook.preview.server import Preview, open_server
 from projectkit import edit, make_project
@@ -428,6 +429,47 @@ def test_an_edition_the_content_does_not_have_is_a_usage_error(built, tmp_path):
         "Error: Invalid value for --edition: 'fr' is not one of the content's languages (en)")
 
 
+@pytest.mark.parametrize(("editor", "line"), [
+    ("emacs", "'emacs' is not an editor culturebook knows (vscode, vscodium, cursor, sublime, textmate, "
+              "idea, pycharm, none) nor a URL template with {path}, e.g. "
+              "myeditor://open?file={path}&line={line}"),
+    ("javascript:alert({path})", "'javascript:alert({path})' does not start with an editor's own scheme "
+                                 "(e.g. myeditor://); javascript links are not an editor"),
+    ("ed://{path}:{row}", "'ed://{path}:{row}' has a placeholder other than {path}, {line} and {col}"),
+])
+def test_an_editor_that_is_not_one_is_a_usage_error(built, tmp_path, editor, line):
+    result = run_preview("--project", str(built), "--editor", editor, cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[-1] == f"Error: Invalid value for --editor: {line}"
+
+
+def test_a_problem_in_a_project_file_links_to_its_line_in_the_editor(tmp_path):
+    root = make_project(tmp_path / "linked")
+    en = (root / "content" / "en.yaml").resolve()
+    problems = (Problem(Location(Path("content/en.yaml"), 2, 21), "YAML syntax error"),
+                Problem(Location(Path("content/missing.yaml"), 1, 1), "no such file"),
+                Problem(Location(Path("build")), "preview: the renderer stopped"))
+    report = BuildReport(False, problems, "3 problems", 1.0, time.time())
+    links = {name: [p["editor"] for p in page_state(1, False, report, [], [], "linked", None,
+                                                   lambda loc, t=template: editor_link(t, root, loc))
+                    ["problems"]]
+             for name, template in (("vscode", EDITORS["vscode"]), ("sublime", EDITORS["sublime"]),
+                                    ("none", None))}
+    # Only a file of the project that exists is linked, at its line and column.
+    assert links["vscode"] == [f"vscode://file{en.as_posix()}:2:21", None, None]
+    assert links["sublime"] == [f"subl://open?url=file://{en.as_posix()}&line=2&column=21", None, None]
+    assert links["none"] == [None, None, None]
+    assert editor_template("none") is None and editor_template("vscode") == EDITORS["vscode"]
+    own = editor_template("kak://open?{path}#{line}")
+    assert editor_link(own, root, Location(root / "content" / "en.yaml", 7)) == f"kak://open?{en}#7"
+    spaced = root / "content" / "a b.yaml"
+    spaced.write_text("x: 1\n", encoding="utf-8")
+    assert editor_link(EDITORS["vscode"], root, Location(spaced, 1, 1)).endswith("/a%20b.yaml:1:1")
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text("x: 1\n", encoding="utf-8")
+    assert editor_link(EDITORS["vscode"], root, Location(outside, 1, 1)) is None
+
+
 # --- stopping --------------------------------------------------------------------------------------
 
 
@@ -535,6 +577,9 @@ def test_edit_break_and_fix_seen_in_headless_chromium(built, tmp_path, record_pr
             en.write_text(good.replace('title: "Small', 'title: "Small: x: "'), encoding="utf-8")
             expect(problems).to_contain_text(
                 "content/en.yaml:2:21: YAML syntax error: did not find expected key", timeout=20_000)
+            # The problem opens its file at its line and column in the editor (vscode by default).
+            expect(problems.locator("a")).to_have_attribute(
+                "href", f"vscode://file{(root / 'content' / 'en.yaml').resolve().as_posix()}:2:21")
             expect(status).to_contain_text("failed")
             expect(poster).to_have_attribute("alt", re.compile("kindly and at once"))  # the last good pages
             assert page.locator("img").count() == 12 + 4

@@ -308,23 +308,34 @@ def verify_command(project: Path | None, debug: bool) -> None:
               help="Serve on this port of 127.0.0.1.")
 @click.option("--edition", "editions", multiple=True, metavar="LANG",
               help="Preview only this edition (repeatable). Default: every language.")
+@click.option("--editor", default="vscode", show_default=True, envvar="CULTUREBOOK_EDITOR",
+              metavar="NAME|TEMPLATE", help="The editor a problem's file:line:col opens in: vscode, "
+              "vscodium, cursor, sublime, textmate, idea, pycharm, none, or a URL template with {path}, "
+              "{line} and {col}. Default from CULTUREBOOK_EDITOR.")
 @debug_option
-def preview_command(project: Path | None, port: int, editions: tuple[str, ...], debug: bool) -> None:
+def preview_command(project: Path | None, port: int, editions: tuple[str, ...], editor: str,
+                    debug: bool) -> None:
     """Serve a live preview on http://127.0.0.1:PORT/: each edition's booklet as spreads and its
     posters, drawn from the built PDFs, links to download every PDF, and a panel listing every
-    problem with its file and line.
+    problem with its file and line, each a link that opens it in your editor (--editor).
 
     Watches content/, layouts/ and fonts/: a change rebuilds what it touched (build bundle) and
     the page updates itself. A build that fails shows its problems, and the last good pages stay.
     Only this computer can open the page. Ctrl-C stops it, and any build it was running.
     """
+    from culturebook.preview.editor import editor_template
     from culturebook.preview.server import Refused, serve
 
+    try:
+        template = editor_template(editor)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--editor") from None
     root = project_root(project)
     check_editions(root, editions)
     with reporting(root, debug):
         try:
-            serve(root, port, list(editions), lambda line: err.print(escape(line), crop=False))
+            serve(root, port, list(editions), lambda line: err.print(escape(line), crop=False),
+                  template)
         except Refused as exc:
             err.print(escape(str(exc)), crop=False)
             sys.exit(1)

@@ -90,8 +90,8 @@ def check_fonts(doc: Document, expect: Expect) -> list[Finding]:
     for folder in fonts_dir:  # the theme's fonts may be in several installed packages
         more = font_names(folder)
         names = more if names is None else (names[0] | more[0], names[1] | more[1])
-    shown = "the theme's font folders" if isinstance(expect.fonts_dir, tuple) else \
-        f"{fonts_dir[0].name}/" if fonts_dir else ""
+    shown = "the project's fonts/ or its theme's" if isinstance(expect.fonts_dir, tuple) else \
+        f"the fonts in {fonts_dir[0].name}/" if fonts_dir else ""
     first: dict[object, tuple[int, PdfFont]] = {}
     for number, scan in enumerate(doc.scans, 1):
         for key, font in scan.fonts.items():
@@ -110,7 +110,7 @@ def check_fonts(doc: Document, expect: Expect) -> list[Finding]:
                                     "whole, not subset (no ABCDEF+ prefix)"))
         if fonts_dir and names is not None and not from_fonts(font.name, *names):
             findings.append(Finding("fonts", True, page, f"page {page}: font {label} is not one of "
-                                    f"the fonts in {shown}"))
+                                    f"{shown}"))
     return findings
 
 

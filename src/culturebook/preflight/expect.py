@@ -56,7 +56,7 @@ class Expect:
     bleed_mm: float = 0.0  # expected bleed for print editions
     page_multiple: int = 1  # 4 for booklets
     min_ppi: int = 150  # 300 for print, 150 for screen
-    fonts_dir: Path | tuple[Path, ...] | None = None  # a tuple: the folders of the theme's font files
+    fonts_dir: Path | tuple[Path, ...] | None = None  # a tuple: fonts/ and the theme's font folders
     tagged: bool = False  # a screen edition: tagged PDF a screen reader can follow
     archive: bool = False  # the archival edition: PDF/A-3 with its content files embedded
     pdfx: bool = False  # held to PDF/X-4: a file under print/ when the theme names an output profile
@@ -112,9 +112,11 @@ def settings_from(brand, poster_size: str, languages: Iterable[str], fonts_dir: 
                         poster_mm=(float(poster[0]), float(poster[1])) if poster else None)
     if brand is None:
         return settings
-    if (fonts_dir is None or not fonts_dir.is_dir()) and brand.faces:  # the installed ones
-        settings = replace(settings, fonts_dir=tuple(dict.fromkeys(
-            face.file.resolve().parent for face in brand.faces)))
+    if brand.faces:  # fonts/ and the folders the theme's fonts were found in (packages too)
+        own = (fonts_dir.resolve(),) if fonts_dir is not None and fonts_dir.is_dir() else ()
+        folders = dict.fromkeys((*own, *(face.file.resolve().parent for face in brand.faces)))
+        settings = replace(settings, fonts_dir=tuple(  # each read with its subfolders: once
+            f for f in folders if not any(f != o and f.is_relative_to(o) for o in folders)))
     try:
         booklet = (length_mm(brand.booklet["width"]), length_mm(brand.booklet["height"])) \
             if {"width", "height"} <= set(brand.booklet) else settings.booklet_mm

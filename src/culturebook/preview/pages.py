@@ -9,12 +9,13 @@ import hashlib
 import io
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from culturebook.build.documents import SCREEN, edition_documents
 from culturebook.build.pipeline import PARTS
-from culturebook.errors import Problem, Problems, ProjectError
+from culturebook.errors import Location, Problem, Problems, ProjectError
 from culturebook.project.brand import load_brand
 from culturebook.project.content import load_content
 from culturebook.publish import load_manifest
@@ -179,8 +180,10 @@ def made_document(kind: str, edition: str, path: str, data: bytes,
 
 
 def page_state(version: int, building: bool, report: BuildReport | None, documents: list[Document],
-               editions: list[str], project: str, renderer: int | None = None) -> dict:
-    """What /state.json answers: everything the page draws, as plain data."""
+               editions: list[str], project: str, renderer: int | None = None,
+               link: Callable[[Location], str | None] = lambda _: None) -> dict:
+    """What /state.json answers: everything the page draws, as plain data (`link`: a problem's
+    editor link, preview.editor)."""
     shown = []
     for lang in editions:
         docs = [d for d in documents if d.edition == lang]
@@ -205,7 +208,8 @@ def page_state(version: int, building: bool, report: BuildReport | None, documen
             "seconds": round(report.seconds, 1),
             "finished": time.strftime("%H:%M:%S", time.localtime(report.finished))},
         "problems": [{"text": p.format().partition("\n")[0], "hint": p.hint, "warning": p.warning,
-                      "path": str(p.location.path), "line": p.location.line, "col": p.location.col}
+                      "path": str(p.location.path), "line": p.location.line, "col": p.location.col,
+                      "editor": link(p.location)}
                      for p in (report.problems if report else ())],
         "editions": shown,
     }

@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from culturebook.errors import Location, Problem
 from culturebook.preview.cold import cold_build
+from culturebook.preview.editor import EDITORS, editor_link
 from culturebook.preview.events import Events, event
 from culturebook.preview.pages import (
     BuildReport,
@@ -62,8 +63,9 @@ class Preview:
     made), the last build's problems, and the threads that watch the sources and rebuild."""
 
     def __init__(self, root: Path, editions: list[str], say: Callable[[str], None] = lambda _: None,
-                 cold: bool = False):
+                 cold: bool = False, editor: str | None = EDITORS["vscode"]):
         self.root, self.out, self.say = root, root / "build", say
+        self.editor = editor  # the URL template of problems' links (preview.editor), None: no links
         self.chosen = editions
         self.editions: list[str] = editions  # those shown: set by each good build (see refresh)
         self.lock = threading.Lock()  # guards the state below
@@ -85,7 +87,8 @@ class Preview:
         with self.lock:
             return page_state(self.version, self.building, self.report, self.documents,
                               self.editions, self.root.name,
-                              None if self.renderer is None else self.renderer.pid)
+                              None if self.renderer is None else self.renderer.pid,
+                              lambda location: editor_link(self.editor, self.root, location))
 
     def changed(self, **values) -> None:
         """Set some of the state (building, report) and tell every open page."""
@@ -361,11 +364,13 @@ def check_project_folder(root: Path) -> None:
                       "one with culturebook new DIR, or pass --project DIR")
 
 
-def serve(root: Path, port: int, editions: list[str], say: Callable[[str], None]) -> None:
+def serve(root: Path, port: int, editions: list[str], say: Callable[[str], None],
+          editor: str | None = EDITORS["vscode"]) -> None:
     """Serve the preview of `root` on 127.0.0.1:`port` until SIGINT or SIGTERM (Ctrl-C). Raises
-    Refused before anything starts when the folder holds no project or the port is taken."""
+    Refused before anything starts when the folder holds no project or the port is taken. `editor`:
+    the URL template problems link to (preview.editor)."""
     check_project_folder(root)
-    preview = Preview(root, editions, say)
+    preview = Preview(root, editions, say, editor=editor)
     server = open_server(preview, port)
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):

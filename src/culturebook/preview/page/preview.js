@@ -37,7 +37,10 @@ function status(state) {
 function problems(state) {
   const list = document.getElementById("problem-list");
   const items = state.problems.map((p) => {
-    const item = el("li", { class: p.warning ? "warning" : "error" }, el("code", {}, p.text));
+    // The line opens the file at its line and column in the editor (preview --editor), if any.
+    const line = el("code", {}, p.text);
+    const item = el("li", { class: p.warning ? "warning" : "error" },
+      p.editor ? el("a", { href: p.editor, title: "open in the editor" }, line) : line);
     if (p.hint) item.append(el("div", { class: "hint" }, `hint: ${p.hint}`));
     return item;
   });
