@@ -71,3 +71,22 @@ def test_a_value_measured_alone_makes_the_same_booklet_as_all_measured_together(
     edit(alone / "content" / "en.yaml", "We say what we think, kindly and soon.", STATEMENT)
     assert [a.path for a in build(alone, "booklet")[0]] == ["en/booklet.pdf"]  # measured alone
     assert manifest(alone) == manifest(together)
+
+
+@pytest.mark.slow
+def test_a_print_colour_edited_after_a_content_only_build_is_still_checked(tmp_path, monkeypatch):
+    """The theme's print colours are checked once for the theme (a content edit does not check
+    them again), and again when the theme changes."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    root = make_project(tmp_path / "project", "minimal")
+    build(root, "posters")
+    edit(root / "content" / "en.yaml", STATEMENT, "We say what we think, kindly and soon.")
+    assert build(root, "posters")[1] == []
+    theme = root / "layouts" / "default" / "theme.yaml"
+    text = edit(theme, "    tint: 8 3 0 0", "    tint: 8 130 0 0")
+    line = text.splitlines().index("    tint: 8 130 0 0") + 1
+    with pytest.raises(ProjectError) as caught:
+        build(root, "posters")
+    assert [p.format() for p in caught.value.problems] == [
+        f"{theme}:{line}:5: print colour 'tint' (8 130 0 0) has an ink over 100 %\n"
+        "    hint: each of cyan, magenta, yellow and black is 0 to 100"]
