@@ -32,11 +32,13 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from culturebook.errors import Location, Problem, ProjectError
 from culturebook.faults import fault
 
+FLUSHES = 16  # files flushed to the disk at once
 JOURNAL = ".publish.json"  # in build/, while a publish is committed but not finished
 MANIFEST = "manifest.json"
 
@@ -57,9 +59,16 @@ def publish(out: Path, writes: dict[Path, bytes], remove: Iterable[Path] = ()) -
     needed = sum(len(data) for data in writes.values())
     temps: list[tuple[Path, Path]] = []
     committed = False
+    # Each file is flushed in a thread of its own while the next is written: the disk takes many
+    # flushes at once about as fast as one (200 files: 0.05 s rather than 0.8 s here). Every
+    # flush has ended, and succeeded, before the journal commits the publish.
+    flushing = ThreadPoolExecutor(max_workers=FLUSHES, thread_name_prefix="publish-fsync")
+    flushed: list[Future] = []
     try:
         for path, data in writes.items():
-            temps.append((_write_temp(path, data, needed), path))
+            temps.append((_write_temp(path, data, needed, flushing=(flushing, flushed)), path))
+        for done in flushed:
+            done.result()
         for folder in dict.fromkeys(path.parent for path in writes):
             _sync_folder(folder, needed)
         journal = {"renames": [[t.relative_to(out).as_posix(), p.relative_to(out).as_posix()]
@@ -74,6 +83,7 @@ def publish(out: Path, writes: dict[Path, bytes], remove: Iterable[Path] = ()) -
             raise
         committed = True
     finally:
+        flushing.shutdown(wait=True)  # no file is still open when its temporary file goes
         if not committed:
             for temp, _ in temps:
                 temp.unlink(missing_ok=True)
@@ -137,9 +147,12 @@ def _complete(out: Path, journal: dict) -> None:
     _sync_folder(out, needed)
 
 
-def _write_temp(path: Path, data: bytes, needed: int, point: str | None = "write") -> Path:
+def _write_temp(path: Path, data: bytes, needed: int, point: str | None = "write",
+                flushing: tuple[ThreadPoolExecutor, list[Future]] | None = None) -> Path:
     """`data` under a temporary name beside `path`, flushed to the disk; its name. The test hook
-    `point` is reached once, just before the bytes are written."""
+    `point` is reached once, just before the bytes are written. With `flushing` (a pool and a
+    list), the flush is handed to the pool and its future added to the list: the file is on the
+    disk once that future is done."""
     _step(None, path, lambda: path.parent.mkdir(parents=True, exist_ok=True), needed)
     fd, name = _step(None, path, lambda: tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp",
                                                           dir=path.parent), needed)
@@ -150,13 +163,26 @@ def _write_temp(path: Path, data: bytes, needed: int, point: str | None = "write
         while view:
             view = view[os.write(fd, view):]
 
+    def flush_and_close():
+        try:
+            _step(None, path, lambda: os.fsync(fd), needed)
+        finally:
+            os.close(fd)
+
+    handed = False
     try:
         try:
             _step(point, path, write, needed)
-            _step("fsync", path, lambda: os.fsync(fd), needed)
+            os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes the file private; outputs are to share
+            if flushing is None:
+                _step("fsync", path, lambda: os.fsync(fd), needed)
+            else:
+                pool, futures = flushing
+                futures.append(_step("fsync", path, lambda: pool.submit(flush_and_close), needed))
+                handed = True
         finally:
-            os.close(fd)
-        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes the file private; outputs are to share
+            if not handed:
+                os.close(fd)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise

@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 
 import jinja2
 
+from culturebook.checks import inks, kept
 from culturebook.checks.contrast import check_contrast
 from culturebook.checks.headings import check_heading_levels
 from culturebook.checks.inks import check_print_colours
+from culturebook.checks.kept import kept_problems
 from culturebook.checks.stylesheets import check_stylesheets
 from culturebook.errors import Location, Problem, Problems, ProjectError
 from culturebook.project.brand import check_labels, length_mm, load_brand
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from culturebook.project.brand import Brand
     from culturebook.project.content import Content, Edition
 from culturebook.files import cache_dir
+from culturebook.pdf import icc
 from culturebook.pdf.tile import tile_plan
 
 
@@ -64,13 +67,25 @@ def check_project(root: Path, strict: bool = False) -> Checked:
     check_stylesheets(brand, problems, strict, cache_dir())
     check_theme_images(brand.dirs, problems)
     check_print_settings(brand, content.editions[0].poster_size, problems)
-    check_print_colours(brand, problems)
+    kept_problems(cache_dir(), "print-colours", _print_colour_reads(brand),
+                  lambda found: check_print_colours(brand, found), problems)
     uses: list = []
     if not problems.errors:  # the layouts compile: fill them to see their headings and colours
         uses = check_layout_headings(root, content, brand, problems)
     check_contrast(brand, problems, uses, lambda where: _layout_file(brand, where))
     problems.raise_if_errors(strict)
     return Checked(root, content, brand, problems.warnings)
+
+
+def _print_colour_reads(brand: Brand) -> list[str | bytes]:
+    """Everything check_print_colours reads: the theme's colours and print settings, its
+    theme.yaml files (where problems are placed: their paths too), the output profile, the code
+    and LittleCMS's Pillow."""
+    profile = brand.output_profile()
+    return [repr(sorted(brand.colours.items())), repr(sorted(brand.print.items(), key=str)),
+            *(f"{f}\0".encode() + Path(f).read_bytes() for f in brand.files), str(profile),
+            profile.read_bytes() if profile is not None else b"", version("pillow"),
+            *(Path(str(m.__file__)).read_bytes() for m in (inks, icc, kept))]
 
 
 def check_layout_headings(root: Path, content: Content, brand: Brand, problems: Problems) -> list:

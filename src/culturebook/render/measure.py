@@ -23,6 +23,14 @@ from culturebook.project.content import Edition
 from culturebook.render import copyfit, paginate
 from culturebook.render.geometry import PX_TO_MM, _descendants
 
+# The values' measuring document: the booklet's head, then _values.html measure() for the heading
+# alone and for each value alone (Measuring.measure_values).
+_MEASURE_HEAD = ('<!DOCTYPE html><html lang="{{ lang }}" class="script-{{ script }}"><head>'
+                 '{% include "_booklet_head.html" %}<style>@page { size: 400mm 5000mm; }</style>'
+                 '</head><body>')
+_NEW_PAGE = ' style="break-before: page"'
+_MEASURE_PAGE = '{% import "_values.html" as valueset with context %}{{ valueset.measure(grids) }}'
+
 
 class Measuring:
     """Values grids and poster fits for one project (a part of `Renderer`)."""
@@ -71,7 +79,8 @@ class Measuring:
 
     def measure_values(self, edition: Edition, specs: list, width_mm: float):
         """(the heading's height, {grid key: each value's height}) in mm, each value set at the
-        width and size of each grid (_values.html measure()); kept per process."""
+        width and size of each grid (_values.html measure()); kept per process, and on disk per
+        value (_measured_pages)."""
         known = ("values", edition.lang)
         if known in self._measures:
             return self._measures[known]
@@ -81,42 +90,65 @@ class Measuring:
                 seen.add(spec.key)
                 grids.append({"key": spec.key, "size": spec.size, "columns": spec.columns,
                               "width": f"{paginate.cell_width_mm(width_mm, spec.columns):.2f}mm"})
-        source = ('{% import "_values.html" as valueset with context %}<!DOCTYPE html>'
-                  '<html lang="{{ lang }}" class="script-{{ script }}"><head>'
-                  '{% include "_booklet_head.html" %}<style>@page { size: 400mm 5000mm; }</style>'
-                  '</head><body>{{ valueset.measure(grids) }}</body></html>')
         context = {**self.context(edition), "recipient": None, "fit": None, "grids": grids}
-        html = self.env.from_string(source).render(**context)
-        # Kept on disk by the measuring HTML and the theme's files, as poster measures are.
-        digest = hashlib.sha256(f"{self.theme_stamp}\0{html}".encode()).hexdigest()
-        stored = self.cache / "values" / f"{digest}.json"
-        try:
-            title, heights = json.loads(stored.read_text(encoding="utf-8"))
-        except (OSError, ValueError, TypeError):
-            title, heights = self._measured_values(html, edition, grids, len(context["values"]))
-            with contextlib.suppress(OSError):
-                stored.parent.mkdir(parents=True, exist_ok=True)
-                tmp = stored.with_suffix(f".{os.getpid()}.tmp")
-                tmp.write_text(json.dumps([title, heights]), encoding="utf-8")
-                os.replace(tmp, stored)
+        head = self.env.from_string(_MEASURE_HEAD).render(**context)
+        page = self.env.from_string(_MEASURE_PAGE)
+        # The heading alone, then each value alone: an edited statement measures one value again.
+        pages = [page.render(**{**context, "values": values})
+                 for values in ([], *([v] for v in context["values"]))]
+        measured = self._measured_pages(head, pages, edition)
+        title = measured[0].get("title", 0.0)
+        heights = {g["key"]: [m.get(g["key"], 0.0) for m in measured[1:]] for g in grids}
         self._measures[known] = (title, heights)
         return title, heights
 
-    def _measured_values(self, html: str, edition: Edition, grids: list, count: int):
+    def _measured_pages(self, head: str, pages: list[str], edition: Edition) -> list[dict]:
+        """What each page of the measuring document measures ({"title": mm} for the first,
+        {grid key: mm} for each value's), kept on disk by the theme's files and fonts and the
+        page's HTML. The pages not known are laid out in one document: the first page (the
+        heading) and then each of them on a page of its own, so that a value is measured in the
+        same place whichever others are measured with it, and its height is the same to the last
+        bit whether it was measured alone or with all the others."""
+        keys = [hashlib.sha256(f"{self.theme_stamp}\0{head}\0{page}".encode()).hexdigest()
+                for page in pages]
+        found: dict[int, dict] = {}
+        for i, key in enumerate(keys):
+            with contextlib.suppress(OSError, ValueError):
+                stored = json.loads((self.cache / "values" / f"{key}.json").read_text("utf-8"))
+                if isinstance(stored, dict):
+                    found[i] = stored
+        missing = [i for i in range(len(pages)) if i not in found]
+        if not missing:
+            return [found[i] for i in range(len(pages))]
+        laid = [0, *(i for i in missing if i)]  # the heading's page always comes first
+        html = head + "".join(f'<div data-measure-page="{i}"{_NEW_PAGE if i else ""}>{pages[i]}</div>'
+                              for i in laid) + "</body></html>"
         document = self.layout(html, edition, "_values.html")
-        title, heights = 0.0, {g["key"]: [0.0] * count for g in grids}
+        sizes: dict[int, dict[str, float]] = {i: {} for i in laid}
+        at = 0
         for page in document.pages:
             for box in _descendants(page._page_box):
                 element = getattr(box, "element", None)
-                mark = element.get("data-measure") if element is not None else None
-                if mark is None:
+                if element is None:
                     continue
-                if mark == "title":
-                    title = max(title, box.margin_height() * PX_TO_MM)
-                else:
-                    key, index = mark.split()
-                    heights[key][int(index)] += box.margin_height() * PX_TO_MM
-        return title, heights
+                if element.get("data-measure-page") is not None:
+                    at = int(element.get("data-measure-page"))
+                mark = element.get("data-measure")
+                if mark == "title" and at == 0:
+                    sizes[0]["title"] = max(sizes[0].get("title", 0.0),
+                                            box.margin_height() * PX_TO_MM)
+                elif mark is not None and mark != "title" and at:
+                    key = mark.split()[0]
+                    sizes[at][key] = sizes[at].get(key, 0.0) + box.margin_height() * PX_TO_MM
+        for i in missing:
+            found[i] = sizes[i]
+            with contextlib.suppress(OSError):
+                stored = self.cache / "values" / f"{keys[i]}.json"
+                stored.parent.mkdir(parents=True, exist_ok=True)
+                tmp = stored.with_suffix(f".{os.getpid()}.tmp")
+                tmp.write_text(json.dumps(sizes[i]), encoding="utf-8")
+                os.replace(tmp, stored)
+        return [found[i] for i in range(len(pages))]
 
     def poster_inputs(self, edition: Edition, subject: dict, size: str,
                       print_edition: bool = False) -> str:
