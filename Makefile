@@ -117,11 +117,13 @@ profile:
 	@sh .ci/system-packages $(PROFILE_PACKAGES)
 	$(PYTHON) profiles/make-profile $(ARGS)
 
-# The sdists and wheels of culturebook and culturebook-fonts-cjk in dist/ (needs PyPI for setuptools).
+# The sdists and wheels of culturebook, culturebook-fonts-cjk and the editorial theme in dist/ (needs PyPI
+# for setuptools).
 dist: setup-test
 	rm -rf dist
-	$(PY) -m build --outdir dist .
-	$(PY) -m build --outdir dist packages/fonts-cjk
+	$(PY) -P -m build --outdir dist .
+	$(PY) -P -m build --outdir dist packages/fonts-cjk
+	$(PY) -P -m build --outdir dist themes/editorial
 
 # The release artefacts checked: twine check, the wheels installed in a fresh virtualenv outside the
 # repository (dependencies from requirements/run.lock), culturebook new + build all + verify there,

@@ -14,7 +14,10 @@ with the current folder outside the repository and no PYTHONPATH:
   `--example blank`, the default), `culturebook build all` and `culturebook verify` must succeed,
   and every PDF must be the same, byte for byte, as that of the same project made and built by
   the culturebook of this repository (the interpreter running this script, its src/ first on the
-  path).
+  path);
+- with the culturebook-theme-editorial wheel installed too, `culturebook themes` must list it as a
+  package, and the tencent example whose theme `extends: editorial` must build, verify and match
+  the repository's build of it byte for byte (a theme found through its entry point).
 
 It prints what it does and how long each step took, and exits 1 at the first difference.
 """
@@ -57,9 +60,22 @@ def pdfs(build: Path) -> dict[str, bytes]:
     return {p.relative_to(build).as_posix(): p.read_bytes() for p in sorted(build.rglob("*.pdf"))}
 
 
+def extend(project: Path, theme: str | None) -> None:
+    """Make the project's own theme (the one `new` wrote) extend `theme` (made with its 0.1.0)
+    instead of the default."""
+    if theme is None:
+        return
+    [own] = (project / "layouts").glob("*/theme.yaml")
+    text = own.read_text(encoding="utf-8")
+    text = text.replace("extends: default\n", f"extends: {theme}\n", 1)
+    text = "\n".join('extends-version: "0.1.0"' if line.startswith("extends-version:") else line
+                     for line in text.splitlines())
+    own.write_text(text + "\n", encoding="utf-8")
+
+
 def main(dist: Path) -> None:
     wheels = {name: next(dist.glob(f"{name}-*.whl"), None)
-              for name in ("culturebook", "culturebook_fonts_cjk")}
+              for name in ("culturebook", "culturebook_fonts_cjk", "culturebook_theme_editorial")}
     if None in wheels.values() or not list(dist.glob("*.tar.gz")):
         sys.exit(f"{dist}: no sdists and wheels; run make dist first")
     step(f"twine check {dist}/*")
@@ -107,17 +123,29 @@ def main(dist: Path) -> None:
         run([*pip, "--no-deps", wheels["culturebook_fonts_cjk"]], work)
         here = clean_env({"PYTHONPATH": str(REPO / "src"), "XDG_CACHE_HOME": str(work / "cache-repository")})
         total = 0
-        for example in ("tencent", "blank"):  # the shipped content, and the blank project's texts
-            installed, repo_made = work / "installed" / example, work / "repository" / example
+        for example, theme in (("tencent", None), ("blank", None), ("tencent", "editorial")):
+            if theme:
+                step(f"the {theme} theme's wheel installed: culturebook themes lists it")
+                run([*pip, "--no-deps", wheels["culturebook_theme_editorial"]], work)
+                listed = run([tool, "themes"], work, env).stdout.splitlines()
+                if not any(line.split()[:2] == [theme, "0.1.0"] and "package culturebook-theme-" in line
+                           for line in listed):
+                    sys.exit(f"culturebook themes does not list {theme}: {listed}")
+            case = f"{example}-{theme}" if theme else example
+            installed, repo_made = work / "installed" / case, work / "repository" / case
             for where in (installed, repo_made):
                 where.mkdir(parents=True)
-            step(f"installed: culturebook new x --example {example} && culturebook build all && verify")
+            step(f"installed: culturebook new x --example {example}"
+                 + (f", its theme extending {theme}" if theme else "")
+                 + " && culturebook build all && verify")
             run([tool, "new", "x", "--example", example], installed, env)
+            extend(installed / "x", theme)
             run([tool, "build", "all"], installed / "x", env)
             run([tool, "verify"], installed / "x", env)
             step("repository: the same project, made and built by this repository's culturebook")
             new = [sys.executable, "-m", "culturebook", "new", "x", "--example", example]
             run(new, repo_made, here)
+            extend(repo_made / "x", theme)
             run([sys.executable, "-m", "culturebook", "build", "all"], repo_made / "x", here)
             ours, theirs = pdfs(installed / "x" / "build"), pdfs(repo_made / "x" / "build")
             step(f"comparing {len(ours)} PDFs byte for byte")
