@@ -117,6 +117,10 @@ def seconds(values: list[float]) -> str:
 
 
 def main() -> int:
+    # Every process measured runs as an installed culturebook does, its modules' bytecode kept (pip
+    # compiles a wheel's modules when it installs them); an environment that turns that off would
+    # have every command compile culturebook again (0.1 s of CPU).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="timed rounds (default 3)")
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")

@@ -21,6 +21,7 @@ edit waits for the build it causes to end before the next. Rows, median and p95 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -286,6 +287,10 @@ def print_preview(console, rows: dict) -> None:
 def main() -> int:
     from rich.console import Console
 
+    # Every process measured runs as an installed culturebook does, its modules' bytecode kept (pip
+    # compiles a wheel's modules when it installs them); an environment that turns that off would
+    # have every command compile culturebook again (0.1 s of CPU).
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--edits", type=int, default=20, help="edits per row and side (default 20)")
     parser.add_argument("--project", type=Path, default=REPO, help="project to copy (default: repo)")
