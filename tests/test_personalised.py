@@ -253,6 +253,36 @@ def test_qpdf_finds_no_error_or_warning_in_the_spliced_booklets_or_the_print_fil
         assert "No syntax or stream encoding errors found" in result.stdout, said
 
 
+def test_a_batch_is_spliced_to_the_same_bytes_after_other_batches(batch):
+    """A Splicer keeps what every batch shares (the shared booklet's objects, as bytes) from one
+    batch to the next: a batch's booklets are the same bytes from a Splicer that has spliced another
+    batch first as from a new one, and each is its recipient's."""
+    import io
+
+    from culturebook.build.making import read_people
+    from culturebook.build.run import letters
+    from culturebook.checks.project import check_project
+    from culturebook.errors import Problems
+    from culturebook.files import cache_dir
+    from culturebook.pdf.splice import Splicer
+    from culturebook.render.engine import Renderer
+
+    checked = check_project(batch)
+    renderer = Renderer(batch, checked.brand, cache_dir())
+    edition = checked.content.edition("en")
+    people = read_people(checked, PEOPLE, ["en"], Problems())
+    rows, filled = [p.cells["name"] for p in people], letters(renderer, edition, people)
+    first = renderer.personal_pages(edition, filled[:1], rows[:1])
+    rest = renderer.personal_pages(edition, filled[1:], rows[1:])
+    shared = renderer.booklet(edition, personalised=True).data
+    used = Splicer(shared)
+    used.booklets(first)
+    head, tails = used.booklets(rest)
+    assert (head, tails) == Splicer(shared).booklets(rest)
+    covers = [page_text(PdfReader(io.BytesIO(head + tail)), 0) for tail in tails]
+    assert ["韩梅梅" in covers[0], "José Núñez" in covers[1]] == [True, True]
+
+
 def test_a_changed_row_remakes_only_the_booklets_of_its_batch(batch, tmp_path, monkeypatch):
     import culturebook.render.letters
 

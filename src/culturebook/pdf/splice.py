@@ -61,6 +61,11 @@ class Splicer:
         self.shared = shared
         self.base = PdfReader(io.BytesIO(shared))
         self.header = shared[:shared.index(b"\n")].decode("latin-1")  # the version WeasyPrint wrote
+        # Every batch clones the shared booklet to the same objects, under the same numbers, and
+        # leaves them as they are (a recipient's versions are copies): their bytes, and which of
+        # them every booklet shares, are worked out for the first batch and kept for the rest.
+        self.kept: dict[int, bytes] = {}
+        self.common: set[int] | None = None
 
     def booklets(self, personal: PersonalPages) -> tuple[bytes, list[bytes | None]]:
         """Every booklet of a batch as the bytes all of them begin with and each one's rest (None
@@ -70,6 +75,7 @@ class Splicer:
 
         writer = PdfWriter(clone_from=self.base)
         writer.pdf_header = self.header
+        cloned = len(writer._objects)  # pypdf 7 lists a writer's objects only in _objects
         reader = PdfReader(io.BytesIO(personal.data)) if any(personal.ranges) else None
         sources = reader.pages if reader is not None else []
         replaced = [writer.pages[n].indirect_reference.idnum for n in range(PERSONAL_PAGES)]
@@ -89,17 +95,16 @@ class Splicer:
                 batch = batch or _Batch(reader)
                 mine.update(structure.graft(batch, first, count, mine, links))
             versions.append(mine)
-        written = io.BytesIO()
-        writer.write(written)
-        data = written.getvalue()
-        spans = _object_spans(data)
         trailer = {"/Root": writer.root_object.indirect_reference}
         # pypdf 7's public metadata is a copy without its object's reference: _info has it
         if writer._info is not None:
             trailer["/Info"] = writer._info.indirect_reference
         anew = set(replaced) | structure.replaced  # each booklet writes its own version of these
-        shared = _reachable(list(trailer.values()), stop=anew)
-        packer = _Packer(data, spans, shared - anew, self.header)  # the shared part, made once
+        if self.common is None:
+            self.common = _reachable(list(trailer.values()), stop=anew)
+        shared = self.common
+        bodies = _Bodies(writer, self.kept, cloned)
+        packer = _Packer(bodies, shared - anew, self.header)  # the shared part, made once
         files = []
         for index, mine in enumerate(versions):
             if mine is None:
@@ -285,20 +290,29 @@ def _pages_of(ref, pages: dict[int, int]) -> set[int]:
     return found
 
 
-def _object_spans(data: bytes) -> dict[int, tuple[int, int]]:
-    """{object number: (start, end)} of each object in a PDF with one classic cross-reference table
-    (as pypdf writes it): where each starts, and ends where the next one starts."""
-    xref = int(data[data.rindex(b"startxref") + 9:].split()[0])
-    head, rest = data[xref:].split(b"\n", 2)[1], data[xref:].split(b"\n", 2)[2]
-    first, count = map(int, head.split())
-    starts = {}
-    for i in range(count):
-        entry = rest[i * 20:i * 20 + 20]
-        if entry[17:18] == b"n":
-            starts[first + i] = int(entry[:10])
-    ordered = sorted(starts.items(), key=lambda item: item[1])
-    ends = [start for _, start in ordered[1:]] + [xref]
-    return {number: (start, end) for (number, start), end in zip(ordered, ends, strict=True)}
+class _Bodies:
+    """The bytes of each object of a batch's writer as pypdf would write it in a file (between
+    `N 0 obj` and `endobj`), made when first asked for. Those of the shared booklet's clone (the
+    first `cloned` objects) are the same for every batch, and are kept in `kept` from one batch
+    to the next; the batch's own are made once for the batch."""
+
+    def __init__(self, writer, kept: dict[int, bytes], cloned: int):
+        self.objects = writer._objects  # pypdf 7 lists a writer's objects only in _objects
+        self.kept, self.cloned, self.made = kept, cloned, {}
+        # the highest number in use, as the file pypdf would write lists it
+        self.last = max(n for n, o in enumerate(self.objects, 1) if o is not None)
+
+    def __getitem__(self, number: int) -> bytes:
+        store = self.kept if number <= self.cloned else self.made
+        body = store.get(number)
+        if body is None:
+            written = io.BytesIO()
+            self.objects[number - 1].write_to_stream(written)
+            body = store[number] = written.getvalue()
+        return body
+
+    def is_stream(self, number: int) -> bool:
+        return self[number].endswith(b"endstream")
 
 
 def _reachable(roots: list, stop: set[int]) -> set[int]:
@@ -325,8 +339,8 @@ def _reachable(roots: list, stop: set[int]) -> set[int]:
 
 
 class _Packer:
-    """Writes recipients' booklets from the objects of one batch file (`data`, whose objects are at
-    `spans`), compactly: streams are copied as they are, and every other object goes into a
+    """Writes recipients' booklets from the objects of one batch (`bodies`, a _Bodies),
+    compactly: streams are copied as they are, and every other object goes into a
     compressed object stream: the objects all booklets share (`shared`) into one made once for the
     batch, each booklet's own into another. A cross-reference stream lists them. Every booklet
     begins with the same `head`: the header, the shared streams and the shared object stream; then
@@ -334,31 +348,26 @@ class _Packer:
     as pypdf writes them, made a tagged booklet a third larger: its structure tree is hundreds of
     small dictionaries, and the table had a line for every object of the batch.)"""
 
-    def __init__(self, data: bytes, spans: dict[int, tuple[int, int]], shared: set[int],
-                 header: str):
-        self.data, self.spans = data, spans
-        self.size = max(spans) + 1  # the batch's object numbers; then the two object streams
-        self.streams = {n for n, (start, end) in spans.items()
-                        if data[start:end].endswith(b"endstream\nendobj\n")}
-        self.shared_streams = sorted(shared & self.streams)
-        packed = sorted(shared - self.streams)
-        self.shared_stream = _object_stream(self.size, [(n, self._body(n)) for n in packed])
+    def __init__(self, bodies: _Bodies, shared: set[int], header: str):
+        self.bodies = bodies
+        self.size = bodies.last + 1  # the batch's object numbers; then the two object streams
+        self.shared_streams = sorted(n for n in shared if bodies.is_stream(n))
+        packed = sorted(n for n in shared if not bodies.is_stream(n))
+        self.shared_stream = _object_stream(self.size, [(n, bodies[n]) for n in packed])
         self.in_shared = {n: i for i, n in enumerate(packed)}
         head = io.BytesIO()
         head.write(header.encode("latin-1") + b"\n%\xe2\xe3\xcf\xd3\n")
         self.shared_offsets: dict[int, int] = {}
         for number in self.shared_streams:
             self.shared_offsets[number] = head.tell()
-            start, end = self.spans[number]
-            head.write(self.data[start:end])
+            head.write(self._whole(number))
         self.shared_offsets[self.size] = head.tell()
         head.write(self.shared_stream)
         self.head = head.getvalue()
 
-    def _body(self, number: int) -> bytes:
-        """An object's bytes in the batch file, without `N 0 obj` and `endobj` around them."""
-        start, end = self.spans[number]
-        return self.data[start + len(b"%d 0 obj\n" % number):end - len(b"\nendobj\n")]
+    def _whole(self, number: int) -> bytes:
+        """An object as it stands in a file: `N 0 obj`, its bytes, `endobj`."""
+        return b"%d 0 obj\n" % number + self.bodies[number] + b"\nendobj\n"
 
     def assemble(self, own: set[int], replaced: dict, trailer: dict, identifier) -> bytes:
         """What follows `head` in a booklet of the shared objects and `own`, those in `replaced`
@@ -368,18 +377,18 @@ class _Packer:
         out = io.BytesIO()
         base = len(self.head)  # offsets are in the whole file: head, then this
         offsets = dict(self.shared_offsets)
-        for number in sorted(own & self.streams):
+        streams = {n for n in own if n not in replaced and self.bodies.is_stream(n)}
+        for number in sorted(streams):
             offsets[number] = base + out.tell()
-            start, end = self.spans[number]
-            out.write(self.data[start:end])
+            out.write(self._whole(number))
         bodies = []
-        for number in sorted(own - self.streams):
+        for number in sorted(own - streams):
             if number in replaced:
                 written = io.BytesIO()
                 replaced[number].write_to_stream(written)
                 bodies.append((number, written.getvalue()))
             else:
-                bodies.append((number, self._body(number)))
+                bodies.append((number, self.bodies[number]))
         offsets[self.size + 1] = base + out.tell()
         out.write(_object_stream(self.size + 1, bodies))
         compressed = {n: (self.size, i) for n, i in self.in_shared.items()}

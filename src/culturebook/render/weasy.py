@@ -244,7 +244,13 @@ def keep_between_builds() -> None:
     global _KEPT_FONTS
     if _KEPT_FONTS is None:
         _KEPT_FONTS = {}
+    keep_parsed_stylesheets()
 
+
+def keep_parsed_stylesheets() -> None:
+    """From now on, in this process, parse each stylesheet text once (keep_between_builds): also
+    where one process lays out many documents with the same stylesheets, the batches of
+    personalised booklets."""
     if getattr(tinycss2.parse_stylesheet, "kept", False):
         return
     parse, parse_bytes = tinycss2.parse_stylesheet, tinycss2.parse_stylesheet_bytes
