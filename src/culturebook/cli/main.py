@@ -350,7 +350,7 @@ def preview_command(project: Path | None, port: int, editions: tuple[str, ...], 
               help="The organisation's name: on the cover, in the texts, and the theme's folder.")
 @click.option("--languages", default=None, metavar="LANGS",
               help="Editions, comma-separated, the first the source language (e.g. en,zh-Hans). "
-              "Default: every language the example has.")
+              "Default: every language the example has whose fonts are installed (one left out is named).")
 @debug_option
 def new_command(folder: Path, example: str, name: str | None, languages: str | None,
                 debug: bool) -> None:
