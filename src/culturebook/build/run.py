@@ -25,7 +25,6 @@ from culturebook.project.content import IMAGE_SUFFIXES
 from culturebook.render.engine import Renderer
 from culturebook.render.letters import letter_for
 from culturebook.render.templates import format_date
-from culturebook.render.weasy import keep_parsed_stylesheets
 
 if TYPE_CHECKING:
     from culturebook.project.brand import Brand
@@ -117,7 +116,6 @@ def personal_booklets(renderer, checked: Checked, edition: Edition, recipients):
     spliced into the shared booklet, so that splicing happens beside the rendering rather than
     after it, in the build."""
 
-    keep_parsed_stylesheets()  # every batch's document has the same stylesheets
     splicer = shared_booklet(renderer, edition)
     pages = renderer.personal_pages(edition, letters(renderer, edition, recipients),
                                     [person.cells["name"] for person in recipients])

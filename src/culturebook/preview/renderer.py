@@ -13,8 +13,9 @@ the chosen order instead of in forked workers. The booklet's draft starts from t
 plan the last build settled on (one layout where a fresh plan takes about three); the build
 paginates it afresh, as a command does, and sends its booklet when it differs from the draft. The
 fonts and the parsed stylesheets are kept from one build to the next while they stay the same
-(render.weasy.keep_between_builds). A renderer that dies or stops answering is the
-server's to notice and replace: a crash in the engine never takes the preview down.
+(render.weasy.kept_font_config, keep_parsed_stylesheets), as in any process. A renderer that
+dies or stops answering is the server's to notice and replace: a crash in the engine never takes
+the preview down.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from culturebook.project.brand import load_brand
 from culturebook.project.content import load_content
 from culturebook.publish import load_manifest
 from culturebook.render.engine import Rendered, Renderer
-from culturebook.render.weasy import keep_between_builds, load_weasyprint
+from culturebook.render.weasy import load_weasyprint
 
 HANG_LIMIT = 180.0  # seconds without an answer after which a build is taken to hang
 START_LIMIT = 120.0  # seconds a new renderer has to say it is ready
@@ -237,7 +238,6 @@ def main(argv: list[str]) -> int:
 
     try:
         load_weasyprint()  # the slow import once, before the first request
-        keep_between_builds()  # the fonts and the parsed stylesheets, while they stay the same
         answer({"ready": os.getpid()})
         for line in sys.stdin:
             request = json.loads(line)

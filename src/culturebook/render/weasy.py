@@ -20,6 +20,8 @@ from urllib.request import url2pathname
 import tinycss2
 
 from culturebook.errors import Location, Problems
+from culturebook.files import cache_dir
+from culturebook.render.hyphens import keep_patterns
 
 
 def font_copies_folder(cache: Path) -> Path:
@@ -110,7 +112,10 @@ def load_weasyprint() -> None:
     ldconfig, gcc and ld in subprocesses. That took 0.3-0.5 s of a 0.9-1.1 s import here, on
     every build that renders. While WeasyPrint imports, those lookups answer "not found", so it
     goes on to the sonames it also tries (libpango-1.0.so.0, ...), which the dynamic loader
-    opens directly, as it would have in the end (LD_LIBRARY_PATH is honoured either way)."""
+    opens directly, as it would have in the end (LD_LIBRARY_PATH is honoured either way).
+
+    From then on, the process parses each stylesheet once (keep_parsed_stylesheets) and reads
+    hyphenation patterns from culturebook's cache (render.hyphens)."""
 
     if "weasyprint" not in sys.modules and sys.platform.startswith("linux"):
         find_library = ctypes.util.find_library
@@ -123,6 +128,8 @@ def load_weasyprint() -> None:
 
     if not isinstance(pydyf.zlib, _RepeatedStreams):
         pydyf.zlib = _RepeatedStreams()
+    keep_parsed_stylesheets()
+    keep_patterns(cache_dir() / "hyphenation")
 
 
 LARGE_STREAM = 64 * 1024  # bytes: smaller streams are deflated afresh every time
@@ -226,31 +233,15 @@ def file_path(url: str) -> Path | None:
 
 # --- a long-lived process: what one change leaves as it was is kept for the next ----------------
 
-_KEPT_FONTS: dict[str, object] | None = None  # None: each Renderer makes its own configuration
-
-
-def keep_between_builds() -> None:
-    """From now on, in this process (the preview's renderer, which builds again and again), keep
-    what a change that leaves the fonts and stylesheets as they were cannot alter:
-
-    - one FontConfiguration per set of fonts (kept_font_config), shared by every Renderer, so a
-      theme's colour edit neither copies its font files again nor empties Pango's caches of them;
-    - tinycss2's parse of each stylesheet by its exact text, so the theme's CSS is read once
-      rather than at every layout pass (WeasyPrint parses every stylesheet of every document it
-      lays out). The parsed rules are handed out as a new list each time and never changed.
-
-    Both give a layout what a fresh process would: the same fonts, the same parse of the same
-    text (the preview's tests compare its PDFs with a cold build's, byte for byte)."""
-    global _KEPT_FONTS
-    if _KEPT_FONTS is None:
-        _KEPT_FONTS = {}
-    keep_parsed_stylesheets()
+_KEPT_FONTS: dict[str, object] = {}  # the latest set of fonts' FontConfiguration
 
 
 def keep_parsed_stylesheets() -> None:
-    """From now on, in this process, parse each stylesheet text once (keep_between_builds): also
-    where one process lays out many documents with the same stylesheets, the batches of
-    personalised booklets."""
+    """From now on, in this process, parse each stylesheet text once, rather than at every
+    layout of every document (WeasyPrint parses every stylesheet of every document it lays out):
+    the check's layouts and the build's share one parse, as do a batch's personalised booklets
+    and the preview's builds one after another. The parsed rules are handed out as a new list
+    each time and never changed, so a layout gets what a fresh parse of the same text gives."""
     if getattr(tinycss2.parse_stylesheet, "kept", False):
         return
     parse, parse_bytes = tinycss2.parse_stylesheet, tinycss2.parse_stylesheet_bytes
@@ -280,11 +271,14 @@ def keep_parsed_stylesheets() -> None:
 
 
 def kept_font_config(fonts, make):
-    """A FontConfiguration made by `make`: a new one each time, unless keep_between_builds was
-    called; then the one made last for the same fonts (`fonts()` names them), and only the latest
-    set of fonts is kept."""
-    if _KEPT_FONTS is None:
-        return make()
+    """The FontConfiguration made last in this process for the same fonts (`fonts()` names them),
+    or a new one made by `make`; only the latest set of fonts is kept.
+
+    Every Renderer of a process shares it: the check's layouts and the build's documents in one
+    command, each of the preview's builds while the theme's fonts stay the same (a colour edit
+    neither copies the font files again nor empties Pango's caches of them). A layout gets the
+    same fonts as from a fresh configuration: the preview's tests compare its PDFs with a cold
+    build's, byte for byte."""
     key = fonts()
     if key not in _KEPT_FONTS:
         _KEPT_FONTS.clear()  # its folder of font copies goes with it, when nothing uses it
