@@ -1,5 +1,5 @@
 """`python -m culturebook` runs the command line."""
 
-from culturebook.cli.main import main
+from culturebook.cli.main import run
 
-main()
+run()

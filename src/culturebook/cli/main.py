@@ -36,6 +36,7 @@ from culturebook.cli.usage import (
     debug_option,
     project_option,
     project_root,
+    run_process,
     strict_option,
 )
 from culturebook.errors import ProjectError, by_file
@@ -67,6 +68,11 @@ def main() -> None:
 
 
 main.add_command(doctor_command)
+
+
+def run() -> None:
+    """The `culturebook` command: main, as the whole life of its process."""
+    run_process(main)
 
 
 @main.command("build")

@@ -3,8 +3,11 @@ with the closest known word as a hint (instead of Click's usage block)."""
 
 from __future__ import annotations
 
+import atexit
 import difflib
+import os
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -87,6 +90,31 @@ class Group(click.Group):
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(status if isinstance(status, int) else 0)
+
+
+def run_process(command: click.Group) -> None:
+    """Run `command` as the whole life of this process (the `culturebook` script, `python -m
+    culturebook`), then end the process as soon as what it owes is done.
+
+    Python's own exit frees every object one by one, modules, WeasyPrint's boxes, Pango's fonts:
+    about 0.16 s after `culturebook build posters` here, an eighth of the command, with nothing
+    to show for it. When the command ended with a status and no other thread runs, the exit
+    functions run (the workers' and the font copies' cleaning, logging's flush), the standard
+    streams are flushed, and the process ends with that status. Anything else (a status that is
+    a message, a thread still running, a stream that cannot be flushed) exits as Python does."""
+    try:
+        command()
+    except SystemExit as done:
+        status = done.code
+        if (status is None or isinstance(status, int)) and threading.active_count() == 1:
+            atexit._run_exitfuncs()
+            try:
+                sys.stdout.flush()
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                raise done from None  # Python reports the stream as it always has
+            os._exit(status or 0)
+        raise
 
 
 def usage_error(exc: click.UsageError) -> None:
