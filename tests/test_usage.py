@@ -100,3 +100,13 @@ def test_a_status_that_is_a_message_is_printed_as_python_prints_it(tmp_path):
         """, tmp_path)
     out, err = process.communicate()
     assert (process.returncode, out, err) == (1, "", "stopped: the reason\n")
+
+
+def test_a_profiled_command_still_writes_its_profile(tmp_path):
+    """`python -m cProfile -o F -m culturebook ...` writes F after the command returned."""
+    result = subprocess.run([sys.executable, "-m", "cProfile", "-o", "run.prof", "-m", "culturebook",
+                             "--version"], cwd=tmp_path, env={**os.environ, "PYTHONPATH": SRC},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("culturebook ")
+    assert (tmp_path / "run.prof").stat().st_size > 0

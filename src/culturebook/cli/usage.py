@@ -98,15 +98,19 @@ def run_process(command: click.Group) -> None:
 
     Python's own exit frees every object one by one, modules, WeasyPrint's boxes, Pango's fonts:
     about 0.16 s after `culturebook build posters` here, an eighth of the command, with nothing
-    to show for it. When the command ended with a status and no other thread runs, the exit
-    functions run (the workers' and the font copies' cleaning, logging's flush), the standard
-    streams are flushed, and the process ends with that status. Anything else (a status that is
-    a message, a thread still running, a stream that cannot be flushed) exits as Python does."""
+    to show for it. When the command ended with a status, no other thread runs and no profiler
+    or tracer watches (`python -m cProfile` writes its report after the command returns), the
+    exit functions run (the workers' and the font copies' cleaning, logging's flush, coverage's
+    data), the standard streams are flushed, and the process ends with that status. Anything
+    else (a status that is a message, a thread still running, a stream that cannot be flushed)
+    exits as Python does."""
     try:
         command()
     except SystemExit as done:
         status = done.code
-        if (status is None or isinstance(status, int)) and threading.active_count() == 1:
+        watched = sys.getprofile() is not None or sys.gettrace() is not None
+        if ((status is None or isinstance(status, int)) and threading.active_count() == 1
+                and not watched):
             atexit._run_exitfuncs()
             try:
                 sys.stdout.flush()
