@@ -110,3 +110,31 @@ def test_a_profiled_command_still_writes_its_profile(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("culturebook ")
     assert (tmp_path / "run.prof").stat().st_size > 0
+
+
+def test_the_process_ends_without_pythons_teardown(tmp_path):
+    """What only the interpreter's teardown would do (an object of a module freed at exit) is not
+    done: the process ended once the command's output and exit functions were through."""
+    process = _python("""
+        import atexit, sys, click
+        from culturebook.cli.usage import run_process
+
+        class Freed:
+            def __del__(self):
+                sys.stderr.write("freed at teardown\\n")
+
+        kept = Freed()
+
+        @click.group()
+        def group(): pass
+
+        @group.command()
+        def done():
+            atexit.register(sys.stdout.write, "exit function\\n")
+            print("output")
+
+        sys.argv = ["x", "done"]
+        run_process(group)
+        """, tmp_path)
+    out, err = process.communicate()
+    assert (process.returncode, out, err) == (0, "output\nexit function\n", "")
