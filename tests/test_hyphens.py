@@ -71,8 +71,10 @@ def test_pyphen_uses_the_kept_patterns_once_weasyprint_is_loaded(tmp_path, monke
     assert dict.__contains__(pyphen.hdcache, path)
 
 
-@pytest.mark.parametrize("damage", [b"", b"{", b"[1, 2]", b'{"ab": [0, ["x"]]}',
-                                    b'{"ab": [0, [[1, "a", 2]]]}', b"\xff\xfe"])
+@pytest.mark.parametrize("damage", [b"", b"{", b"[1, 2]", b"[" * 100_000, b'{"ab": [0, ["x"]]}',
+                                    b'{"ab": [0, [[1, "a", 2]]]}', b"\xff\xfe"],
+                         ids=["empty", "cut", "a-list", "nested-too-deep", "a-string-value",
+                              "a-short-alternative", "not-utf-8"])
 def test_a_damaged_entry_is_parsed_again(tmp_path, damage):
     path = pyphen.LANGUAGES["en_US"]
     _kept(tmp_path, path)

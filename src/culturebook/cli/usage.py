@@ -97,7 +97,7 @@ def run_process(command: click.Group) -> None:
     culturebook`), then end the process as soon as what it owes is done.
 
     Python's own exit frees every object one by one, modules, WeasyPrint's boxes, Pango's fonts:
-    about 0.16 s after `culturebook build posters` here, an eighth of the command, with nothing
+    about 0.14 s after `culturebook build posters` here, an eighth of the command, with nothing
     to show for it. When the command ended with a status, no other thread runs and no profiler
     or tracer watches (`python -m cProfile` writes its report after the command returns), the
     exit functions run (the workers' and the font copies' cleaning, logging's flush, coverage's

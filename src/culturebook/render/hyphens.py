@@ -58,7 +58,8 @@ class KeptPatterns(dict):
 
     def _entry(self, path: Path) -> Path:
         stat = path.stat()
-        key = f"{getattr(pyphen, '__version__', '?')}\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
+        version = getattr(pyphen, "__version__", "?")
+        key = f"{version}\0{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}"
         return self.folder / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".json")
 
     def _read(self, path: Path):
@@ -71,7 +72,7 @@ class KeptPatterns(dict):
             parsed = pyphen.HyphDict.__new__(pyphen.HyphDict)
             parsed.patterns, parsed.cache = patterns, {}
             parsed.maxlen = max(len(tag) for tag in patterns)
-        except (OSError, ValueError, TypeError, AttributeError):
+        except (OSError, ValueError, TypeError, AttributeError, RecursionError):
             return None  # missing, or not what this module wrote: Pyphen parses the file
         finally:
             if collecting:
@@ -93,4 +94,3 @@ def _value(stored) -> int:
     if type(stored) is not int:
         raise TypeError(stored)
     return stored
-

@@ -231,7 +231,7 @@ def file_path(url: str) -> Path | None:
     return Path(url2pathname(re.sub(r"^file://(localhost)?", "", url.split("?")[0])))
 
 
-# --- a long-lived process: what one change leaves as it was is kept for the next ----------------
+# --- what a process keeps from one document (and one build) to the next --------------------------
 
 _KEPT_FONTS: dict[str, object] = {}  # the latest set of fonts' FontConfiguration
 
