@@ -312,7 +312,7 @@ def renderer(shapes):
 
 @pytest.mark.parametrize("lang", ["en", "zh-Hans"])
 @pytest.mark.parametrize("size", ["A2", "Letter"])
-def test_property_any_values_within_the_limits_fit_whole(renderer, lang, size):
+def test_property_any_values_within_the_limits_fit_whole(renderer, lang, size, tmp_path):
     """Generated values (names of 1-6 words up to 60 characters, or 2-12 CJK characters;
     statements of 3-80 words, or up to 160 CJK characters): every poster of the series shows
     every word, on one page, at one headline and one statement size within the theme's range."""
@@ -331,7 +331,7 @@ def test_property_any_values_within_the_limits_fit_whole(renderer, lang, size):
                        "field": f"values[{i}]"}
             rendered = render.poster(generated, subject, size)
             assert rendered.pages == 1
-            pdf = Path(render.cache) / f"property-{hashlib.sha256(rendered.data).hexdigest()}.pdf"
+            pdf = tmp_path / f"property-{hashlib.sha256(rendered.data).hexdigest()}.pdf"
             pdf.write_bytes(rendered.data)
             reader = read_pdf(pdf)
             text = normalise(all_text(reader))
