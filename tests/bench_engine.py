@@ -4,6 +4,7 @@ per recipient in the same pool, the peak memory of whole builds (every process o
 and the size of what they write.
 
     python tests/bench_engine.py --whole-booklets ROOT CSV OUT JOBS   (the baseline of row 4)
+    python tests/bench_engine.py --per-recipient ROOT CSV            (row 4's bound, as JSON)
 """
 
 from __future__ import annotations
@@ -138,6 +139,8 @@ def engine_rows(root: Path, env: dict[str, str], rounds: int, people: int, tmp: 
     combined = root / "build" / "en" / "print" / "personalised.pdf"
     whole = sorted(out.glob("*.pdf"))
 
+    bound = json.loads(subprocess.run([sys.executable, __file__, "--per-recipient", str(root), str(csv)],
+                                      env=env, check=True, capture_output=True, text=True).stdout)
     all_seconds, all_peak = timed(cb + ["build", "all", "--force", "-q"] + project, env)
     sizes = {p: (root / "build" / p).stat().st_size for p in manifest(root)
              if "personalised" not in p}  # what build all writes
@@ -148,7 +151,7 @@ def engine_rows(root: Path, env: dict[str, str], rounds: int, people: int, tmp: 
         "theirs_peak": theirs_peak, "single_bytes": statistics.median(p.stat().st_size for p in singles),
         "singles": len(singles), "combined_bytes": combined.stat().st_size,
         "whole_bytes": statistics.median(p.stat().st_size for p in whole), "whole": len(whole),
-        "all_seconds": all_seconds, "all_peak": all_peak, "sizes": sizes,
+        "all_seconds": all_seconds, "all_peak": all_peak, "sizes": sizes, "bound": bound,
     }
 
 
@@ -176,6 +179,49 @@ def whole_booklets(root: Path, csv: Path, out: Path, jobs: int) -> None:
         pool.map(_whole, range(len(people)), chunksize=1)
 
 
+def per_recipient(root: Path, csv: Path) -> dict[str, float]:
+    """Row 4's bound: the CPU seconds, per recipient, of each part of the work that grows with the
+    recipients, in one process with everything loaded (medians; the collector off while measured,
+    as in the build's workers): a whole booklet (the baseline's work), and a personalised
+    booklet's personal pages (laid out, checked and written, by batches as the build makes them)
+    and its splice into the shared booklet. Whole / (pages + splice) is what the ratio of row 4
+    would be if starting, checking, the shared booklet and writing the files cost nothing."""
+    import gc
+
+    from culturebook.build.making import read_people
+    from culturebook.build.run import letters, shared_booklet
+    from culturebook.checks.project import check_project
+    from culturebook.errors import Problems
+    from culturebook.files import cache_dir
+    from culturebook.render.engine import Renderer
+    from culturebook.render.letters import BATCH
+
+    checked = check_project(root)
+    renderer = Renderer(root, checked.brand, cache_dir())
+    edition = checked.content.edition("en")
+    people = read_people(checked, csv, ["en"], Problems())
+    splicer = shared_booklet(renderer, edition)
+    whole, pages, splice = [], [], []
+    gc.disable()
+    for start in range(0, min(len(people), 10 * BATCH), BATCH):
+        batch = people[start:start + BATCH]
+        began = time.process_time()
+        personal = renderer.personal_pages(edition, letters(renderer, edition, batch),
+                                           [person.cells["name"] for person in batch])
+        middle = time.process_time()
+        splicer.booklets(personal)
+        pages.append((middle - began) / len(batch))
+        splice.append((time.process_time() - middle) / len(batch))
+        gc.collect()
+    for person in people[:5]:
+        began = time.process_time()
+        renderer.booklet(edition, recipient=letters(renderer, edition, [person])[0])
+        whole.append(time.process_time() - began)
+        gc.collect()
+    return {"whole": statistics.median(whole), "pages": statistics.median(pages),
+            "splice": statistics.median(splice)}
+
+
 _WORK: tuple = ()
 
 
@@ -188,3 +234,5 @@ def _whole(i: int) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--whole-booklets"]:
         whole_booklets(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5]))
+    elif sys.argv[1:2] == ["--per-recipient"]:
+        print(json.dumps(per_recipient(Path(sys.argv[2]), Path(sys.argv[3]))))
