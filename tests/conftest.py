@@ -6,6 +6,9 @@
 - `slow` marks: on every test that uses a fixture building a project (SLOW_FIXTURES); a test that
   builds or renders by itself for a second or more carries `@pytest.mark.slow` in its module.
   `make test-fast` (`-m "not slow and not browser and not cluster"`) leaves them out.
+- The caches: every test session keeps culturebook's caches in a folder of its own (XDG_CACHE_HOME,
+  which the commands the tests start inherit), removed at its end, so that tests neither fill the
+  user's ~/.cache/culturebook (thousands of projects' entries a run) nor pass thanks to it.
 - `no_weasyprint_warnings`: opt-in guard (`pytestmark = pytest.mark.usefixtures(...)`) that fails a test
   if the `weasyprint` logger reports a warning while it runs.
 - Plain helpers (imported by the test modules) to read PDFs with pypdf and to draw pages with poppler,
@@ -21,6 +24,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,6 +53,21 @@ SLOW_FIXTURES = {
     "test_preview": {"built"},
     "test_publish": {"states"},
 }
+
+
+def pytest_configure(config) -> None:
+    cache = Path(tempfile.mkdtemp(prefix="culturebook-test-cache-"))
+    config.stash[CACHE] = cache
+    os.environ["XDG_CACHE_HOME"] = str(cache)
+
+
+def pytest_unconfigure(config) -> None:
+    cache = config.stash.get(CACHE, None)
+    if cache is not None:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+CACHE = pytest.StashKey[Path]()
 
 
 def pytest_collection_modifyitems(config, items) -> None:
