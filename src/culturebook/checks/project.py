@@ -37,7 +37,7 @@ from culturebook.render.templates import template_environment
 if TYPE_CHECKING:
     from culturebook.project.brand import Brand
     from culturebook.project.content import Content, Edition
-from culturebook.files import cache_dir
+from culturebook.files import cache_dir, usable_cache
 from culturebook.pdf import icc
 from culturebook.pdf.tile import tile_plan
 
@@ -55,6 +55,7 @@ class Checked:
 def check_project(root: Path, strict: bool = False) -> Checked:
     """Validate content, theme, templates, stylesheets and glyph coverage; render nothing."""
 
+    cache = usable_cache()
     problems = Problems()
     content = load_content(root, problems)
     brand = load_brand(root, content.editions[0].theme, problems)
@@ -62,12 +63,12 @@ def check_project(root: Path, strict: bool = False) -> Checked:
                         problems)
     for edition in content.editions:
         check_labels(brand, edition, problems)
-        check_glyphs(edition, brand, problems, cache_dir() / "cmaps")
+        check_glyphs(edition, brand, problems, cache / "cmaps")
     check_templates(brand, problems)
-    check_stylesheets(brand, problems, strict, cache_dir())
+    check_stylesheets(brand, problems, strict, cache)
     check_theme_images(brand.dirs, problems)
     check_print_settings(brand, content.editions[0].poster_size, problems)
-    kept_problems(cache_dir(), "print-colours", _print_colour_reads(brand),
+    kept_problems(cache, "print-colours", _print_colour_reads(brand),
                   lambda found: check_print_colours(brand, found), problems)
     uses: list = []
     if not problems.errors:  # the layouts compile: fill them to see their headings and colours

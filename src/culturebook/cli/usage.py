@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from culturebook.files import prune_cache
 from culturebook.project.folder import content_languages, find_project
 
 
@@ -89,6 +90,7 @@ class Group(click.Group):
         except click.Abort:
             click.echo("Aborted!", err=True)
             sys.exit(1)
+        prune_cache()  # once a day at most, after a command that did its work (never fails it)
         sys.exit(status if isinstance(status, int) else 0)
 
 
