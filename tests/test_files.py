@@ -7,6 +7,8 @@ import os
 import time
 from pathlib import Path
 
+import pytest
+
 from culturebook.files import KEEP_DAYS, PRUNE_EVERY, PRUNED, prune_cache
 from projectkit import make_project, run_cli
 
@@ -65,14 +67,20 @@ def test_a_command_prunes_the_cache_it_uses(tmp_path, monkeypatch):
     assert (cache_home / "culturebook" / ".pruned").is_file()
 
 
-def test_a_cache_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch):
+@pytest.mark.parametrize("command", [["check"], ["build", "booklet"]])
+def test_a_cache_folder_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, command):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
     monkeypatch.setenv("XDG_CACHE_HOME", str(blocker))
     root = make_project(tmp_path / "project", "minimal")
-    result = run_cli("check", cwd=root)
+    earlier = root / "build" / "en" / "booklet.pdf"  # an earlier build's output stays as it was
+    earlier.parent.mkdir(parents=True)
+    earlier.write_bytes(b"%PDF-1.7 earlier")
+    result = run_cli(*command, cwd=root)
     assert result.returncode == 1
     assert result.stderr.splitlines()[:2] == [
         f"{blocker}/culturebook: the cache folder cannot be written: not a directory",
         "    hint: point XDG_CACHE_HOME at a folder this user may write"]
     assert "Traceback" not in result.stderr
+    assert earlier.read_bytes() == b"%PDF-1.7 earlier"
+    assert sorted(p.name for p in (root / "build").rglob("*")) == ["booklet.pdf", "en"]
